@@ -1,0 +1,192 @@
+"""Layered loading: schema defaults, then the site's file, each layer validated.
+
+The station never runs on a half-valid config: a layer with any error is rejected whole, and
+:class:`ConfigStore` keeps the last good config running while exposing the error so the screen
+can show a trainer notice and the log names the key path.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from station.config.schema import ConfigError, Section, merge_layer, run_checks, validate_layer
+
+log = logging.getLogger(__name__)
+
+SITE_CONFIG = Path("/etc/station/station.toml")
+"""The site's overrides on a Pi; `--config PATH` or STATION_CONFIG points elsewhere."""
+
+DEFAULT_SOURCE = "default"
+
+
+class ConfigInvalid(Exception):
+    """A config layer was rejected; `errors` lists every problem, each with its key path."""
+
+    def __init__(self, errors: list[ConfigError]) -> None:
+        self.errors = errors
+        super().__init__("\n".join(str(e) for e in errors))
+
+
+@dataclass(frozen=True)
+class Config:
+    """The effective configuration: read-only nested mappings plus each key's origin."""
+
+    data: Mapping[str, Any]
+    origins: Mapping[str, str]
+    sources: tuple[str, ...] = field(default_factory=tuple)
+
+    def __getitem__(self, section: str) -> Mapping[str, Any]:
+        value = self.data[section]
+        assert isinstance(value, Mapping), section
+        return value
+
+    def get(self, dotted: str) -> Any:
+        node: Any = self.data
+        for part in dotted.split("."):
+            node = node[part]
+        return node
+
+    def origin(self, dotted: str) -> str:
+        return self.origins.get(dotted, DEFAULT_SOURCE)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _thaw(self.data)
+
+
+def site_config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """`--config` beats STATION_CONFIG beats /etc/station/station.toml."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("STATION_CONFIG")
+    return Path(env) if env else SITE_CONFIG
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse one file; a syntax error becomes a ConfigInvalid naming the file and line."""
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigInvalid([ConfigError("", f"not valid TOML: {exc}", str(path))]) from exc
+    except OSError as exc:
+        raise ConfigInvalid([ConfigError("", f"cannot read: {exc.strerror}", str(path))]) from exc
+
+
+def build_config(schema: Section, layers: list[tuple[str, Mapping[str, Any]]]) -> Config:
+    """Defaults overlaid by each (source, data) layer in order; raises ConfigInvalid."""
+    errors: list[ConfigError] = []
+    for source, data in layers:
+        errors.extend(validate_layer(data, schema, source))
+    if errors:
+        raise ConfigInvalid(errors)
+    merged = schema.defaults()
+    origins: dict[str, str] = {}
+    for source, data in layers:
+        merge_layer(merged, data, schema, origins, source)
+    errors = run_checks(merged, schema, origins)
+    if errors and layers:
+        # A relation broken by a key the layer did not set is still that layer's doing.
+        last = layers[-1][0]
+        errors = [e if e.source else ConfigError(e.path, e.message, last) for e in errors]
+    if errors:
+        raise ConfigInvalid(errors)
+    return Config(_freeze(merged), MappingProxyType(origins), tuple(s for s, _ in layers))
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None,
+    schema: Section | None = None,
+    *,
+    required: bool = False,
+) -> Config:
+    """Load defaults + the site file. A missing site file means "use the defaults" unless
+    `required` (an explicit --config that does not exist is a mistake worth reporting)."""
+    if schema is None:
+        from station.config.sections import SCHEMA
+
+        schema = SCHEMA
+    site = site_config_path(path)
+    layers: list[tuple[str, Mapping[str, Any]]] = []
+    if site.exists():
+        layers.append((str(site), read_toml(site)))
+    elif required:
+        raise ConfigInvalid([ConfigError("", "file not found", str(site))])
+    else:
+        log.info("no site config at %s; using the packaged defaults", site)
+    return build_config(schema, layers)
+
+
+class ConfigStore:
+    """Holds the config the station runs on, and the last load error if any.
+
+    `reload()` swaps in a new config only if it is entirely valid; otherwise the last good one
+    stays and `problem` carries the message for the trainer notice.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        schema: Section | None = None,
+        *,
+        required: bool = False,
+    ) -> None:
+        from station.config.sections import SCHEMA
+
+        self._schema = schema or SCHEMA
+        self._path = path
+        self._required = required
+        self._lock = threading.Lock()
+        self._config = build_config(self._schema, [])
+        self.problem: ConfigInvalid | None = None
+        self.generation = 0
+        self.reload()
+
+    @property
+    def config(self) -> Config:
+        with self._lock:
+            return self._config
+
+    @property
+    def path(self) -> Path:
+        return site_config_path(self._path)
+
+    def reload(self) -> bool:
+        """True if a new config is now in force; False if it was rejected (last good kept)."""
+        try:
+            fresh = load_config(self._path, self._schema, required=self._required)
+        except ConfigInvalid as exc:
+            with self._lock:
+                self.problem = exc
+            for err in exc.errors:
+                log.error("config rejected, keeping the last good one: %s", err)
+            return False
+        with self._lock:
+            self._config = fresh
+            self.problem = None
+            self.generation += 1
+        log.info("config loaded from %s", ", ".join(fresh.sources) or "defaults")
+        return True
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: _freeze(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [_thaw(v) for v in value]
+    return value

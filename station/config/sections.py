@@ -1,0 +1,42 @@
+"""The whole schema, assembled from each room's settings module."""
+
+from station.alerts.settings import SECTION as ALERTS
+from station.camera.settings import SECTION as CAMERA
+from station.config.presets import presets_section
+from station.config.schema import Section
+from station.console.settings import SECTION as CONSOLE
+from station.display.settings import SECTION as DISPLAY
+from station.mat.settings import SECTION as MAT
+from station.mat.settings import landing_thresholds
+from station.pose.settings import SECTION as POSE
+from station.posture.settings import SECTION as POSTURE
+from station.posture.settings import posture_thresholds
+from station.session.settings import SECTION as SESSION
+from station.storage.settings import SECTION as STORAGE
+
+
+def _preset_exists(data: object) -> list[tuple[str, str]]:
+    assert isinstance(data, dict)
+    name = data["posture"]["preset"]
+    if name not in data["presets"]:
+        known = ", ".join(data["presets"])
+        return [("posture.preset", f"= {name!r}: no such preset (known: {known})")]
+    return []
+
+
+SCHEMA = Section(
+    "",
+    {
+        "camera": CAMERA,
+        "pose": POSE,
+        "mat": MAT,
+        "posture": POSTURE,
+        "presets": presets_section(posture_thresholds, landing_thresholds),
+        "alerts": ALERTS,
+        "display": DISPLAY,
+        "session": SESSION,
+        "storage": STORAGE,
+        "console": CONSOLE,
+    },
+    checks=(_preset_exists,),
+)

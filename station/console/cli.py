@@ -1,0 +1,5 @@
+"""`station console`: the trainers' web console."""
+
+from station.cli import not_yet_built
+
+register = not_yet_built("console", "the trainers' web console")

@@ -1,0 +1,117 @@
+"""Timestamped events: the only things sensor and camera threads hand to the main loop.
+
+Every event carries `t`, seconds on the station's monotonic clock (see :mod:`station.clock`).
+Events are immutable; array payloads must not be modified after the event is created.
+Mat samples travel in blocks (a few milliseconds each) rather than one event per sample, so a
+1 kHz × 8-zone stream costs a few hundred queue operations a second, not thousands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+# MediaPipe's BlazePose layout: 33 landmarks. Names in index order.
+LANDMARK_NAMES: tuple[str, ...] = (
+    "nose",
+    "left_eye_inner", "left_eye", "left_eye_outer",
+    "right_eye_inner", "right_eye", "right_eye_outer",
+    "left_ear", "right_ear",
+    "mouth_left", "mouth_right",
+    "left_shoulder", "right_shoulder",
+    "left_elbow", "right_elbow",
+    "left_wrist", "right_wrist",
+    "left_pinky", "right_pinky",
+    "left_index", "right_index",
+    "left_thumb", "right_thumb",
+    "left_hip", "right_hip",
+    "left_knee", "right_knee",
+    "left_ankle", "right_ankle",
+    "left_heel", "right_heel",
+    "left_foot_index", "right_foot_index",
+)  # fmt: skip
+LANDMARK = {name: i for i, name in enumerate(LANDMARK_NAMES)}
+NUM_LANDMARKS = len(LANDMARK_NAMES)
+
+FAULTS: tuple[str, ...] = ("shoulders", "back", "landing", "arms", "head")
+"""The five mistakes, in the order the screen shows them."""
+
+LightState = Literal["ok", "warn", "fault", "unknown"]
+LIGHT_STATES: tuple[LightState, ...] = ("ok", "warn", "fault", "unknown")
+
+
+@dataclass(frozen=True)
+class ForceBlock:
+    """A block of mat samples: `force[i, z]` newtons (or raw counts before calibration)
+    for zone `zones[z]` at time `t_samples[i]`. `t` is the time of the last sample."""
+
+    t: float
+    t_samples: NDArray[np.float64]
+    force: NDArray[np.float64]
+    zones: tuple[str, ...]
+    calibrated: bool = True
+
+
+@dataclass(frozen=True)
+class ContactEdge:
+    """A contact-switch mat changed state (timing only, no force)."""
+
+    t: float
+    pressed: bool
+
+
+@dataclass(frozen=True)
+class CameraFrame:
+    """One camera image, RGB uint8 H×W×3, as captured at `t`."""
+
+    t: float
+    image: NDArray[np.uint8]
+    index: int = 0
+
+
+@dataclass(frozen=True)
+class PoseFrame:
+    """Pose landmarks for one frame.
+
+    `lm` is 33×4 (x, y normalised to the image, z relative depth, visibility 0..1) or None when
+    nobody was found; `world` is 33×3 metres with the origin between the hips (None if unknown).
+    """
+
+    t: float
+    lm: NDArray[np.float64] | None
+    world: NDArray[np.float64] | None
+    width: int
+    height: int
+    index: int = 0
+    inference_ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class DeviceStatus:
+    """A device came up, degraded or failed. `device` is e.g. "camera", "mat", "mat.left"."""
+
+    t: float
+    device: str
+    ok: bool
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Landing:
+    """A landing found by the mat pipeline (see station.mat)."""
+
+    t: float  # touchdown time
+    takeoff_s: float | None
+    flight_s: float | None
+    contact_s: float | None
+    peak_bw: float | None
+    loading_rate_bw_s: float | None
+    time_to_peak_s: float | None
+    hard: bool = False
+    reasons: tuple[str, ...] = field(default_factory=tuple)
+
+
+Event = ForceBlock | ContactEdge | CameraFrame | PoseFrame | DeviceStatus | Landing

@@ -1,0 +1,32 @@
+"""The [pose] config section."""
+
+from station.config.schema import Key, Section
+
+SECTION = Section(
+    "Pose inference (MediaPipe).",
+    {
+        "backend": Key(
+            "legacy",
+            "'legacy': mediapipe's solutions.pose with its bundled full model (works offline, "
+            "mediapipe ≤ 0.10.21). 'tasks': the Tasks PoseLandmarker with the .task file in "
+            "'task_model' (newer mediapipe, Python 3.13+).",
+            choices=("legacy", "tasks"),
+        ),
+        "task_model": Key(
+            "/var/lib/station/models/pose_landmarker_full.task",
+            "The .task model file for backend = 'tasks'.",
+        ),
+        "min_detection_confidence": Key(
+            0.5, "Confidence needed to find a person.", min=0.0, max=1.0
+        ),
+        "min_tracking_confidence": Key(
+            0.5, "Confidence needed to keep tracking them.", min=0.0, max=1.0
+        ),
+        "min_visibility": Key(
+            0.5,
+            "A landmark below this visibility does not count; metrics that need it read 'unknown'.",
+            min=0.0,
+            max=1.0,
+        ),
+    },
+)

@@ -1,0 +1,5 @@
+"""`station sessions`: export the session log."""
+
+from station.cli import not_yet_built
+
+register = not_yet_built("sessions", "export the session log")

@@ -1,0 +1,310 @@
+"""A member's session: the lifecycle and its statistics, as pure logic on timestamped inputs.
+
+idle → calibrating → active → summary → idle. The runtime feeds an :class:`Observation` every
+frame plus jump, landing and light updates; everything here depends only on the timestamps it
+is given, so a whole session replays deterministically faster than real time.
+
+Who counts: the mat when it works, the camera otherwise (the summary records which). A session
+starts on the mat's presence (a person walking past the camera does not start one) or, with no
+working mat, on a person standing in the camera's region of interest for a moment.
+"""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from station.events import FAULTS, LightState
+
+Phase = Literal["idle", "calibrating", "active", "summary"]
+
+CAMERA_PRESENCE_S = 1.0
+"""Without a mat, a person must stay in the region of interest this long to start a session."""
+
+CADENCE_WINDOW_S = 6.0
+"""Cadence is jumps per minute over this trailing window: long enough to be steady at
+60 jumps/min, short enough to follow a member speeding up."""
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the sensors say at time `t`. None means "this sensor cannot tell right now"."""
+
+    t: float
+    on_mat: bool | None = None  # None: no working mat
+    mat_still: bool = False  # quiet standing, body weight captured (or being captured)
+    person_in_view: bool | None = None  # None: no working camera
+    baseline_ready: bool = False  # posture baseline captured
+
+
+@dataclass
+class FaultStats:
+    seconds: float = 0.0
+    warn_seconds: float = 0.0
+    onsets: list[float] = field(default_factory=list)  # seconds since the session started
+
+
+@dataclass
+class SessionStats:
+    """Running statistics of the session in progress (also the checkpoint payload)."""
+
+    started_t: float
+    count_source: Literal["mat", "camera"] = "mat"
+    jumps: int = 0
+    jump_times: list[float] = field(default_factory=list)
+    doubles: int = 0
+    streak: int = 0
+    best_streak: int = 0
+    misses: int = 0
+    cadence_series: list[tuple[float, float]] = field(default_factory=list)  # (s, jumps/min)
+    faults: dict[str, FaultStats] = field(default_factory=lambda: {f: FaultStats() for f in FAULTS})
+    landing_peaks_bw: list[float] = field(default_factory=list)
+    landing_rates_bw_s: list[float] = field(default_factory=list)
+    hard_landings: int = 0
+    active_t: float | None = None
+    ended_t: float | None = None
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    """What the summary screen shows and the session log stores: no images, no identity."""
+
+    duration_s: float
+    jumps: int
+    doubles: int
+    best_streak: int
+    misses: int
+    cadence_avg_per_min: float
+    cadence_peak_per_min: float
+    cadence_series: tuple[tuple[float, float], ...]
+    fault_seconds: Mapping[str, float]
+    fault_warn_seconds: Mapping[str, float]
+    fault_onsets: Mapping[str, tuple[float, ...]]
+    landings: int
+    landing_peak_bw_mean: float | None
+    landing_peak_bw_max: float | None
+    landing_rate_bw_s_mean: float | None
+    hard_landings: int
+    count_source: str
+    top_fault: str | None  # the one fault that matters most (longest time at fault)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "duration_s": round(self.duration_s, 3),
+            "jumps": self.jumps,
+            "doubles": self.doubles,
+            "best_streak": self.best_streak,
+            "misses": self.misses,
+            "cadence_avg_per_min": round(self.cadence_avg_per_min, 2),
+            "cadence_peak_per_min": round(self.cadence_peak_per_min, 2),
+            "fault_seconds": {k: round(v, 3) for k, v in self.fault_seconds.items()},
+            "fault_warn_seconds": {k: round(v, 3) for k, v in self.fault_warn_seconds.items()},
+            "fault_onsets": {k: [round(x, 3) for x in v] for k, v in self.fault_onsets.items()},
+            "landings": self.landings,
+            "landing_peak_bw_mean": _round(self.landing_peak_bw_mean),
+            "landing_peak_bw_max": _round(self.landing_peak_bw_max),
+            "landing_rate_bw_s_mean": _round(self.landing_rate_bw_s_mean),
+            "hard_landings": self.hard_landings,
+            "count_source": self.count_source,
+            "top_fault": self.top_fault,
+        }
+
+
+class Session:
+    """The lifecycle state machine. `settings` is the [session] config section."""
+
+    def __init__(self, settings: Mapping[str, Any]) -> None:
+        self.settings = settings
+        self.phase: Phase = "idle"
+        self.phase_since = 0.0
+        self.stats: SessionStats | None = None
+        self.last_summary: SessionSummary | None = None
+        self._present_since: float | None = None
+        self._absent_since: float | None = None
+        self._last_light_t: float | None = None
+        self._lights: dict[str, LightState] = {f: "unknown" for f in FAULTS}
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def observe(self, obs: Observation) -> Phase | None:
+        """Advance the lifecycle; returns the new phase when it changed."""
+        present = self._present(obs)
+        if present:
+            self._absent_since = None
+            self._present_since = self._present_since if self._present_since is not None else obs.t
+        else:
+            self._present_since = None
+            self._absent_since = self._absent_since if self._absent_since is not None else obs.t
+        if self.phase == "idle":
+            return self._from_idle(obs)
+        if self.phase == "calibrating":
+            return self._from_calibrating(obs, present)
+        if self.phase == "active":
+            return self._from_active(obs)
+        return self._from_summary(obs)
+
+    def _present(self, obs: Observation) -> bool:
+        if obs.on_mat is not None:
+            return obs.on_mat
+        return bool(obs.person_in_view)
+
+    def _from_idle(self, obs: Observation) -> Phase | None:
+        if self._present_since is None:
+            return None
+        needed = 0.0 if obs.on_mat is not None else CAMERA_PRESENCE_S
+        if obs.t - self._present_since < needed:
+            return None
+        self.stats = SessionStats(started_t=obs.t)
+        self.stats.count_source = "mat" if obs.on_mat is not None else "camera"
+        return self._enter("calibrating", obs.t)
+
+    def _from_calibrating(self, obs: Observation, present: bool) -> Phase | None:
+        if not present and obs.t - (self._absent_since or obs.t) >= 1.0:
+            self.stats = None  # stepped on and straight off again: no session
+            return self._enter("idle", obs.t)
+        waited = obs.t - self.phase_since
+        mat_ready = obs.on_mat is None or obs.mat_still
+        cam_ready = obs.person_in_view is None or obs.baseline_ready
+        jumping = self.stats is not None and self.stats.jumps > 0
+        # Start when both sensors have their baseline, or when the member starts jumping
+        # anyway, or after twice the calibration time (a fidgety member still gets counted).
+        if (
+            (mat_ready and cam_ready and waited >= self.settings["calibrate_s"])
+            or jumping
+            or (waited >= 2 * self.settings["calibrate_s"])
+        ):
+            assert self.stats is not None
+            self.stats.active_t = obs.t
+            return self._enter("active", obs.t)
+        return None
+
+    def _from_active(self, obs: Observation) -> Phase | None:
+        if self._absent_since is not None and (
+            obs.t - self._absent_since >= self.settings["end_after_off_s"]
+        ):
+            # The session ended when the member left, not when we noticed.
+            self.last_summary = self.finish(self._absent_since)
+            return self._enter("summary", obs.t)
+        return None
+
+    def _from_summary(self, obs: Observation) -> Phase | None:
+        if obs.t - self.phase_since >= self.settings["summary_s"]:
+            self.stats = None
+            return self._enter("idle", obs.t)
+        return None
+
+    def _enter(self, phase: Phase, t: float) -> Phase:
+        self.phase = phase
+        self.phase_since = t
+        self._last_light_t = None
+        self._lights = {f: "unknown" for f in FAULTS}
+        return phase
+
+    # --- what happens during a session -----------------------------------------------------
+
+    def add_jump(self, t: float, *, double: bool = False) -> None:
+        """A counted jump (from the mat, or from the camera when it is the counter)."""
+        if self.stats is None or self.phase not in ("calibrating", "active"):
+            return
+        s = self.stats
+        if s.jump_times and self._is_miss(t - s.jump_times[-1]):
+            s.misses += 1
+            s.streak = 0
+        s.jumps += 1
+        s.doubles += int(double)
+        s.jump_times.append(t)
+        s.streak += 1
+        s.best_streak = max(s.best_streak, s.streak)
+        s.cadence_series.append((t - s.started_t, self.cadence(t)))
+
+    def _is_miss(self, gap: float) -> bool:
+        """A trip or a stop breaks the streak: a gap well beyond the member's own rhythm."""
+        assert self.stats is not None
+        times = self.stats.jump_times[-9:]
+        intervals = [b - a for a, b in itertools.pairwise(times)]
+        usual = statistics.median(intervals) if len(intervals) >= 3 else 0.5
+        return gap > max(1.0, 2.5 * usual)
+
+    def add_landing(self, peak_bw: float | None, rate_bw_s: float | None, hard: bool) -> None:
+        if self.stats is None or self.phase != "active":
+            return
+        if peak_bw is not None:
+            self.stats.landing_peaks_bw.append(peak_bw)
+        if rate_bw_s is not None:
+            self.stats.landing_rates_bw_s.append(rate_bw_s)
+        self.stats.hard_landings += int(hard)
+
+    def update_lights(self, t: float, lights: Mapping[str, LightState]) -> None:
+        """Accumulate time at warn/fault and record onsets (only while active)."""
+        if self.stats is None or self.phase != "active":
+            return
+        dt = 0.0 if self._last_light_t is None else max(0.0, t - self._last_light_t)
+        since_start = t - self.stats.started_t
+        for fault in FAULTS:
+            before = self._lights[fault]
+            now = lights.get(fault, "unknown")
+            stats = self.stats.faults[fault]
+            if before == "fault":
+                stats.seconds += dt
+            elif before == "warn":
+                stats.warn_seconds += dt
+            if now == "fault" and before != "fault":
+                stats.onsets.append(since_start)
+            self._lights[fault] = now
+        self._last_light_t = t
+
+    def cadence(self, t: float) -> float:
+        """Jumps per minute over the trailing window."""
+        if self.stats is None:
+            return 0.0
+        recent = [x for x in self.stats.jump_times if t - CADENCE_WINDOW_S < x <= t]
+        if len(recent) < 2:
+            return 0.0
+        span = recent[-1] - recent[0]
+        return 60.0 * (len(recent) - 1) / span if span > 0 else 0.0
+
+    def elapsed(self, t: float) -> float:
+        if self.stats is None:
+            return 0.0
+        return max(0.0, t - (self.stats.active_t or self.stats.started_t))
+
+    def finish(self, end_t: float) -> SessionSummary:
+        assert self.stats is not None
+        s = self.stats
+        s.ended_t = end_t
+        self.update_lights(end_t, self._lights)
+        rates = [c for _, c in s.cadence_series if c > 0]
+        start = s.active_t or s.started_t
+        span = (s.jump_times[-1] - s.jump_times[0]) if len(s.jump_times) > 1 else 0.0
+        fault_s = {f: s.faults[f].seconds for f in FAULTS}
+        top = max(FAULTS, key=lambda f: fault_s[f])
+        peaks = s.landing_peaks_bw
+        return SessionSummary(
+            duration_s=max(0.0, end_t - start),
+            jumps=s.jumps,
+            doubles=s.doubles,
+            best_streak=s.best_streak,
+            misses=s.misses,
+            cadence_avg_per_min=60.0 * (len(s.jump_times) - 1) / span if span > 0 else 0.0,
+            cadence_peak_per_min=max(rates, default=0.0),
+            cadence_series=tuple(s.cadence_series),
+            fault_seconds=fault_s,
+            fault_warn_seconds={f: s.faults[f].warn_seconds for f in FAULTS},
+            fault_onsets={f: tuple(s.faults[f].onsets) for f in FAULTS},
+            landings=len(peaks),
+            landing_peak_bw_mean=statistics.fmean(peaks) if peaks else None,
+            landing_peak_bw_max=max(peaks) if peaks else None,
+            landing_rate_bw_s_mean=(
+                statistics.fmean(s.landing_rates_bw_s) if s.landing_rates_bw_s else None
+            ),
+            hard_landings=s.hard_landings,
+            count_source=s.count_source,
+            top_fault=top if fault_s[top] > 0 else None,
+        )
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)

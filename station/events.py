@@ -112,6 +112,22 @@ class Landing:
     time_to_peak_s: float | None
     hard: bool = False
     reasons: tuple[str, ...] = field(default_factory=tuple)
+    warn: bool = False  # a warn level crossed (hard implies warn)
+    double_under: bool = False  # flight long enough for the rope to pass twice
+    heel_first: bool | None = None  # None: no heel zone
+    asymmetry_pct: float | None = None  # 100·(L−R)/(L+R) of the impact impulse; None: no L/R
+    stopped: bool = False  # the contact after this landing became a stop (contact_s is None)
+    count: int = 0  # the session's jump count including this landing
 
 
-Event = ForceBlock | ContactEdge | CameraFrame | PoseFrame | DeviceStatus | Landing
+@dataclass(frozen=True)
+class MatPresence:
+    """Someone stepped onto the mat (`on_mat`) or off it (empty longer than mat.step_off_s).
+    `body_weight_n` is None until captured from quiet standing (or from steady jumping)."""
+
+    t: float
+    on_mat: bool
+    body_weight_n: float | None = None
+
+
+Event = ForceBlock | ContactEdge | CameraFrame | PoseFrame | DeviceStatus | Landing | MatPresence

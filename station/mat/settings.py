@@ -1,8 +1,60 @@
 """The [mat] config section and the landing thresholds of each preset."""
 
 from collections.abc import Mapping
+from itertools import pairwise
+from typing import Any
 
 from station.config.schema import Key, Section
+
+
+def _per_zone(s: Mapping[str, Any]) -> list[tuple[str, str]]:
+    n = len(s["channels"])
+    return [
+        (k, f"needs one entry per channel ({n})")
+        for k in ("zones", "offset_counts", "scale_n_per_count")
+        if len(s[k]) != n
+    ]
+
+
+def _zone_names(s: Mapping[str, Any]) -> list[tuple[str, str]]:
+    zones = list(s["zones"])
+    problems = []
+    if len(set(zones)) != len(zones):
+        problems.append(("zones", f"= {zones!r}: zone names must be unique"))
+    for name in s["tables"]:
+        if name not in zones:
+            problems.append((f"tables.{name}", f"no such zone (zones: {', '.join(zones)})"))
+    return problems
+
+
+def _hysteresis(s: Mapping[str, Any]) -> list[tuple[str, str]]:
+    if s["contact_off_bw"] >= s["contact_on_bw"]:
+        return [("contact_off_bw", "must be below contact_on_bw (hysteresis)")]
+    return []
+
+
+def _table_shape(s: Mapping[str, Any]) -> list[tuple[str, str]]:
+    counts, newtons = list(s["counts"]), list(s["newtons"])
+    if len(counts) != len(newtons):
+        return [("newtons", f"needs one entry per point of counts ({len(counts)})")]
+    if any(b <= a for a, b in pairwise(counts)):
+        return [("counts", "must be strictly increasing")]
+    if any(b < a for a, b in pairwise(newtons)):
+        return [("newtons", "must not decrease")]
+    return []
+
+
+TABLE = Section(
+    "A piecewise-linear calibration for one zone (FSRs are not linear): ADC counts above the "
+    "zero offset → newtons; beyond the last point the last segment's slope continues.",
+    {
+        "counts": Key(
+            [0.0, 1023.0], "Counts above the offset at each point.", item=float, min_len=2
+        ),
+        "newtons": Key([0.0, 1023.0], "Force at each point.", "N", item=float, min_len=2),
+    },
+    checks=(_table_shape,),
+)
 
 SECTION = Section(
     "The mat under the member: it counts and times every jump and judges landings.",
@@ -11,8 +63,9 @@ SECTION = Section(
             "adc",
             "'adc': force sensors on an MCP3008/MCP3208 read over SPI (counts, times and weighs "
             "landings); 'switch': a contact-switch mat on a GPIO input (timing only, no force); "
+            "'replay': play back the mat CSV in replay_file (for demonstrations); "
             "'none': no mat (the camera counts, and the screen says so).",
-            choices=("adc", "switch", "none"),
+            choices=("adc", "switch", "replay", "none"),
         ),
         "adc_chip": Key(
             "mcp3008",
@@ -30,6 +83,13 @@ SECTION = Section(
             min=500,
             max=4000,
         ),
+        "block_ms": Key(
+            5,
+            "The reader hands samples to the main loop in blocks of this many milliseconds.",
+            "ms",
+            min=1,
+            max=50,
+        ),
         "channels": Key(
             [0, 1],
             "ADC channels in use, one per zone.",
@@ -43,7 +103,8 @@ SECTION = Section(
             ["left", "right"],
             "Zone names, one per channel, e.g. left, right or "
             "left_heel, left_fore, right_heel, right_fore. A zone whose name ends in "
-            "'_heel' enables heel-first detection.",
+            "'_heel' enables heel-first detection; names starting 'left'/'right' enable the "
+            "left/right asymmetry.",
             item=str,
             min_len=1,
             max_len=8,
@@ -59,23 +120,128 @@ SECTION = Section(
         "scale_n_per_count": Key(
             [1.0, 1.0],
             "Per-zone scale: newtons per ADC count above the "
-            "offset (written by `station mat calibrate`).",
+            "offset (written by `station mat calibrate`). A zone with a [mat.tables.ZONE] "
+            "table uses the table instead.",
             item=float,
             min=0.0,
             min_len=1,
             max_len=8,
         ),
+        "zero_tracking": Key(
+            True,
+            "Follow the zero offset while the mat is empty (FSRs and load cells drift).",
+        ),
         "switch_pin": Key(
             17, "For sensor = 'switch': the BCM GPIO pin of the contact mat.", min=0, max=27
         ),
+        "switch_bounce_ms": Key(
+            3, "For sensor = 'switch': debounce time of the contact.", "ms", min=0, max=50
+        ),
+        "replay_file": Key(
+            "",
+            "For sensor = 'replay': a mat CSV ('#' comment lines, then time_s,<zone>_n,...).",
+        ),
+        "floor_n": Key(
+            30.0,
+            "Absolute floor of the contact threshold: below this total force the mat counts as "
+            "unloaded whatever the body weight (sensor noise lives below it).",
+            "N",
+            min=1.0,
+            max=500.0,
+        ),
+        "contact_on_bw": Key(
+            0.08,
+            "Contact starts when the total force rises above this (or floor_n, the larger).",
+            "× body weight",
+            min=0.01,
+            max=0.8,
+        ),
+        "contact_off_bw": Key(
+            0.03,
+            "Flight starts when the total force falls below this (or floor_n/2, the larger).",
+            "× body weight",
+            min=0.0,
+            max=0.5,
+        ),
+        "min_flight_s": Key(
+            0.05,
+            "Double-contact filter: an unloading shorter than this is part of the contact.",
+            "s",
+            min=0.0,
+            max=0.3,
+        ),
+        "min_contact_s": Key(
+            0.015,
+            "A loading shorter than this is a glitch, not a contact.",
+            "s",
+            min=0.0,
+            max=0.2,
+        ),
+        "impact_rise_s": Key(
+            0.04,
+            "A landing is an impact: the force reaches half body weight within this time of "
+            "touchdown. Slower loading is a foot put down (stepping on), not a landing.",
+            "s",
+            min=0.005,
+            max=0.3,
+        ),
+        "impact_window_s": Key(
+            0.25,
+            "Peak force and loading rate are taken within this time after touchdown.",
+            "s",
+            min=0.05,
+            max=1.0,
+        ),
+        "quiet_s": Key(
+            1.0,
+            "Body weight is the mean force over this much quiet standing.",
+            "s",
+            min=0.5,
+            max=5.0,
+        ),
+        "quiet_tolerance_pct": Key(
+            2.5,
+            "Standing counts as quiet while the force's standard deviation stays within this "
+            "share of its mean.",
+            "%",
+            min=0.2,
+            max=20.0,
+        ),
+        "step_off_s": Key(
+            1.0,
+            "An empty mat for longer than this means the member stepped off (the session may "
+            "end); shorter is a flight or a brief miss.",
+            "s",
+            min=0.5,
+            max=10.0,
+        ),
+        "stop_contact_s": Key(
+            0.6,
+            "A contact longer than this while jumping is a stop or a trip: it breaks the streak "
+            "and counts as a miss.",
+            "s",
+            min=0.2,
+            max=5.0,
+        ),
+        "double_under_flight_s": Key(
+            0.33,
+            "A flight at least this long is a double-under (the rope passes twice).",
+            "s",
+            min=0.15,
+            max=1.0,
+        ),
+        "cadence_window_s": Key(
+            6.0, "Cadence is jumps per minute over this trailing window.", "s", min=2.0, max=60.0
+        ),
+        "tables": Section(
+            "Per-zone piecewise-linear calibration tables, as [mat.tables.ZONE].",
+            {},
+            free=TABLE,
+            free_doc="Add [mat.tables.ZONE] with counts = [...] and newtons = [...] for a zone "
+            "whose sensor is not linear (an FSR); zones without a table use scale_n_per_count.",
+        ),
     },
-    checks=(
-        lambda s: [
-            (k, f"needs one entry per channel ({len(s['channels'])})")
-            for k in ("zones", "offset_counts", "scale_n_per_count")
-            if len(s[k]) != len(s["channels"])
-        ],
-    ),
+    checks=(_per_zone, _zone_names, _hysteresis),
 )
 
 _LANDING = {
@@ -86,11 +252,21 @@ _LANDING = {
 }
 
 
+def _fault_above_warn(s: Mapping[str, Any]) -> list[tuple[str, str]]:
+    out = []
+    if s["peak_fault_bw"] < s["peak_warn_bw"]:
+        out.append(("peak_fault_bw", "must be ≥ peak_warn_bw"))
+    if s["loading_rate_fault_bw_s"] < s["loading_rate_warn_bw_s"]:
+        out.append(("loading_rate_fault_bw_s", "must be ≥ loading_rate_warn_bw_s"))
+    return out
+
+
 def landing_thresholds(preset: str) -> Mapping[str, Section]:
     peak_warn, peak_fault, rate_warn, rate_fault = _LANDING.get(preset, _LANDING["intermediate"])
     return {
         "landing": Section(
-            "Hard landings, judged by the mat: feet slapping the ground, heels hitting hard.",
+            "Hard landings, judged by the mat: feet slapping the ground, heels hitting hard. "
+            "A landing at or above a fault level is hard; the reasons name each level crossed.",
             {
                 "enabled": Key(True, "Judge landings at all."),
                 "peak_warn_bw": Key(
@@ -104,10 +280,18 @@ def landing_thresholds(preset: str) -> Mapping[str, Section]:
                     max=15.0,
                 ),
                 "loading_rate_warn_bw_s": Key(
-                    rate_warn, "Loading rate that warns.", "body weights/s", min=5.0, max=1000.0
+                    rate_warn,
+                    "Loading rate (touchdown to the first force peak) that warns.",
+                    "body weights/s",
+                    min=5.0,
+                    max=1000.0,
                 ),
                 "loading_rate_fault_bw_s": Key(
-                    rate_fault, "Loading rate that faults.", "body weights/s", min=5.0, max=1000.0
+                    rate_fault,
+                    "Loading rate (touchdown to the first force peak) that faults.",
+                    "body weights/s",
+                    min=5.0,
+                    max=1000.0,
                 ),
                 "heel_first_is_fault": Key(
                     True, "A heel-first touchdown (needs a heel zone) is a hard landing by itself."
@@ -116,5 +300,6 @@ def landing_thresholds(preset: str) -> Mapping[str, Section]:
                     2.0, "The light stays on at least this long once lit.", "s", min=0.0, max=30.0
                 ),
             },
+            checks=(_fault_above_warn,),
         )
     }

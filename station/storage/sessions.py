@@ -1,0 +1,425 @@
+"""The session log: one SQLite row per member's session, checkpointed while it runs.
+
+SQLite in WAL mode with ``synchronous=FULL``: every checkpoint is a committed, fsynced
+transaction, so a power cut loses at most the time since the last checkpoint (the runtime calls
+:meth:`SessionLog.checkpoint` every ``session.checkpoint_s``), and a reader (``station
+sessions``, the console's History page) never blocks the station.
+
+What is stored is statistics only: times, counts, cadence, per-fault seconds and onsets,
+landing figures. No images and no identity, ever: the only free-text values accepted are the
+few known labels (which sensor counted, which fault mattered most); any other string, bytes or
+array in a summary is refused.
+
+Lifecycle of a row: ``open`` (begun, checkpointed) → ``finished`` (summary written). A row
+still ``open`` when the station starts again was cut short (power cut, crash); the runtime
+calls :meth:`SessionLog.close_interrupted` at start-up, which marks it ``interrupted`` and
+keeps its last checkpoint, so it stays visible as such.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import sqlite3
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from station.events import FAULTS
+from station.storage.paths import SESSIONS_DB
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+"""PRAGMA user_version of a current database. Bump it and add a step to _MIGRATIONS."""
+
+STATUSES = ("open", "finished", "interrupted")
+
+# Summary keys stored in their own columns (the rest of the summary goes to `detail` as JSON).
+_NUMERIC_COLUMNS = (
+    "duration_s",
+    "jumps",
+    "doubles",
+    "misses",
+    "best_streak",
+    "cadence_avg_per_min",
+    "cadence_peak_per_min",
+    "landings",
+    "landing_peak_bw_mean",
+    "landing_peak_bw_max",
+    "landing_rate_bw_s_mean",
+    "hard_landings",
+)
+_LABEL_KEYS = {"count_source": ("mat", "camera"), "top_fault": FAULTS}
+"""The only string values a summary may carry, and what they may be."""
+
+_MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE sessions (
+        id                      INTEGER PRIMARY KEY,
+        started_at              REAL NOT NULL,      -- Unix time (UTC seconds)
+        ended_at                REAL,               -- NULL until finished
+        checkpointed_at         REAL,               -- Unix time of the last checkpoint
+        status                  TEXT NOT NULL DEFAULT 'open'
+                                CHECK (status IN ('open', 'finished', 'interrupted')),
+        count_source            TEXT,
+        duration_s              REAL NOT NULL DEFAULT 0,
+        jumps                   INTEGER NOT NULL DEFAULT 0,
+        doubles                 INTEGER,
+        misses                  INTEGER,
+        best_streak             INTEGER,
+        cadence_avg_per_min     REAL,
+        cadence_peak_per_min    REAL,
+        landings                INTEGER,
+        landing_peak_bw_mean    REAL,
+        landing_peak_bw_max     REAL,
+        landing_rate_bw_s_mean  REAL,
+        hard_landings           INTEGER,
+        top_fault               TEXT,
+        detail                  TEXT NOT NULL DEFAULT '{}'  -- the whole summary as JSON
+    );
+    CREATE INDEX sessions_started ON sessions (started_at);
+    CREATE TABLE session_faults (
+        session_id    INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        fault         TEXT NOT NULL,
+        seconds       REAL NOT NULL DEFAULT 0,      -- time at 'fault'
+        warn_seconds  REAL NOT NULL DEFAULT 0,      -- time at 'warn'
+        onsets        TEXT NOT NULL DEFAULT '[]',   -- JSON list: seconds since session start
+        PRIMARY KEY (session_id, fault)
+    );
+    """,
+}
+
+
+class HasToDict(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+Summary = Mapping[str, Any] | HasToDict
+"""A :class:`station.session.model.SessionSummary` or its ``to_dict()`` (or a subset of it)."""
+
+
+class UnsafeSummary(ValueError):
+    """A summary carried something the log must never store (free text, bytes, an image)."""
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    id: int
+    started_at: float
+    ended_at: float | None
+    checkpointed_at: float | None
+    status: str
+    jumps: int
+    duration_s: float
+    columns: Mapping[str, Any]
+    faults: Mapping[str, Mapping[str, Any]]  # fault -> {seconds, warn_seconds, onsets}
+    detail: Mapping[str, Any]
+
+    @property
+    def day(self) -> date:
+        return datetime.fromtimestamp(self.started_at).date()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready form, as `station sessions --json` prints it."""
+        return {
+            "id": self.id,
+            "status": self.status,
+            "started_at": _iso(self.started_at),
+            "ended_at": _iso(self.ended_at),
+            "last_checkpoint_at": _iso(self.checkpointed_at),
+            **{k: self.columns.get(k) for k in ("count_source", *_NUMERIC_COLUMNS, "top_fault")},
+            "faults": {f: dict(v) for f, v in self.faults.items()},
+            "cadence_series": self.detail.get("cadence_series", []),
+        }
+
+    def csv_row(self) -> dict[str, Any]:
+        """One flat row: the columns plus, per fault, seconds, warn seconds and onset count."""
+        row: dict[str, Any] = {
+            k: v for k, v in self.to_dict().items() if k not in ("faults", "cadence_series")
+        }
+        for fault in FAULTS:
+            info = self.faults.get(fault, {})
+            row[f"{fault}_fault_s"] = info.get("seconds", 0.0)
+            row[f"{fault}_warn_s"] = info.get("warn_seconds", 0.0)
+            row[f"{fault}_onsets"] = len(info.get("onsets", []))
+        return row
+
+
+CSV_FIELDS: tuple[str, ...] = (
+    "id",
+    "status",
+    "started_at",
+    "ended_at",
+    "last_checkpoint_at",
+    "count_source",
+    *_NUMERIC_COLUMNS,
+    "top_fault",
+    *(f"{f}_{what}" for f in FAULTS for what in ("fault_s", "warn_s", "onsets")),
+)
+
+
+class SessionLog:
+    """The session log in ``STATE_DIR/sessions.sqlite3``. One instance per thread that uses it
+    (sqlite3 connections are not shared across threads); the runtime's session thread owns
+    the writer, readers open their own."""
+
+    def __init__(self, path: str | Path, *, wall: Callable[[], float] = time.time) -> None:
+        self.path = Path(path)
+        self._wall = wall
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # FULL: each checkpoint is on the card before checkpoint() returns (power-cut safe).
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    @classmethod
+    def in_state_dir(cls, state_dir: str | Path, **kwargs: Any) -> SessionLog:
+        return cls(Path(state_dir) / SESSIONS_DB, **kwargs)
+
+    # --- schema --------------------------------------------------------------------------------
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        version = self.schema_version
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"{self.path} has schema version {version}, newer than this station knows "
+                f"({SCHEMA_VERSION}); update the station software"
+            )
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            with self._transaction():
+                for statement in _statements(_MIGRATIONS[target]):
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {target}")
+            log.info("session log %s migrated to schema version %d", self.path, target)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # --- writing (the runtime) -----------------------------------------------------------------
+
+    def begin(self, *, started_at: float | None = None, count_source: str = "mat") -> int:
+        """A session started; returns its id. `started_at` is Unix time (default: now)."""
+        _check_label("count_source", count_source)
+        started = self._wall() if started_at is None else started_at
+        with self._transaction():
+            cur = self._db.execute(
+                "INSERT INTO sessions (started_at, checkpointed_at, count_source) VALUES (?, ?, ?)",
+                (started, started, count_source),
+            )
+            session_id = cur.lastrowid
+            assert session_id is not None
+            self._db.executemany(
+                "INSERT INTO session_faults (session_id, fault) VALUES (?, ?)",
+                [(session_id, f) for f in FAULTS],
+            )
+        return int(session_id)
+
+    def checkpoint(self, session_id: int, snapshot: Summary, *, at: float | None = None) -> None:
+        """Save the running statistics of an open session (same shape as the summary)."""
+        self._write(session_id, snapshot, status="open", at=at, ended_at=None)
+
+    def finish(self, session_id: int, summary: Summary, *, ended_at: float | None = None) -> None:
+        """The session ended: store its final summary. `ended_at` is Unix time (default: now)."""
+        end = self._wall() if ended_at is None else ended_at
+        self._write(session_id, summary, status="finished", at=end, ended_at=end)
+
+    def close_interrupted(self) -> list[int]:
+        """Mark sessions left open by a previous run (power cut, crash) as interrupted; their
+        last checkpoint stays as their record. Call once at start-up; returns their ids."""
+        with self._transaction():
+            ids = [r[0] for r in self._db.execute("SELECT id FROM sessions WHERE status='open'")]
+            self._db.execute("UPDATE sessions SET status='interrupted' WHERE status='open'")
+        for session_id in ids:
+            log.warning("session %d was cut short; keeping its last checkpoint", session_id)
+        return ids
+
+    def _write(
+        self,
+        session_id: int,
+        summary: Summary,
+        *,
+        status: str,
+        at: float | None,
+        ended_at: float | None,
+    ) -> None:
+        data = _plain_summary(summary)
+        now = self._wall() if at is None else at
+        columns = {k: data[k] for k in (*_NUMERIC_COLUMNS, *_LABEL_KEYS) if k in data}
+        detail = {
+            k: v
+            for k, v in data.items()
+            if k not in ("fault_seconds", "fault_warn_seconds", "fault_onsets")
+        }
+        assignments = ", ".join(f"{k} = :{k}" for k in columns)
+        params = {**columns, "id": session_id, "now": now, "status": status, "ended": ended_at}
+        with self._transaction():
+            row = self._db.execute(
+                "SELECT status FROM sessions WHERE id = ?", (session_id,)
+            ).fetchone()
+            if row is None:
+                raise KeyError(f"no session {session_id} in {self.path}")
+            if row["status"] == "finished":
+                raise ValueError(f"session {session_id} is already finished")
+            self._db.execute(
+                "UPDATE sessions SET checkpointed_at = :now, status = :status, "
+                "ended_at = :ended, detail = :detail"
+                + (f", {assignments}" if assignments else "")
+                + " WHERE id = :id",
+                {**params, "detail": json.dumps(detail)},
+            )
+            for fault in FAULTS:
+                self._db.execute(
+                    "UPDATE session_faults SET seconds = ?, warn_seconds = ?, onsets = ? "
+                    "WHERE session_id = ? AND fault = ?",
+                    (
+                        float(data.get("fault_seconds", {}).get(fault, 0.0)),
+                        float(data.get("fault_warn_seconds", {}).get(fault, 0.0)),
+                        json.dumps(list(data.get("fault_onsets", {}).get(fault, []))),
+                        session_id,
+                        fault,
+                    ),
+                )
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def sessions(
+        self, *, since: date | datetime | None = None, until: date | datetime | None = None
+    ) -> list[SessionRecord]:
+        """Sessions started on or after `since` (a local date or datetime), oldest first."""
+        where, params = [], []
+        if since is not None:
+            where.append("started_at >= ?")
+            params.append(_timestamp(since))
+        if until is not None:
+            where.append("started_at < ?")
+            params.append(_timestamp(until))
+        sql = "SELECT * FROM sessions" + (f" WHERE {' AND '.join(where)}" if where else "")
+        rows = self._db.execute(sql + " ORDER BY started_at, id", params).fetchall()
+        faults: dict[int, dict[str, dict[str, Any]]] = {}
+        if rows:
+            marks = ",".join("?" * len(rows))
+            for f in self._db.execute(
+                f"SELECT * FROM session_faults WHERE session_id IN ({marks})",
+                [r["id"] for r in rows],
+            ):
+                faults.setdefault(f["session_id"], {})[f["fault"]] = {
+                    "seconds": f["seconds"],
+                    "warn_seconds": f["warn_seconds"],
+                    "onsets": json.loads(f["onsets"]),
+                }
+        return [_record(r, faults.get(r["id"], {})) for r in rows]
+
+    def get(self, session_id: int) -> SessionRecord | None:
+        for record in self.sessions():
+            if record.id == session_id:
+                return record
+        return None
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> SessionLog:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def _check_label(key: str, value: Any) -> None:
+    allowed = _LABEL_KEYS[key]
+    if value is not None and value not in allowed:
+        raise UnsafeSummary(f"{key} = {value!r}: expected one of {', '.join(allowed)}")
+
+
+def _plain_summary(summary: Summary) -> dict[str, Any]:
+    """The summary as a plain dict, after making sure it holds statistics only."""
+    if hasattr(summary, "to_dict"):
+        data = summary.to_dict()
+        series = getattr(summary, "cadence_series", None)  # to_dict() leaves it out
+        if series is not None and "cadence_series" not in data:
+            data["cadence_series"] = [[round(t, 3), round(c, 2)] for t, c in series]
+    else:
+        data = dict(summary)
+    for key, value in data.items():
+        if key in _LABEL_KEYS:
+            _check_label(key, value)
+        else:
+            _check_numbers(key, value)
+    return data
+
+
+def _check_numbers(path: str, value: Any, depth: int = 0) -> None:
+    """Numbers, booleans and None, possibly in lists or fault-keyed tables: nothing that could
+    carry a name or a picture."""
+    if value is None or isinstance(value, bool | int):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise UnsafeSummary(f"{path} = {value!r}: not a finite number")
+        return
+    if depth < 3 and isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            _check_numbers(f"{path}[{i}]", item, depth + 1)
+        return
+    if depth < 2 and isinstance(value, Mapping):
+        for k, item in value.items():
+            if k not in FAULTS:
+                raise UnsafeSummary(f"{path}.{k}: only fault names may key a table")
+            _check_numbers(f"{path}.{k}", item, depth + 1)
+        return
+    raise UnsafeSummary(f"{path}: {type(value).__name__} values are never stored (statistics only)")
+
+
+def _record(row: sqlite3.Row, faults: dict[str, dict[str, Any]]) -> SessionRecord:
+    columns = {k: row[k] for k in ("count_source", *_NUMERIC_COLUMNS, "top_fault")}
+    return SessionRecord(
+        id=row["id"],
+        started_at=row["started_at"],
+        ended_at=row["ended_at"],
+        checkpointed_at=row["checkpointed_at"],
+        status=row["status"],
+        jumps=row["jumps"],
+        duration_s=row["duration_s"],
+        columns=columns,
+        faults={f: faults[f] for f in FAULTS if f in faults},
+        detail=json.loads(row["detail"]),
+    )
+
+
+def _timestamp(when: date | datetime) -> float:
+    if isinstance(when, datetime):
+        return when.timestamp()
+    return datetime(when.year, when.month, when.day).timestamp()  # local midnight
+
+
+def _iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")

@@ -8,16 +8,19 @@ SECTION = Section(
         "source": Key(
             "picamera2",
             "Where frames come from: 'picamera2' (Pi camera), 'opencv' (a USB camera or a video "
-            "file given in 'device'), or 'none' (no camera: lights read unknown).",
-            choices=("picamera2", "opencv", "none"),
+            "file given in 'device'), 'track' (replay a landmark track .npz given in 'device', "
+            "no inference), or 'none' (no camera: lights read unknown).",
+            choices=("picamera2", "opencv", "track", "none"),
         ),
         "device": Key(
             "0",
-            "For source = 'opencv': a camera index such as \"0\", or a video file path.",
+            "For source = 'opencv': a camera index such as \"0\", or a video file path; for "
+            "source = 'track': the landmark track .npz.",
         ),
         "width": Key(
             640,
-            "Capture width; the pose model works at 256×256 internally.",
+            "Capture width. Keep it small: the pose model works at 256×256 internally, and a "
+            "bigger picture only costs conversion time.",
             "px",
             min=160,
             max=1920,

@@ -1,11 +1,345 @@
-"""Camera sources (placeholder until the camera room lands)."""
+"""Camera sources: frames in, PoseFrame events out, newest frame first.
+
+Pipeline for a live camera (Pi camera or an OpenCV device/video file)::
+
+    capture thread ──▶ one-slot mailbox ──▶ inference thread ──▶ events() (main loop)
+
+The capture thread never waits for inference: it overwrites the mailbox slot, and a frame that
+was still waiting there is *dropped* (counted in :attr:`PosePipeline.dropped`). So inference
+always works on the newest picture and latency stays one inference long, never a growing queue.
+Timestamps come from the injected monotonic clock at the moment a frame is handed over.
+
+A landmark track (``camera.source = 'track'``) replays PoseFrames without inference and as fast
+as they are consumed. The simulator (``--simulate``) is chosen by :mod:`station.hardware` and
+also produces PoseFrames directly; both bypass inference.
+
+picamera2 and cv2 are imported inside functions: this module imports anywhere.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+import queue
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Protocol
 
+import numpy as np
+from numpy.typing import NDArray
+
+from station.clock import Clock, MonotonicClock
+from station.events import DeviceStatus, Event, PoseFrame
 from station.hardware import HardwareMissing, Source
+from station.pose.backends import PoseBackend, open_backend
+from station.pose.jumper import JumperPicker
+from station.pose.track import load_track
+
+log = logging.getLogger(__name__)
+
+CAMERA_FIX = (
+    "check the camera ribbon cable is seated (contacts facing the right way) and the camera is "
+    "enabled, then run `rpicam-hello --list-cameras`; the service user must be in the 'video' "
+    "group"
+)
 
 
-def open_pose_pipeline(config: Any) -> Source:
-    raise HardwareMissing("camera", "not yet built", "run with --simulate")
+def xrgb8888_to_rgb(frame: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """libcamera's XRGB8888 is a little-endian 32-bit word, so in memory (and in the numpy
+    array picamera2 returns) each pixel's bytes are B, G, R, X. Pin that down here rather
+    than trust a default: swapped red/blue silently worsens pose detection."""
+    if frame.ndim != 3 or frame.shape[2] != 4:
+        raise ValueError(f"expected an H×W×4 XRGB8888 frame, got shape {frame.shape}")
+    return np.ascontiguousarray(frame[:, :, 2::-1])
+
+
+class Mailbox:
+    """A one-slot mailbox: `put` replaces whatever is waiting (counting it as dropped),
+    `get` waits for the newest item. Nothing ever queues up behind a slow consumer."""
+
+    def __init__(self) -> None:
+        self._item: Any = None
+        self._full = False
+        self._closed = False
+        self._cond = threading.Condition()
+        self.dropped = 0
+
+    def put(self, item: Any) -> None:
+        with self._cond:
+            if self._full:
+                self.dropped += 1
+            self._item = item
+            self._full = True
+            self._cond.notify()
+
+    def get(self, timeout: float | None = None) -> Any:
+        """The newest item, or None when closed (or on timeout)."""
+        with self._cond:
+            if not self._full and not self._closed:
+                self._cond.wait(timeout)
+            if not self._full:
+                return None
+            item, self._item, self._full = self._item, None, False
+            return item
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+
+class FrameGrabber(Protocol):
+    """Blocks until the next picture; returns RGB uint8 H×W×3, or None at the end."""
+
+    width: int
+    height: int
+
+    def grab(self) -> NDArray[np.uint8] | None: ...
+
+    def close(self) -> None: ...
+
+
+class Picamera2Grabber:
+    """The Pi camera through picamera2, one stream at the configured (small) size."""
+
+    def __init__(self, width: int, height: int, fps: float) -> None:
+        try:
+            from picamera2 import Picamera2  # Pi OS apt package python3-picamera2
+        except ImportError as exc:
+            raise HardwareMissing(
+                "camera",
+                f"picamera2 is not installed ({exc})",
+                "`sudo apt install python3-picamera2` and create the venv with "
+                "--system-site-packages; or set [camera] source = 'opencv'",
+            ) from exc
+        try:
+            cameras = Picamera2.global_camera_info()
+        except Exception as exc:  # libcamera not running / no permission
+            raise HardwareMissing(
+                "camera", f"libcamera cannot list cameras ({exc})", CAMERA_FIX
+            ) from exc
+        if not cameras:
+            raise HardwareMissing("camera", "libcamera finds no camera", CAMERA_FIX)
+        try:
+            cam = Picamera2()
+            config = cam.create_video_configuration(
+                main={"size": (width, height), "format": "XRGB8888"},
+                controls={"FrameRate": float(fps)},
+                buffer_count=2,  # few buffers: old frames are of no use to us
+            )
+            cam.configure(config)
+            cam.start()
+        except Exception as exc:
+            raise HardwareMissing(
+                "camera", f"cannot start the Pi camera ({exc})", CAMERA_FIX
+            ) from exc
+        self._cam: Any = cam
+        self.width, self.height = width, height
+
+    def grab(self) -> NDArray[np.uint8] | None:
+        return xrgb8888_to_rgb(self._cam.capture_array("main"))
+
+    def close(self) -> None:
+        self._cam.stop()
+        self._cam.close()
+
+
+class OpenCVGrabber:
+    """A USB camera (`device` = index such as "0" or a /dev/video path) or a video file.
+
+    A video file is paced at its own frame rate so it behaves like a camera (frames that
+    inference cannot keep up with are dropped, as live)."""
+
+    def __init__(
+        self, device: str, width: int, height: int, fps: float, clock: Clock | None = None
+    ) -> None:
+        import cv2
+
+        self.is_file = Path(device).is_file()
+        target: int | str = int(device) if device.isdigit() else device
+        cap = cv2.VideoCapture(target)
+        if not cap.isOpened():
+            if self.is_file:
+                raise HardwareMissing(
+                    "camera", f"cannot open video file {device}", "check the file plays"
+                )
+            node = f"/dev/video{device}" if device.isdigit() else device
+            raise HardwareMissing(
+                "camera",
+                f"cannot open camera {node}",
+                f"plug the USB camera in, check `v4l2-ctl --list-devices` shows {node}, and "
+                "add the service user to the 'video' group",
+            )
+        if not self.is_file:
+            cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)
+            cap.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
+            cap.set(cv2.CAP_PROP_FPS, fps)
+            cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+        self._cap: Any = cap
+        self._cv2: Any = cv2
+        self.width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
+        self.height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        self._period = 1.0 / float(cap.get(cv2.CAP_PROP_FPS) or fps) if self.is_file else 0.0
+        self._clock = clock or MonotonicClock()
+        self._next_t: float | None = None
+
+    def grab(self) -> NDArray[np.uint8] | None:
+        if self._period:
+            now = self._clock.now()
+            self._next_t = now if self._next_t is None else self._next_t + self._period
+            self._clock.sleep(self._next_t - now)
+        ok, bgr = self._cap.read()
+        if not ok or bgr is None:
+            return None
+        rgb: NDArray[np.uint8] = self._cv2.cvtColor(bgr, self._cv2.COLOR_BGR2RGB)
+        return rgb
+
+    def close(self) -> None:
+        self._cap.release()
+
+
+class PosePipeline:
+    """A live Source of PoseFrame events: capture thread → mailbox → inference thread."""
+
+    realtime = True
+
+    def __init__(
+        self,
+        grabber: FrameGrabber,
+        backend: PoseBackend,
+        picker: JumperPicker,
+        clock: Clock | None = None,
+        name: str = "camera",
+    ) -> None:
+        self.name = name
+        self._grabber = grabber
+        self._backend = backend
+        self._picker = picker
+        self._clock = clock or MonotonicClock()
+        self._mailbox = Mailbox()
+        self._out: queue.Queue[Event | None] = queue.Queue()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.frames_captured = 0
+        self.frames_inferred = 0
+
+    @property
+    def dropped(self) -> int:
+        """Frames overwritten in the mailbox before inference could take them."""
+        return self._mailbox.dropped
+
+    def start(self) -> None:
+        if self._threads:
+            return
+        for target, name in ((self._capture_loop, "capture"), (self._inference_loop, "pose")):
+            thread = threading.Thread(target=target, name=f"{self.name}-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _capture_loop(self) -> None:
+        index = 0
+        try:
+            while not self._stop.is_set():
+                rgb = self._grabber.grab()
+                if rgb is None:
+                    break
+                self._mailbox.put((index, self._clock.now(), rgb))
+                index += 1
+                self.frames_captured = index
+        except Exception as exc:  # a dead camera degrades the station, it does not crash it
+            log.exception("camera capture failed")
+            self._out.put(DeviceStatus(self._clock.now(), "camera", False, str(exc)))
+        finally:
+            self._mailbox.close()
+
+    def _inference_loop(self) -> None:
+        try:
+            while True:
+                item = self._mailbox.get()
+                if item is None:
+                    break
+                index, t, rgb = item
+                start = self._clock.now()
+                chosen = self._picker.pick(self._backend.detect(rgb, t))
+                inference_ms = 1000.0 * (self._clock.now() - start)
+                height, width = rgb.shape[:2]
+                self.frames_inferred += 1
+                self._out.put(
+                    PoseFrame(
+                        t=t,
+                        lm=None if chosen is None else chosen.lm,
+                        world=None if chosen is None else chosen.world,
+                        width=width,
+                        height=height,
+                        index=index,
+                        inference_ms=inference_ms,
+                    )
+                )
+        except Exception as exc:
+            log.exception("pose inference failed")
+            self._out.put(DeviceStatus(self._clock.now(), "camera", False, f"pose: {exc}"))
+        finally:
+            self._out.put(None)
+
+    def events(self) -> Iterator[Event]:
+        self.start()
+        self._out.put(DeviceStatus(self._clock.now(), "camera", True, "camera started"))
+        while True:
+            event = self._out.get()
+            if event is None:
+                return
+            yield event
+
+    def close(self) -> None:
+        self._stop.set()
+        self._mailbox.close()
+        for thread in self._threads:
+            thread.join(timeout=2.0)
+        self._grabber.close()
+        self._backend.close()
+
+
+class TrackReplay:
+    """A landmark track replayed as PoseFrames, as fast as they are consumed."""
+
+    realtime = False
+
+    def __init__(self, path: str | Path, clock: Clock | None = None, name: str = "camera") -> None:
+        self.name = name
+        self.track = load_track(path)
+        self._t0 = clock.now() if clock is not None else 0.0
+
+    def events(self) -> Iterator[Event]:
+        yield from self.track.frames(self._t0)
+
+    def close(self) -> None:
+        pass
+
+
+def open_pose_pipeline(config: Any, clock: Clock | None = None) -> Source:
+    """The camera Source the config asks for (camera.source: picamera2, opencv or track).
+
+    Raises HardwareMissing naming the fix when the camera or the model is not there."""
+    cam = config["camera"]
+    source = cam["source"]
+    if source == "track":
+        try:
+            return TrackReplay(cam["device"], clock)
+        except ValueError as exc:
+            raise HardwareMissing(
+                "camera", f"cannot replay track ({exc})", "set [camera] device to a track .npz"
+            ) from exc
+    width, height, fps = int(cam["width"]), int(cam["height"]), float(cam["fps"])
+    grabber: FrameGrabber
+    if source == "picamera2":
+        grabber = Picamera2Grabber(width, height, fps)
+    elif source == "opencv":
+        grabber = OpenCVGrabber(str(cam["device"]), width, height, fps, clock)
+    else:
+        raise HardwareMissing("camera", f"unknown camera source {source!r}", "fix [camera] source")
+    try:
+        backend = open_backend(config["pose"])
+    except Exception as exc:
+        grabber.close()
+        raise HardwareMissing("pose model", str(exc), "see [pose] in the config") from exc
+    return PosePipeline(grabber, backend, JumperPicker(cam["roi"]), clock)

@@ -22,6 +22,12 @@ SECTION = Section(
         "min_tracking_confidence": Key(
             0.5, "Confidence needed to keep tracking them.", min=0.0, max=1.0
         ),
+        "smooth_landmarks": Key(
+            False,
+            "Legacy backend: let MediaPipe filter landmarks over time. Off by default: the "
+            "filter lags fast foot and hip movement that camera-only counting relies on, and "
+            "the posture lights already judge over windows.",
+        ),
         "min_visibility": Key(
             0.5,
             "A landmark below this visibility does not count; metrics that need it read 'unknown'.",

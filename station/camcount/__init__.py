@@ -1,0 +1,1 @@
+"""Camera-only jump counting (stations without a mat, and offline analysis)."""

@@ -1,0 +1,260 @@
+"""Camera-only jump counting from pose landmarks.
+
+Two signals, both in torso lengths (so distance to the camera does not matter):
+
+- **bounce** ``b``: the body's height in the image (mean y of hips and feet). Each landing
+  lowers it once; two-foot bounces and double-unders give one cycle per jump.
+- **alternation** ``a``: left foot height minus right foot height. In alternate-foot and
+  speed-step jumping every foot contact swaps which foot is lower, so each sign change of
+  ``a`` is one contact, while the body's bounce is small.
+
+Both are high-passed (an exponential moving average is subtracted, which removes a member
+drifting on the mat) and smoothed over a few frames. A Schmitt trigger with a threshold that
+follows the recent amplitude turns them into events: for ``b`` one event per downward pass
+(a landing), for ``a`` one per swap. The style is decided continuously by which signal
+oscillates more (alternation when the feet swap by more than ``alternate_ratio`` times the
+body's bounce). Jumping starts when two events arrive within ``max_gap_s`` of each other (the
+first is then counted too), and stops when none arrives for ``max_gap_s``; a single twitch
+is never counted. The only look-ahead is the centred smoothing window (``smooth_frames``).
+
+Double-unders: a jump whose bounce is clearly bigger and slower than the member's recent
+jumps is marked ``double`` (a heuristic: the camera cannot see the rope).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from station.events import LANDMARK, PoseFrame
+
+HIPS = [LANDMARK["left_hip"], LANDMARK["right_hip"]]
+SHOULDERS = [LANDMARK["left_shoulder"], LANDMARK["right_shoulder"]]
+LEFT_FOOT = [LANDMARK[n] for n in ("left_ankle", "left_heel", "left_foot_index")]
+RIGHT_FOOT = [LANDMARK[n] for n in ("right_ankle", "right_heel", "right_foot_index")]
+
+
+@dataclass(frozen=True)
+class CounterParams:
+    """One parameter set for every style and clip (see docs/counting.md)."""
+
+    smooth_frames: int = 3  # centred moving average; the look-ahead is (n - 1) / 2 frames
+    highpass_s: float = 0.3  # time constant of the drift removal
+    amplitude_s: float = 0.5  # time constant of the amplitude follower
+    hysteresis: float = 0.3  # trigger at ± this fraction of the recent amplitude …
+    min_threshold: float = 0.02  # … but never below this many torso lengths
+    min_gap_s: float = 0.09  # two contacts closer than this are one (≈ 11 contacts/s)
+    max_gap_s: float = 1.0  # no contact for this long: jumping has stopped
+    start_gap_s: float = 0.7  # the first two contacts of a bout must be at most this apart
+    style_s: float = 0.3  # time constant of the style decision
+    alternate_below: float = -0.1  # feet correlation below this: "alternate" …
+    bounce_above: float = 0.0  # … above this: "bounce" again (hysteresis)
+    max_missing_s: float = 0.25  # a longer pose gap resets the signals
+    double_ratio: float = 1.35  # bounce this much bigger than recent jumps = double-under
+
+
+DEFAULT_PARAMS = CounterParams()
+
+
+@dataclass(frozen=True)
+class CameraJump:
+    t: float  # seconds, the frame where the landing / foot swap was seen
+    style: str  # "bounce" (two-foot, double-under) or "alternate" (every foot contact)
+    double: bool = False
+
+
+@dataclass
+class _Trigger:
+    """Schmitt trigger on a zero-mean signal with an amplitude-following threshold."""
+
+    params: CounterParams
+    amplitude: float = 0.0
+    state: int = 0  # -1 below, +1 above, 0 unknown
+    last_extreme: float = 0.0
+    peak: float = 0.0  # largest |value| since the last switch (for double-under marking)
+
+    def reset(self) -> None:
+        self.amplitude = 0.0
+        self.state = 0
+
+    def update(self, value: float, dt: float) -> int:
+        """+1 when the signal switches to above, -1 when to below, 0 otherwise."""
+        p = self.params
+        decay = float(np.exp(-dt / p.amplitude_s))
+        self.amplitude = max(abs(value), self.amplitude * decay)
+        threshold = max(p.min_threshold, p.hysteresis * self.amplitude)
+        self.peak = max(self.peak, abs(value))
+        if value > threshold and self.state != 1:
+            self.state = 1
+            return 1
+        if value < -threshold and self.state != -1:
+            self.state = -1
+            return -1
+        return 0
+
+
+@dataclass
+class CameraJumpCounter:
+    """Feed PoseFrames in time order with :meth:`update`; it returns the jumps it has become
+    sure of (each once). :attr:`jumps` keeps them all."""
+
+    params: CounterParams = DEFAULT_PARAMS
+    jumps: list[CameraJump] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        n = max(1, self.params.smooth_frames)
+        # t, bounce, alternation, feet, scale
+        self._raw: deque[tuple[float, float, float, float, float]] = deque(maxlen=n)
+        self._torso: deque[float] = deque(maxlen=90)
+        self._last_t: float | None = None
+        self._last_valid_t: float | None = None
+        self._trend_b: float | None = None
+        self._trend_a: float | None = None
+        self._bounce = _Trigger(self.params)
+        self._alternate = _Trigger(self.params)
+        self._trend_f: float | None = None
+        self._power_f = 0.0
+        self._power_a = 0.0
+        self.feet_correlation = 0.0
+        self._last_event_t: float | None = None
+        self._pending: CameraJump | None = None  # first event of a possible bout
+        self._bout_peaks: deque[float] = deque(maxlen=8)
+        self.jumping = False
+        self.style = "bounce"
+
+    @property
+    def count(self) -> int:
+        return len(self.jumps)
+
+    @property
+    def doubles(self) -> int:
+        return sum(1 for j in self.jumps if j.double)
+
+    # -- signals -----------------------------------------------------------------------
+    def _signals(self, lm: NDArray[np.float64]) -> tuple[float, float, float, float] | None:
+        y = lm[:, 1]
+        hips, shoulders = y[HIPS], y[SHOULDERS]
+        left, right = y[LEFT_FOOT], y[RIGHT_FOOT]
+        if not (np.isfinite(hips).all() and np.isfinite(left).all() and np.isfinite(right).all()):
+            return None
+        if np.isfinite(shoulders).all():
+            torso = float(hips.mean() - shoulders.mean())
+            if torso > 0.01:
+                self._torso.append(torso)
+        if not self._torso:
+            return None
+        scale = float(np.median(self._torso))
+        left_y, right_y = float(left.mean()), float(right.mean())
+        # Image units here; divided by the torso length only after the drift is removed, so
+        # a change of scale (member leaning, stepping back) cannot look like a jump.
+        feet = 0.5 * (left_y + right_y)
+        bounce = (float(hips.mean()) + feet) / 2.0
+        alternation = left_y - right_y
+        return bounce, alternation, feet, scale
+
+    def update(self, frame: PoseFrame) -> list[CameraJump]:
+        signals = None if frame.lm is None else self._signals(frame.lm)
+        if signals is None:
+            if self._last_valid_t is not None and frame.t - self._last_valid_t > (
+                self.params.max_missing_s
+            ):
+                self._reset_signals()
+            return self._expire(frame.t)
+        self._last_valid_t = frame.t
+        self._raw.append((frame.t, *signals))
+        if len(self._raw) < self._raw.maxlen:  # type: ignore[operator]
+            return []
+        # Centre of the smoothing window: the frame we decide about now.
+        t_mid = self._raw[len(self._raw) // 2][0]
+        b = float(np.mean([r[1] for r in self._raw]))
+        a = float(np.mean([r[2] for r in self._raw]))
+        feet = float(np.mean([r[3] for r in self._raw]))
+        return self._step(t_mid, b, a, feet, self._raw[-1][4])
+
+    def finish(self) -> list[CameraJump]:
+        """End of input: nothing more will confirm a pending first jump."""
+        self._pending = None
+        return []
+
+    def _reset_signals(self) -> None:
+        self._raw.clear()
+        self._trend_b = self._trend_a = self._trend_f = None
+        self._bounce.reset()
+        self._alternate.reset()
+        self._last_t = None
+
+    def _expire(self, now: float) -> list[CameraJump]:
+        if self._last_event_t is not None and now - self._last_event_t > self.params.max_gap_s:
+            self.jumping = False
+            self._pending = None
+        return []
+
+    def _step(self, t: float, b: float, a: float, feet: float, scale: float) -> list[CameraJump]:
+        p = self.params
+        dt = 1.0 / 30.0 if self._last_t is None else max(1e-3, t - self._last_t)
+        self._last_t = t
+        if self._trend_b is None or self._trend_a is None or self._trend_f is None:
+            self._trend_b, self._trend_a, self._trend_f = b, a, feet
+        alpha = 1.0 - float(np.exp(-dt / p.highpass_s))
+        self._trend_b += alpha * (b - self._trend_b)
+        self._trend_a += alpha * (a - self._trend_a)
+        self._trend_f += alpha * (feet - self._trend_f)
+        hb, ha = (b - self._trend_b) / scale, (a - self._trend_a) / scale
+        hf = (feet - self._trend_f) / scale
+        # Style: do the feet move together (bounce) or against each other (alternate)?
+        # With l, r the feet heights: var((l+r)/2) - var((l-r)/2) = cov(l, r), and the sum of
+        # the two is (var l + var r) / 2, so their ratio is the feet's correlation.
+        beta = 1.0 - float(np.exp(-dt / p.style_s))
+        self._power_f += beta * (hf * hf - self._power_f)
+        self._power_a += beta * (0.25 * ha * ha - self._power_a)
+        total = self._power_f + self._power_a
+        self.feet_correlation = (self._power_f - self._power_a) / total if total > 0 else 0.0
+        if self.style == "bounce" and self.feet_correlation < p.alternate_below:
+            self.style = "alternate"
+        elif self.style == "alternate" and self.feet_correlation > p.bounce_above:
+            self.style = "bounce"
+
+        bounce_switch = self._bounce.update(hb, dt)
+        alternate_switch = self._alternate.update(ha, dt)
+        out = self._expire(t)
+        if self.style == "bounce" and bounce_switch == 1:  # body moved down: a landing
+            peak, self._bounce.peak = self._bounce.peak, 0.0
+            out += self._event(t, "bounce", peak)
+        elif self.style == "alternate" and alternate_switch != 0:
+            self._alternate.peak = 0.0
+            out += self._event(t, "alternate", 0.0)
+        return out
+
+    def _event(self, t: float, style: str, peak: float) -> list[CameraJump]:
+        p = self.params
+        if self._last_event_t is not None and t - self._last_event_t < p.min_gap_s:
+            return []
+        previous, self._last_event_t = self._last_event_t, t
+        double = False
+        if style == "bounce":
+            if len(self._bout_peaks) >= 4:
+                double = peak > p.double_ratio * float(np.median(self._bout_peaks))
+            self._bout_peaks.append(peak)
+        jump = CameraJump(t, style, double)
+        if self.jumping:
+            self.jumps.append(jump)
+            return [jump]
+        if self._pending is not None and previous is not None and t - previous <= p.start_gap_s:
+            first, self._pending = self._pending, None
+            self.jumping = True
+            self.jumps.extend((first, jump))
+            return [first, jump]
+        self._pending = jump
+        return []
+
+
+def count_frames(frames: list[PoseFrame], params: CounterParams = DEFAULT_PARAMS) -> list[float]:
+    """All jump times in a recording (convenience for offline use and tests)."""
+    counter = CameraJumpCounter(params)
+    for frame in frames:
+        counter.update(frame)
+    counter.finish()
+    return [j.t for j in counter.jumps]

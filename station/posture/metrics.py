@@ -1,0 +1,314 @@
+"""The posture metrics: one named quantity per fault, computed from one frame's landmarks.
+
+Each metric has a *raw* quantity measured in every frame (e.g. the ear height above the shoulder
+line in torso lengths) and a *judged value* that compares the raw quantity with the member's own
+baseline (captured while standing tall) and is what the thresholds apply to. The baseline is
+clamped into a plausible range, so a member who "stands tall" already hunched or looking down
+is still judged against a sensible reference (the absolute limit). See docs/posture.md for the
+reasoning, the limits and how each one was checked.
+
+Conventions: image y points down; world coordinates are MediaPipe's (metres, y down, origin
+between the hips, camera-aligned axes).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from station.posture.body import Body, NotVisible, Vec, point_line_distance, unit
+
+PLACEMENTS: tuple[str, ...] = ("front", "oblique", "side")
+
+HEAD_DEPTH_OVER_WIDTH = 0.8
+"""Horizontal distance from the ear line to the nose tip, over the ear-to-ear width, for an
+average adult head (about 12 cm over 15 cm). Only used by the front-camera head pitch; an error
+in it scales the measured pitch change but does not shift it (the baseline absorbs offsets)."""
+
+
+class NotMeasurable(Exception):
+    """This metric cannot be measured from this camera placement."""
+
+
+@dataclass(frozen=True)
+class Metric:
+    """How one fault is measured. `value(raw, baseline)` is what the thresholds apply to."""
+
+    fault: str
+    name: str
+    unit: str
+    raw_name: str
+    raw_unit: str
+    placements: tuple[str, ...]
+    higher_is_worse: bool
+    default_baseline: float | None
+    baseline_range: tuple[float, float] | None
+    measure: Callable[[Body, str], float]
+    compare: Callable[[float, float], float]
+
+    def raw(self, body: Body, placement: str) -> float:
+        if placement not in self.placements:
+            raise NotMeasurable(f"not measurable from a {placement} camera")
+        value = self.measure(body, placement)
+        if not math.isfinite(value):
+            raise NotVisible("non-finite result")
+        return value
+
+    def clamp_baseline(self, baseline: float | None) -> float | None:
+        if self.baseline_range is None:
+            return None
+        if baseline is None:
+            return self.default_baseline
+        lo, hi = self.baseline_range
+        return min(max(baseline, lo), hi)
+
+    def value(self, raw: float, baseline: float | None) -> float:
+        return self.compare(raw, baseline if baseline is not None else math.nan)
+
+
+# --- shared geometry --------------------------------------------------------------------------
+
+
+def _trunk_px(body: Body) -> tuple[Vec, Vec, float]:
+    """Hip midpoint, unit vector hip→shoulder ("up the trunk") and torso length, in pixels."""
+    hip = body.mid("hip")
+    shoulder = body.mid("shoulder")
+    length = float(np.linalg.norm(shoulder - hip))
+    return hip, unit(shoulder - hip), length
+
+
+def _deg(rad: float) -> float:
+    return math.degrees(rad)
+
+
+# --- shoulders: ear height above the shoulder line -------------------------------------------
+
+
+def neck_ratio(body: Body, placement: str) -> float:
+    """Height of the ears above the shoulders, measured along the trunk axis, in torso lengths.
+
+    Shrugging the shoulders up toward the ears shortens it. Measuring along the trunk (not the
+    image vertical) keeps it unchanged when the whole trunk leans; dividing by the torso length
+    keeps it unchanged with distance from the camera."""
+    _, up, torso = _trunk_px(body)
+    ear = body.mid("ear")
+    shoulder = body.mid("shoulder")
+    return float(np.dot(ear - shoulder, up)) / torso
+
+
+def shoulder_rise_pct(raw: float, baseline: float) -> float:
+    return 100.0 * (1.0 - raw / baseline)
+
+
+# --- back: trunk against legs ----------------------------------------------------------------
+
+
+def body_line_bend_deg(body: Body, placement: str) -> float:
+    """Signed angle between the trunk (hip→shoulder) and the legs (ankle→hip), degrees.
+
+    Positive: the trunk pitches forward of the leg line (piked, bottom sticking out);
+    negative: behind it (hips pushed forward, lower back arched). Zero: one straight line.
+    Side camera: in the image. Front and oblique cameras: in MediaPipe's world coordinates, the
+    bend projected onto the body's sagittal plane (sideways bending is not this fault)."""
+    if placement == "side":
+        hip, up, _ = _trunk_px(body)
+        legs = unit(hip - body.mid("ankle"))
+        cross = legs[0] * up[1] - legs[1] * up[0]
+        angle = _deg(math.atan2(cross, float(np.dot(legs, up))))
+        return angle * _facing_sign(body)
+    hip_w = body.world_mid("hip")
+    across = unit(body.world_point("left_hip") - body.world_point("right_hip"))
+    trunk = _sagittal(body.world_mid("shoulder") - hip_w, across)
+    legs = _sagittal(hip_w - body.world_mid("ankle"), across)
+    sine = float(np.dot(np.cross(legs, trunk), across))
+    return _deg(math.atan2(sine, float(np.dot(legs, trunk))))
+
+
+def _sagittal(v: Vec, across: Vec) -> Vec:
+    return unit(v - np.dot(v, across) * across)
+
+
+def _facing_sign(body: Body) -> float:
+    """+1 when the member faces image-right (nose to the right of the ears), else -1."""
+    return 1.0 if body.point("nose")[0] >= body.mid("ear")[0] else -1.0
+
+
+def bend_change_deg(raw: float, baseline: float) -> float:
+    return abs(raw - baseline)
+
+
+# --- arms: hands away from the body ----------------------------------------------------------
+
+
+def hand_reach(body: Body, placement: str) -> float:
+    """The farther wrist's distance from the trunk axis (the line through the hip and shoulder
+    midpoints), in torso lengths. In world coordinates when available, so a hand held out
+    toward a front camera counts as much as one held out sideways; in the image otherwise."""
+    if body.world is not None:
+        try:
+            return _reach(body.world_point, body.world_mid("hip"), body.world_mid("shoulder"))
+        except NotVisible:
+            pass
+    return _reach(body.point, body.mid("hip"), body.mid("shoulder"))
+
+
+def _reach(point: Callable[[str], Vec], hip: Vec, shoulder: Vec) -> float:
+    torso = float(np.linalg.norm(shoulder - hip))
+    reaches = []
+    for side in ("left_wrist", "right_wrist"):
+        try:
+            reaches.append(point_line_distance(point(side), hip, shoulder) / torso)
+        except NotVisible:
+            continue
+    if not reaches:
+        raise NotVisible("left_wrist/right_wrist")
+    return max(reaches)
+
+
+def absolute(raw: float, baseline: float) -> float:
+    return raw
+
+
+# --- head: looking down ----------------------------------------------------------------------
+
+
+def head_pitch_deg(body: Body, placement: str) -> float:
+    """How far the ear→nose direction points below horizontal, degrees (down positive).
+
+    Side camera: measured directly in the image. Front camera: from how far the nose drops
+    below the ear line relative to the ear-to-ear width, asin(drop / (0.8 × width)).
+    Oblique camera: in MediaPipe's world coordinates."""
+    if placement == "side":
+        d = body.point("nose") - body.mid("ear")
+        return _deg(math.atan2(float(d[1]), abs(float(d[0]))))
+    if placement == "front":
+        left, right = body.point("left_ear"), body.point("right_ear")
+        width = float(np.linalg.norm(left - right))
+        if not width > 1e-6:
+            raise NotVisible("ears on top of each other")
+        drop = float(body.point("nose")[1] - (left[1] + right[1]) / 2.0)
+        return _deg(math.asin(max(-1.0, min(1.0, drop / (HEAD_DEPTH_OVER_WIDTH * width)))))
+    d = body.world_point("nose") - body.world_mid("ear")
+    return _deg(math.atan2(float(d[1]), math.hypot(float(d[0]), float(d[2]))))
+
+
+def pitch_change_deg(raw: float, baseline: float) -> float:
+    return raw - baseline
+
+
+# --- landing (camera part): heel lift at touchdown -------------------------------------------
+
+FEET: tuple[str, ...] = ("left", "right")
+
+
+def foot_lift_deg(body: Body, placement: str, side: str) -> float:
+    """Angle of the heel above the toes (heel→foot_index line against horizontal), degrees.
+
+    Positive: heel raised (on the balls of the feet); zero or negative: flat or heel first.
+    Side camera: in the image; oblique: in world coordinates. From the front the foot points
+    at the camera and the angle cannot be seen."""
+    if placement == "side":
+        d = body.point(f"{side}_foot_index") - body.point(f"{side}_heel")
+        return _deg(math.atan2(float(d[1]), abs(float(d[0]))))
+    if placement == "oblique":
+        d = body.world_point(f"{side}_foot_index") - body.world_point(f"{side}_heel")
+        return _deg(math.atan2(float(d[1]), math.hypot(float(d[0]), float(d[2]))))
+    raise NotMeasurable(f"not measurable from a {placement} camera")
+
+
+def standing_foot_lift_deg(body: Body, placement: str) -> float:
+    """Both feet's heel lift averaged (one foot if only one is visible); used for the baseline."""
+    lifts = []
+    for side in FEET:
+        try:
+            lifts.append(foot_lift_deg(body, placement, side))
+        except NotVisible:
+            continue
+    if not lifts:
+        raise NotVisible("left/right heel and foot_index")
+    return float(np.mean(lifts))
+
+
+def foot_low_point(body: Body, side: str) -> tuple[float, float]:
+    """(lowest image y of heel and toes, leg length hip→ankle) in pixels, for contact finding."""
+    heel, toe = body.point(f"{side}_heel"), body.point(f"{side}_foot_index")
+    leg = float(np.linalg.norm(body.point(f"{side}_hip") - body.point(f"{side}_ankle")))
+    return max(float(heel[1]), float(toe[1])), leg
+
+
+def lift_change_deg(raw: float, baseline: float) -> float:
+    return raw - baseline
+
+
+METRICS: dict[str, Metric] = {
+    "shoulders": Metric(
+        fault="shoulders",
+        name="shoulder rise",
+        unit="% of baseline",
+        raw_name="ear height above shoulders",
+        raw_unit="× torso length",
+        placements=PLACEMENTS,
+        higher_is_worse=True,
+        default_baseline=0.30,
+        baseline_range=(0.22, 0.45),
+        measure=neck_ratio,
+        compare=shoulder_rise_pct,
+    ),
+    "back": Metric(
+        fault="back",
+        name="body-line bend",
+        unit="degrees",
+        raw_name="trunk-to-leg angle (+ piked, − arched)",
+        raw_unit="degrees",
+        placements=PLACEMENTS,
+        higher_is_worse=True,
+        default_baseline=0.0,
+        baseline_range=(-8.0, 8.0),
+        measure=body_line_bend_deg,
+        compare=bend_change_deg,
+    ),
+    "arms": Metric(
+        fault="arms",
+        name="hand reach",
+        unit="× torso length",
+        raw_name="hand reach",
+        raw_unit="× torso length",
+        placements=PLACEMENTS,
+        higher_is_worse=True,
+        default_baseline=None,
+        baseline_range=None,
+        measure=hand_reach,
+        compare=absolute,
+    ),
+    "head": Metric(
+        fault="head",
+        name="head pitch down",
+        unit="degrees",
+        raw_name="ear→nose pitch below horizontal",
+        raw_unit="degrees",
+        placements=PLACEMENTS,
+        higher_is_worse=True,
+        default_baseline=12.0,
+        baseline_range=(-5.0, 25.0),
+        measure=head_pitch_deg,
+        compare=pitch_change_deg,
+    ),
+    "landing": Metric(
+        fault="landing",
+        name="heel lift at touchdown",
+        unit="degrees",
+        raw_name="heel lift above toes",
+        raw_unit="degrees",
+        placements=("oblique", "side"),
+        higher_is_worse=False,
+        default_baseline=0.0,
+        baseline_range=(-10.0, 10.0),
+        measure=standing_foot_lift_deg,
+        compare=lift_change_deg,
+    ),
+}
+"""fault -> its metric. For `landing`, `measure` is the standing baseline quantity; the judged
+samples are taken only at touchdowns (see station.posture.judge.TouchdownFinder)."""

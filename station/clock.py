@@ -60,3 +60,18 @@ class ManualClock:
             if t < self._now:
                 raise ValueError(f"cannot move a clock back from {self._now} to {t}")
             self._now = t
+
+
+class OffsetClock:
+    """Monotonic time counted from the moment it was made: a live simulation's timeline starts
+    at 0 like its script, so simulated events need no re-stamping."""
+
+    def __init__(self) -> None:
+        self._origin = time.monotonic()
+
+    def now(self) -> float:
+        return time.monotonic() - self._origin
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)

@@ -272,9 +272,15 @@ class Session:
         return max(0.0, t - (self.stats.active_t or self.stats.started_t))
 
     def finish(self, end_t: float) -> SessionSummary:
+        """The session ended at `end_t`: its final summary."""
+        assert self.stats is not None
+        self.stats.ended_t = end_t
+        return self.snapshot(end_t)
+
+    def snapshot(self, end_t: float) -> SessionSummary:
+        """The summary as it stands at `end_t` (checkpoints use this mid-session)."""
         assert self.stats is not None
         s = self.stats
-        s.ended_t = end_t
         self.update_lights(end_t, self._lights)
         rates = [c for _, c in s.cadence_series if c > 0]
         start = s.active_t or s.started_t

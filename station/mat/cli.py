@@ -1,5 +1,315 @@
-"""`station mat`: mat tools: analyze a recording, calibrate, record."""
+"""`station mat analyze|calibrate|record`: the mat's tools for trainers and installers."""
 
-from station.cli import not_yet_built
+from __future__ import annotations
 
-register = not_yet_built("mat", "mat tools: analyze a recording, calibrate, record")
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+KG = 9.80665  # newtons per kilogram-force
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "mat",
+        help="mat tools: analyze a recording, calibrate, record",
+        description="The force mat: analyse a recording, calibrate the sensors, record raw data.",
+    )
+    msub = p.add_subparsers(dest="mat_command", metavar="ACTION", required=True)
+
+    a = msub.add_parser(
+        "analyze",
+        help="find every jump and judge every landing in a mat CSV",
+        description="Analyse a mat CSV ('#' comments, then time_s,<zone>_n,...): body weight, "
+        "jumps, and per landing touchdown/take-off, flight and contact times, peak force, "
+        "loading rate and the hard-landing verdict of the preset in force.",
+    )
+    a.add_argument("file", help="the mat CSV")
+    a.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    a.add_argument(
+        "--zones",
+        help="comma-separated zones to analyse (default: all, summed), e.g. --zones left",
+    )
+    a.add_argument("--config", help="site config file (default: /etc/station/station.toml)")
+    a.add_argument("--preset", help="threshold preset (default: posture.preset)")
+    a.set_defaults(func=_analyze)
+
+    c = msub.add_parser(
+        "calibrate",
+        help="walk through zero and a known load; write the values to the site config",
+        description="Step 1: the mat empty (zero offset per zone). Step 2: a known load on "
+        "each zone in turn (scale per zone). The values are written to the site config "
+        "file (comments kept, written atomically) after validating the result.",
+    )
+    c.add_argument("--load-kg", type=float, required=True, help="the known load, kilograms")
+    c.add_argument("--seconds", type=float, default=2.0, help="averaging time per step")
+    c.add_argument("--config", help="site config file to update (default: the site config)")
+    c.set_defaults(func=_calibrate)
+
+    r = msub.add_parser(
+        "record",
+        help="record the mat to a CSV (on a Pi with the ADC)",
+        description="Record the configured ADC mat to OUT.csv in the mat CSV format.",
+    )
+    r.add_argument("out", help="output CSV")
+    r.add_argument("--seconds", type=float, default=30.0, help="how long to record")
+    r.add_argument("--raw", action="store_true", help="ADC counts instead of newtons")
+    r.add_argument("--config", help="site config file (default: /etc/station/station.toml)")
+    r.set_defaults(func=_record)
+
+
+# ------------------------------------------------------------------ analyze
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from station.config.loader import ConfigInvalid, load_config
+    from station.mat.pipeline import PipelineParams, analyze
+    from station.mat.recording import MatCsvError, read_mat_csv
+
+    try:
+        rec = read_mat_csv(args.file)
+        cfg = load_config(args.config, required=bool(args.config))
+    except (MatCsvError, ConfigInvalid) as exc:
+        print(f"station mat analyze: {exc}", file=sys.stderr)
+        return 1
+    if args.zones:
+        wanted = [z.strip() for z in args.zones.split(",") if z.strip()]
+        missing = [z for z in wanted if z not in rec.zones]
+        if missing:
+            print(
+                f"station mat analyze: {args.file}: no zone {', '.join(missing)} "
+                f"(zones: {', '.join(rec.zones)})",
+                file=sys.stderr,
+            )
+            return 1
+        rec = rec.select(wanted)
+    preset = args.preset or cfg["posture"]["preset"]
+    if preset not in cfg["presets"]:
+        print(f"station mat analyze: no preset {preset!r}", file=sys.stderr)
+        return 1
+    params = PipelineParams.from_sections(
+        cfg["mat"], cfg["presets"][preset]["landing"], rec.sample_rate_hz
+    )
+    result = analyze(rec.t, rec.force, rec.zones, params)
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+        return 0
+    _print_table(args.file, rec.zones, result)
+    return 0
+
+
+def _print_table(name: str, zones: Sequence[str], result: Any) -> None:
+    bw = result.body_weight_n
+    st = result.state
+    print(f"{name}: zones {'+'.join(zones)}, {result.sample_rate_hz:g} Hz")
+    weight = f"{bw:.1f} N ({bw / KG:.1f} kg, {st.body_weight_source})" if bw else "not captured"
+    print(f"body weight {weight}; jumps {result.jumps}")
+    head = (
+        f"{'#':>3} {'takeoff s':>9} {'touchdown s':>11} {'flight s':>8} {'contact s':>9} "
+        f"{'peak BW':>7} {'rate BW/s':>9} {'to peak s':>9}  verdict"
+    )
+    print(head)
+    print("-" * len(head))
+
+    def f(v: float | None, fmt: str) -> str:
+        return "-" if v is None else format(v, fmt)
+
+    for i, x in enumerate(result.landings, start=1):
+        verdict = "HARD" if x.hard else ("warn" if x.warn else "ok")
+        if x.reasons:
+            verdict += ": " + "; ".join(x.reasons)
+        print(
+            f"{i:>3} {f(x.takeoff_s, '.3f'):>9} {x.t:>11.3f} {f(x.flight_s, '.3f'):>8} "
+            f"{f(x.contact_s, '.3f'):>9} {f(x.peak_bw, '.2f'):>7} "
+            f"{f(x.loading_rate_bw_s, '.0f'):>9} {f(x.time_to_peak_s, '.3f'):>9}  {verdict}"
+        )
+    for zone, status in st.zone_status.items():
+        if status != "ok":
+            print(f"zone {zone}: {status}")
+
+
+# ---------------------------------------------------------------- calibrate
+
+
+def measure_calibration(
+    read_counts: Callable[[float], NDArray[np.float64]],
+    zones: Sequence[str],
+    load_n: float,
+    seconds: float,
+    ask: Callable[[str], object],
+    say: Callable[[str], object],
+) -> tuple[list[float], list[float]]:
+    """The trainer's walk-through. `read_counts(seconds)` returns samples × zones of raw
+    counts. Returns (offset_counts, scale_n_per_count) per zone; raises ValueError when a step
+    shows no usable change (a dead zone, the load on the wrong zone)."""
+    ask("Step 1 of 2: clear the mat completely, then press Enter.")
+    empty = read_counts(seconds)
+    offsets = empty.mean(axis=0)
+    noise = empty.std(axis=0)
+    say("zero offsets: " + ", ".join(f"{z} {o:.1f}" for z, o in zip(zones, offsets, strict=True)))
+    scales: list[float] = []
+    for z, zone in enumerate(zones):
+        ask(f"Step 2 of 2: put the {load_n / KG:.1f} kg load on zone '{zone}' only, press Enter.")
+        loaded = read_counts(seconds).mean(axis=0)
+        rise = float(loaded[z] - offsets[z])
+        if rise <= max(5.0, 5 * float(noise[z])):
+            raise ValueError(
+                f"zone {zone!r} rose by only {rise:.1f} counts under the load: check its wiring "
+                "(channel order in mat.channels) and that the load is on that zone"
+            )
+        scales.append(load_n / rise)
+        say(f"{zone}: {rise:.1f} counts for {load_n:.0f} N → {scales[-1]:.4f} N/count")
+    return [float(o) for o in offsets], scales
+
+
+def write_calibration(path: Path, offsets: list[float], scales: list[float]) -> None:
+    """Set mat.offset_counts and mat.scale_n_per_count in the site file, keeping its comments
+    and other keys; validate the result first; replace the file atomically."""
+    import tomlkit
+
+    from station.config.loader import build_config
+    from station.config.sections import SCHEMA
+
+    doc = tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else tomlkit.document()
+    if "mat" not in doc:
+        doc["mat"] = tomlkit.table()
+    mat = doc["mat"]
+    mat["offset_counts"] = [round(o, 2) for o in offsets]
+    mat["scale_n_per_count"] = [round(s, 6) for s in scales]
+    text = tomlkit.dumps(doc)
+    build_config(SCHEMA, [(str(path), tomlkit.parse(text).unwrap())])  # raises ConfigInvalid
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _open_reader(cfg: Any) -> Any:
+    from station.mat.calibration import Calibration
+    from station.mat.sensors import AdcReader, open_spidev
+
+    mat = cfg["mat"]
+    spi = open_spidev(int(mat["spi_bus"]), int(mat["spi_device"]), int(mat["spi_clock_hz"]))
+    return AdcReader(
+        spi,
+        mat["adc_chip"],
+        list(mat["channels"]),
+        float(mat["sample_rate_hz"]),
+        Calibration.from_config(mat),
+        float(mat["block_ms"]),
+    )
+
+
+def _read_counts(reader: Any, seconds: float, rate: float) -> NDArray[np.float64]:
+    rows = []
+    period = 1.0 / rate
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        rows.append(reader.read_once())
+        time.sleep(period)
+    return np.asarray(rows, dtype=np.float64)
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from station.config.loader import ConfigInvalid, load_config, site_config_path
+    from station.hardware import HardwareMissing
+
+    path = site_config_path(args.config)
+    try:
+        cfg = load_config(args.config)
+        if cfg["mat"]["sensor"] != "adc":
+            print("station mat calibrate: mat.sensor is not 'adc'; nothing to calibrate")
+            return 1
+        reader = _open_reader(cfg)
+    except (ConfigInvalid, HardwareMissing) as exc:
+        print(f"station mat calibrate: {exc}", file=sys.stderr)
+        return 1
+    rate = float(cfg["mat"]["sample_rate_hz"])
+    try:
+        offsets, scales = measure_calibration(
+            lambda s: _read_counts(reader, s, rate),
+            list(cfg["mat"]["zones"]),
+            args.load_kg * KG,
+            args.seconds,
+            input,
+            print,
+        )
+        write_calibration(path, offsets, scales)
+    except (ValueError, ConfigInvalid, OSError) as exc:
+        print(f"station mat calibrate: {exc}; nothing written", file=sys.stderr)
+        return 1
+    finally:
+        reader.spi.close()
+    print(f"written to {path} (mat.offset_counts, mat.scale_n_per_count)")
+    return 0
+
+
+# ------------------------------------------------------------------- record
+
+
+def _record(args: argparse.Namespace) -> int:
+    from station.config.loader import ConfigInvalid, load_config
+    from station.events import ForceBlock
+    from station.hardware import HardwareMissing
+    from station.mat.calibration import Calibration
+    from station.mat.recording import write_header, write_rows
+    from station.mat.sensors import AdcSource
+
+    try:
+        cfg = load_config(args.config, required=bool(args.config))
+        reader = _open_reader(cfg)
+    except (ConfigInvalid, HardwareMissing) as exc:
+        print(f"station mat record: {exc}", file=sys.stderr)
+        return 1
+    if args.raw:  # identity calibration: the ForceBlocks carry the counts themselves
+        n = len(reader.channels)
+        reader.calibration = Calibration(
+            reader.calibration.zones, np.zeros(n), np.ones(n), {}, zero_tracking=False
+        )
+    source = AdcSource(reader)
+    zones = tuple(cfg["mat"]["zones"])
+    unit = "ADC counts" if args.raw else "newtons"
+    end: float | None = None
+    with open(args.out, "w", encoding="utf-8") as fh:
+        write_header(
+            fh,
+            zones,
+            [f"station mat record: {cfg['mat']['adc_chip']}, {unit}, "
+             f"{cfg['mat']['sample_rate_hz']} Hz per zone, monotonic clock"],
+        )  # fmt: skip
+        try:
+            for ev in source.events():
+                if not isinstance(ev, ForceBlock):
+                    print(f"{ev}", file=sys.stderr)
+                    continue
+                end = end if end is not None else float(ev.t_samples[0]) + args.seconds
+                write_rows(fh, ev.t_samples, ev.force)
+                if ev.t >= end:
+                    break
+        finally:
+            source.close()
+    stats = reader.stats()
+    print(
+        f"{args.out}: {stats.samples} samples, {stats.achieved_rate_hz:.1f} Hz achieved, "
+        f"jitter {stats.jitter_ms:.3f} ms (p99 {stats.jitter_p99_ms:.3f} ms), "
+        f"{stats.late} late"
+    )
+    return 0

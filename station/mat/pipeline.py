@@ -1,0 +1,761 @@
+"""The mat's signal pipeline: pure code on timestamped force samples.
+
+Feed it blocks of calibrated samples (`t` seconds, `force[i, zone]` newtons) in time order;
+it finds who is on the mat, their body weight, every contact and flight, and judges each
+landing. It is a state machine driven sample by sample, so feeding a recording in 5 ms blocks
+or all at once gives identical results (tests check this), and it needs no clock but the
+samples' own timestamps.
+
+How it decides, in order:
+
+* **Contact / flight.** The total force over all zones crosses hysteresis thresholds that are
+  relative to body weight with an absolute floor (``contact_on_bw``, ``contact_off_bw``,
+  ``floor_n``). An unloading shorter than ``min_flight_s`` is part of the contact (the
+  double-contact filter: feet touching twice, a plate ringing); a loading shorter than
+  ``min_contact_s`` is a glitch.
+* **Landing or step.** A contact after a flight (or after an empty mat) is a landing only if it
+  is an impact: the force reaches half body weight within ``impact_rise_s``. A foot put down
+  slowly - someone stepping on, or one foot of a two-plate mat set down - is not a jump.
+  A recording that starts loaded has no touchdown to judge, so its first contact is never a
+  landing.
+* **Body weight.** The mean force over ``quiet_s`` of quiet standing (standard deviation within
+  ``quiet_tolerance_pct`` of the mean), as force plates do; if the member starts jumping without
+  standing still, the mean force over three whole jump cycles (momentum balance: averaged over
+  full cycles the mat carries exactly the body weight). Landings that happen before the body
+  weight is known are held and judged as soon as it is (their events then arrive late, with
+  their true touchdown times). Stepping off resets it: each session captures its own.
+* **Per landing** (emitted at the take-off that ends its contact, or when the contact becomes a
+  stop): peak force, loading rate and time to the first force peak within ``impact_window_s``,
+  heel-first contact when a ``*_heel`` zone exists, left/right asymmetry when ``left*`` and
+  ``right*`` zones exist, single or double-under from the flight time, and the hard-landing
+  verdict with its reasons.
+* **Per session**: count, rolling cadence, streaks; a contact longer than ``stop_contact_s`` is a
+  stop (it breaks the streak; jumping again after it counts a miss); an empty mat for longer
+  than ``step_off_s`` is stepping off.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from station.events import DeviceStatus, Event, Landing, MatPresence
+
+FloatArray = NDArray[np.float64]
+
+QUIET_CHUNKS = 10
+"""Quiet standing is judged over this many consecutive chunks of quiet_s / QUIET_CHUNKS."""
+
+SHORT_QUIET_CHUNKS = 5
+"""If no full quiet_s of quiet standing comes before the member stops or steps off, the
+quietest half of it (this many chunks) stands in, so landings are still judged."""
+
+BW_CYCLES = 3
+"""Without quiet standing, body weight is the mean force over this many whole jump cycles."""
+
+DEAD_ZONE_LANDINGS = 10
+"""A zone that carries nothing through this many landings in a row is reported dead."""
+
+DEAD_ZONE_SHARE = 0.02
+"""... where "nothing" is a peak under this share of the landing's total peak."""
+
+PEAK_HALF_WIDTH = 5
+"""A force peak is a sample no lower than its neighbours this many samples either side."""
+
+SMOOTH_SAMPLES = 5
+"""Loading rate is measured on a moving average this long (one-sample spikes are not peaks)."""
+
+HEEL_WINDOW_S = 0.01
+"""Heel-first: heel zones carry most of the force over this long after touchdown."""
+
+
+@dataclass(frozen=True)
+class PipelineParams:
+    """Everything the pipeline needs, from `[mat]` and the preset's `landing` thresholds."""
+
+    sample_rate_hz: float = 1000.0
+    floor_n: float = 30.0
+    contact_on_bw: float = 0.08
+    contact_off_bw: float = 0.03
+    min_flight_s: float = 0.05
+    min_contact_s: float = 0.015
+    impact_rise_s: float = 0.04
+    impact_window_s: float = 0.25
+    quiet_s: float = 1.0
+    quiet_tolerance_pct: float = 2.5
+    step_off_s: float = 1.0
+    stop_contact_s: float = 0.6
+    double_under_flight_s: float = 0.33
+    cadence_window_s: float = 6.0
+    judge_landings: bool = True
+    peak_warn_bw: float = 3.5
+    peak_fault_bw: float = 5.0
+    loading_rate_warn_bw_s: float = 100.0
+    loading_rate_fault_bw_s: float = 170.0
+    heel_first_is_fault: bool = True
+
+    @classmethod
+    def from_sections(
+        cls,
+        mat: Mapping[str, Any],
+        landing: Mapping[str, Any] | None = None,
+        sample_rate_hz: float | None = None,
+    ) -> PipelineParams:
+        """From the `[mat]` section and one preset's `landing` table."""
+        names = {
+            "floor_n",
+            "contact_on_bw",
+            "contact_off_bw",
+            "min_flight_s",
+            "min_contact_s",
+            "impact_rise_s",
+            "impact_window_s",
+            "quiet_s",
+            "quiet_tolerance_pct",
+            "step_off_s",
+            "stop_contact_s",
+            "double_under_flight_s",
+            "cadence_window_s",
+        }
+        kw: dict[str, Any] = {n: float(mat[n]) for n in names if n in mat}
+        kw["sample_rate_hz"] = float(sample_rate_hz or mat.get("sample_rate_hz", 1000))
+        if landing is not None:
+            kw.update(
+                judge_landings=bool(landing["enabled"]),
+                peak_warn_bw=float(landing["peak_warn_bw"]),
+                peak_fault_bw=float(landing["peak_fault_bw"]),
+                loading_rate_warn_bw_s=float(landing["loading_rate_warn_bw_s"]),
+                loading_rate_fault_bw_s=float(landing["loading_rate_fault_bw_s"]),
+                heel_first_is_fault=bool(landing["heel_first_is_fault"]),
+            )
+        return cls(**kw)
+
+    @classmethod
+    def from_config(cls, config: Any, sample_rate_hz: float | None = None) -> PipelineParams:
+        """From a whole station config: `[mat]` and the landing table of `posture.preset`."""
+        preset = config["posture"]["preset"]
+        landing = config["presets"][preset]["landing"]
+        return cls.from_sections(config["mat"], landing, sample_rate_hz)
+
+
+@dataclass
+class MatState:
+    """What the runtime and the screen read between events. Updated by the pipeline only."""
+
+    on_mat: bool = False
+    still: bool = False  # quiet standing right now (the last quiet_s)
+    body_weight_n: float | None = None
+    body_weight_source: str = ""  # "quiet standing" or "jump cycles"
+    count: int = 0
+    doubles: int = 0
+    streak: int = 0
+    best_streak: int = 0
+    misses: int = 0
+    hard_landings: int = 0
+    cadence_per_min: float | None = None
+    last_landing: Landing | None = None
+    zone_status: dict[str, str] = field(default_factory=dict)  # zone -> "ok" or the problem
+    problems: list[str] = field(default_factory=list)  # input problems, newest last (max 10)
+
+    @property
+    def degraded(self) -> bool:
+        return any(s != "ok" for s in self.zone_status.values())
+
+
+@dataclass
+class _Contact:
+    td_t: float
+    td_g: int
+    mark_g: int  # the sample that crossed the contact threshold (cycle bookkeeping)
+    takeoff_t: float | None  # the take-off that began the flight ending here
+    seen_touchdown: bool
+    close_t: float = math.inf
+    closed_by_takeoff: float | None = None
+    window_t: FloatArray | None = None
+    window_f: FloatArray | None = None  # samples × zones
+
+
+class _History:
+    """The last few seconds of samples, by global sample index, for the landing windows."""
+
+    def __init__(self, zones: int, keep: int) -> None:
+        self.keep = keep
+        self.start_g = 0
+        self.t: FloatArray = np.empty(0)
+        self.f: FloatArray = np.empty((0, zones))
+        self.total: FloatArray = np.empty(0)
+
+    def append(self, t: FloatArray, f: FloatArray, total: FloatArray) -> None:
+        drop = max(0, len(self.t) + len(t) - self.keep)
+        drop = min(drop, len(self.t))
+        self.t = np.concatenate([self.t[drop:], t])
+        self.f = np.concatenate([self.f[drop:], f])
+        self.total = np.concatenate([self.total[drop:], total])
+        self.start_g += drop
+
+    def span(self, g0: int, g1: int) -> tuple[FloatArray, FloatArray, FloatArray]:
+        a = max(0, g0 - self.start_g)
+        b = max(a, g1 - self.start_g)
+        return self.t[a:b], self.f[a:b], self.total[a:b]
+
+
+class MatPipeline:
+    """Incremental landing detection. `feed()` blocks, read `state`, call `finish()` at the end.
+
+    Never raises on mat input: NaN samples, times that go backwards and dead zones become
+    problems in `state` and DeviceStatus events, and the rest carries on."""
+
+    def __init__(self, zones: Iterable[str], params: PipelineParams | None = None) -> None:
+        self.zones = tuple(zones)
+        if not self.zones:
+            raise ValueError("a mat needs at least one zone")
+        self.p = params or PipelineParams()
+        p = self.p
+        self.state = MatState(zone_status={z: "ok" for z in self.zones})
+        self._chunk = max(1, round(p.sample_rate_hz * p.quiet_s / QUIET_CHUNKS))
+        keep_s = max(p.stop_contact_s, p.impact_window_s) + p.min_flight_s + 0.5
+        self._hist = _History(len(self.zones), int(p.sample_rate_hz * keep_s) + 64)
+        self._heel = np.array([z.endswith("_heel") for z in self.zones])
+        self._left = np.array([z.startswith("left") for z in self.zones])
+        self._right = np.array([z.startswith("right") for z in self.zones])
+        self._g = 0  # global index of the next sample
+        self._last_t = -math.inf
+        self._now = -math.inf  # time of the last sample processed
+        self._cum = 0.0  # sum of the total force over all samples so far
+        # contact state machine
+        self._ground = False
+        self._seen_unloaded = False
+        self._pend_off: tuple[float, int] | None = None
+        self._pend_on: tuple[float, int, float] | None = None  # time, index, force sum before
+        self._gap_t: float | None = None
+        self._takeoff_t: float | None = None
+        self._contact: _Contact | None = None
+        self._pending: list[_Contact] = []
+        # quiet standing and cycles
+        self._chunks: deque[tuple[int, int, float, float]] = deque(maxlen=QUIET_CHUNKS)
+        self._acc = [0, 0.0, 0.0]  # samples, sum, sum of squares in the current chunk
+        self._chunk_valid = True
+        self._cycle_marks: deque[tuple[int, float]] = deque(maxlen=BW_CYCLES + 1)
+        self._short_quiet: tuple[float, float] | None = None  # (relative sd, mean)
+        # session tally
+        self._landing_times: deque[float] = deque()
+        self._stopped = False
+        self._zone_quiet = [0] * len(self.zones)
+        self._events: list[Event] = []
+        self._set_thresholds()
+
+    # ----------------------------------------------------------------- public
+
+    def feed(self, t: Any, force: Any) -> list[Event]:
+        """Process one block: `t` [N] seconds, `force` [N, zones] newtons. Returns the events
+        it completed (Landing, MatPresence, DeviceStatus), in the order they happened."""
+        self._events = []
+        tb, fb = self._sanitise(t, force)
+        if len(tb):
+            total = fb.sum(axis=1)
+            self._hist.append(tb, fb, total)
+            i = 0
+            n = len(tb)
+            while i < n:
+                room = self._chunk - (self._g % self._chunk)
+                j = min(n, i + room)
+                self._run(tb[i:j], total[i:j])
+                if self._g % self._chunk == 0:
+                    self._end_chunk()
+                i = j
+        return self._events
+
+    def finish(self) -> list[Event]:
+        """End of the data: close the contact in progress and judge what is still held."""
+        self._events = []
+        c = self._contact
+        if c is not None and c.close_t == math.inf:
+            c.close_t = self._last_t
+            self._close(c)
+        self._contact = None
+        self._short_quiet_body_weight(self._last_t)
+        self._resolve_pending(force=True)
+        return self._events
+
+    # --------------------------------------------------------- input checking
+
+    def _sanitise(self, t: Any, force: Any) -> tuple[FloatArray, FloatArray]:
+        tb = np.asarray(t, dtype=np.float64).reshape(-1)
+        fb = np.asarray(force, dtype=np.float64)
+        if fb.ndim == 1:
+            fb = fb.reshape(-1, 1)
+        if fb.shape != (len(tb), len(self.zones)):
+            self._problem(f"mat block of shape {fb.shape} does not match {len(self.zones)} zones")
+            return np.empty(0), np.empty((0, len(self.zones)))
+        bad_t = ~np.isfinite(tb)
+        bad_f = ~np.isfinite(fb)
+        if bad_t.any():
+            self._problem(f"{int(bad_t.sum())} mat samples without a valid time dropped")
+        if bad_f.any():
+            for z in np.flatnonzero(bad_f.any(axis=0)):
+                self._zone(int(z), "no readings (NaN)", tb[np.argmax(bad_f[:, z])])
+            fb = np.where(bad_f, 0.0, fb)
+        keep = ~bad_t
+        tb, fb = tb[keep], fb[keep]
+        if len(tb):
+            prev = np.maximum.accumulate(np.concatenate([[self._last_t], tb]))[:-1]
+            forward = tb > prev
+            if not forward.all():
+                self._problem(
+                    f"{int((~forward).sum())} mat samples with times out of order dropped"
+                )
+                tb, fb = tb[forward], fb[forward]
+        if len(tb):
+            self._last_t = float(tb[-1])
+        return tb, fb
+
+    def _problem(self, message: str) -> None:
+        self.state.problems = [*self.state.problems[-9:], message]
+        self._events.append(DeviceStatus(self._last_t, "mat", False, message))
+
+    def _zone(self, z: int, status: str, t: float) -> None:
+        name = self.zones[z]
+        if self.state.zone_status.get(name) != status:
+            self.state.zone_status[name] = status
+            ok = status == "ok"
+            self._events.append(DeviceStatus(float(t), f"mat.{name}", ok, "" if ok else status))
+
+    # ------------------------------------------------------ the state machine
+
+    def _set_thresholds(self) -> None:
+        p, bw = self.p, self.state.body_weight_n
+        self._on = max(p.floor_n, p.contact_on_bw * bw) if bw else p.floor_n
+        self._off = max(p.floor_n / 2, p.contact_off_bw * bw) if bw else p.floor_n / 2
+        self._deadline = self._next_deadline()
+
+    def _next_deadline(self) -> float:
+        d = math.inf
+        if self._contact is not None and self._contact.close_t == math.inf:
+            d = self._contact.td_t + self.p.stop_contact_s
+        if not self._ground and self.state.on_mat and self._takeoff_t is not None:
+            d = min(d, self._takeoff_t + self.p.step_off_s)
+        return d
+
+    def _run(self, t: FloatArray, total: FloatArray) -> None:
+        """The per-sample loop. Kept lean (locals, few branches): it runs 1000× a second per
+        mat. Transitions and deadlines call out to methods."""
+        p = self.p
+        g0 = self._g
+        cum0 = self._cum
+        csum = np.cumsum(total)
+        tl = t.tolist()
+        xl = total.tolist()
+        if g0 == 0 and xl[0] > self._on:  # the recording starts loaded: on the mat already
+            self._touchdown((tl[0], 0, 0.0), tl[0])
+        valid = self._ground and self._pend_off is None and self.state.on_mat
+        for k in range(len(tl)):
+            ti = tl[k]
+            x = xl[k]
+            if ti >= self._deadline:
+                self._on_deadline(ti)
+            if self._ground:
+                po = self._pend_off
+                if po is None:
+                    if x < self._off:
+                        self._pend_off = (ti, g0 + k)
+                        valid = False
+                elif x > self._on:
+                    self._pend_off = None  # a double contact: the gap was too short
+                elif ti - po[0] >= p.min_flight_s:
+                    self._takeoff(po[0], ti)
+            else:
+                pn = self._pend_on
+                if pn is None:
+                    if x > self._on:
+                        self._pend_on = (ti, g0 + k, cum0 + float(csum[k]) - x)
+                        self._gap_t = None
+                    else:
+                        self._seen_unloaded = True
+                elif self._gap_t is None:
+                    if x < self._off:
+                        self._gap_t = ti
+                    elif ti - pn[0] >= p.min_contact_s:
+                        self._touchdown(pn, ti)
+                        valid = False
+                elif x > self._on:
+                    self._gap_t = None
+                elif ti - self._gap_t >= p.min_flight_s:
+                    self._pend_on = None  # a glitch, not a contact
+                    self._seen_unloaded = True
+        self._g = g0 + len(tl)
+        self._now = tl[-1]
+        self._cum = cum0 + float(csum[-1])
+        if not (valid and self._ground and self._pend_off is None and self.state.on_mat):
+            self._chunk_valid = False
+        self._acc[0] += len(tl)
+        self._acc[1] += float(csum[-1])
+        self._acc[2] += float(np.dot(total, total))
+
+    def _touchdown(self, pn: tuple[float, int, float], now: float) -> None:
+        t_cross, g_cross, cum_before = pn
+        self._pend_on = None
+        self._ground = True
+        td_g = self._refine_touchdown(g_cross)
+        ht, _, _ = self._hist.span(td_g, td_g + 1)
+        td_t = float(ht[0]) if len(ht) else t_cross
+        arriving = not self.state.on_mat
+        takeoff = None if arriving else self._takeoff_t
+        if arriving:
+            self.state.on_mat = True
+            self._events.append(MatPresence(td_t, True, self.state.body_weight_n))
+        self._contact = _Contact(td_t, td_g, g_cross, takeoff, self._seen_unloaded)
+        if takeoff is not None:
+            self._cycle_marks.append((g_cross, cum_before))
+            self._cycle_body_weight(now)
+        self._deadline = self._next_deadline()
+
+    def _refine_touchdown(self, g_cross: int) -> int:
+        """The touchdown is where the rise began: just after the last sample at or below the
+        flight threshold, not where it crossed the (higher) contact threshold."""
+        start = max(self._hist.start_g, g_cross - 20)
+        _, _, total = self._hist.span(start, g_cross + 1)
+        low = np.flatnonzero(total[:-1] <= self._off)
+        return start + int(low[-1]) + 1 if len(low) else g_cross
+
+    def _takeoff(self, t_off: float, now: float) -> None:
+        self._pend_off = None
+        self._ground = False
+        self._takeoff_t = t_off
+        c = self._contact
+        if c is not None and c.close_t == math.inf:
+            c.close_t = t_off
+            c.closed_by_takeoff = t_off
+            self._close(c)
+        self._contact = None
+        self._deadline = self._next_deadline()
+
+    def _on_deadline(self, now: float) -> None:
+        c = self._contact
+        if c is not None and c.close_t == math.inf and now >= c.td_t + self.p.stop_contact_s:
+            c.close_t = now
+            self._close(c)
+        if (
+            not self._ground
+            and self.state.on_mat
+            and self._takeoff_t is not None
+            and now >= self._takeoff_t + self.p.step_off_s
+        ):
+            self._step_off(now)
+        self._deadline = self._next_deadline()
+
+    def _step_off(self, now: float) -> None:
+        self._short_quiet_body_weight(now)
+        self._resolve_pending(force=True)
+        st = self.state
+        st.on_mat = False
+        st.still = False
+        st.streak = 0
+        st.body_weight_n = None
+        st.body_weight_source = ""
+        self._stopped = False
+        self._cycle_marks.clear()
+        self._chunks.clear()
+        self._short_quiet = None
+        self._takeoff_t = None
+        self._events.append(MatPresence(now, False, None))
+        self._set_thresholds()
+
+    # ------------------------------------------------------------ body weight
+
+    def _end_chunk(self) -> None:
+        n, s, ss = self._acc
+        self._chunks.append((self._g, int(n), s, ss) if self._chunk_valid else (self._g, 0, 0, 0))
+        self._acc = [0, 0.0, 0.0]
+        self._chunk_valid = True
+        st = self.state
+        quiet, mean, cv = self._quiet(QUIET_CHUNKS)
+        st.still = quiet
+        if st.body_weight_n is not None:
+            return
+        if quiet:
+            self._set_body_weight(mean, "quiet standing", self._now)
+            return
+        short, mean, cv = self._quiet(SHORT_QUIET_CHUNKS)
+        if short and self._short_quiet is None:  # the first: members stand still on arrival
+            self._short_quiet = (cv, mean)
+
+    def _quiet(self, chunks: int) -> tuple[bool, float, float]:
+        """Were the last `chunks` chunks quiet standing? (quiet, mean, relative sd)"""
+        last = list(self._chunks)[-chunks:]
+        if len(last) < chunks or not all(c[1] > 0 for c in last):
+            return False, 0.0, math.inf
+        n_all = sum(c[1] for c in last)
+        mean = sum(c[2] for c in last) / n_all
+        var = max(0.0, sum(c[3] for c in last) / n_all - mean * mean)
+        if mean < 2 * self.p.floor_n:
+            return False, mean, math.inf
+        cv = math.sqrt(var) / mean
+        return cv <= self.p.quiet_tolerance_pct / 100, mean, cv
+
+    def _short_quiet_body_weight(self, now: float) -> None:
+        if self.state.body_weight_n is None and self._short_quiet is not None:
+            self._set_body_weight(self._short_quiet[1], "short quiet standing", now)
+
+    def _cycle_body_weight(self, now: float) -> None:
+        marks = self._cycle_marks
+        if self.state.body_weight_n is not None or len(marks) < BW_CYCLES + 1:
+            return
+        (g0, s0), (g1, s1) = marks[0], marks[-1]
+        if g1 > g0:
+            self._set_body_weight((s1 - s0) / (g1 - g0), "jump cycles", now)
+
+    def _set_body_weight(self, bw: float, source: str, now: float) -> None:
+        self.state.body_weight_n = bw
+        self.state.body_weight_source = source
+        self._events.append(MatPresence(now, True, bw))
+        self._set_thresholds()
+        self._resolve_pending(force=False)
+
+    # --------------------------------------------------------------- landings
+
+    def _close(self, c: _Contact) -> None:
+        """The contact ended (take-off) or became a stop: keep its impact window and judge it
+        now, or as soon as the body weight is known."""
+        end_t = min(c.td_t + self.p.impact_window_s, c.close_t)
+        n = max(1, round((end_t - c.td_t) * self.p.sample_rate_hz) + 1)
+        wt, wf, _ = self._hist.span(c.td_g, c.td_g + n)
+        sel = wt <= end_t + 1e-9
+        c.window_t, c.window_f = wt[sel], wf[sel]
+        if c.closed_by_takeoff is None and c.seen_touchdown:
+            # a landing became a stop: judge it now, with the best weight there is
+            self._short_quiet_body_weight(c.close_t)
+        if self._pending or (self.state.body_weight_n is None and c.seen_touchdown):
+            self._pending.append(c)
+        else:
+            self._judge(c, self.state.body_weight_n)
+
+    def _resolve_pending(self, force: bool) -> None:
+        if self.state.body_weight_n is None and not force:
+            return
+        pending, self._pending = self._pending, []
+        for c in pending:
+            self._judge(c, self.state.body_weight_n)
+
+    def _judge(self, c: _Contact, bw: float | None) -> None:
+        assert c.window_t is not None and c.window_f is not None
+        total = c.window_f.sum(axis=1)
+        if not c.seen_touchdown or not len(total):
+            self._break_streak(stop=False)
+            return
+        ref = bw if bw else float(total.mean())  # no body weight ever: judge on the contact
+        rise = c.window_t <= c.td_t + self.p.impact_rise_s + 1e-9
+        if float(total[rise].max()) < 0.5 * ref:
+            self._break_streak(stop=False)  # a foot put down, not a landing
+            return
+        self._emit_landing(c, total, bw)
+
+    def _emit_landing(self, c: _Contact, total: FloatArray, bw: float | None) -> None:
+        assert c.window_t is not None and c.window_f is not None
+        p, st = self.p, self.state
+        wt, wf = c.window_t, c.window_f
+        flight = c.td_t - c.takeoff_t if c.takeoff_t is not None else None
+        contact = c.closed_by_takeoff - c.td_t if c.closed_by_takeoff is not None else None
+        peak_bw = rate = ttp = None
+        if bw:
+            peak_bw = float(total.max()) / bw
+            i_first = _first_peak(total, bw)
+            ttp = float(wt[i_first] - c.td_t)
+            smooth = _moving_average(total)
+            rate = float(smooth[i_first]) / bw / max(ttp, 1.0 / p.sample_rate_hz)
+        heel_first = None
+        if self._heel.any() and (~self._heel).any():
+            early = wt <= c.td_t + HEEL_WINDOW_S
+            heel_first = bool(wf[early][:, self._heel].sum() > wf[early][:, ~self._heel].sum())
+        asym = None
+        if self._left.any() and self._right.any():
+            left, right = float(wf[:, self._left].sum()), float(wf[:, self._right].sum())
+            if left + right > 0:
+                asym = 100.0 * (left - right) / (left + right)
+        hard, warn, reasons = self._verdict(peak_bw, rate, heel_first)
+        double = flight is not None and flight >= p.double_under_flight_s
+        stopped = c.closed_by_takeoff is None
+        # the tally
+        if self._stopped:
+            st.misses += 1
+            self._stopped = False
+        st.count += 1
+        st.doubles += int(double)
+        st.hard_landings += int(hard)
+        st.streak += 1
+        st.best_streak = max(st.best_streak, st.streak)
+        self._landing_times.append(c.td_t)
+        while self._landing_times and self._landing_times[0] < c.td_t - p.cadence_window_s:
+            self._landing_times.popleft()
+        n = len(self._landing_times)
+        span = self._landing_times[-1] - self._landing_times[0]
+        st.cadence_per_min = 60.0 * (n - 1) / span if n >= 2 and span > 0 else None
+        landing = Landing(
+            t=c.td_t,
+            takeoff_s=c.takeoff_t,
+            flight_s=flight,
+            contact_s=contact,
+            peak_bw=peak_bw,
+            loading_rate_bw_s=rate,
+            time_to_peak_s=ttp,
+            hard=hard,
+            reasons=reasons,
+            warn=warn,
+            double_under=double,
+            heel_first=heel_first,
+            asymmetry_pct=asym,
+            stopped=stopped,
+            count=st.count,
+        )
+        st.last_landing = landing
+        self._events.append(landing)
+        self._check_zones(wf, c.td_t)
+        if stopped:
+            self._break_streak(stop=True)
+
+    def _verdict(
+        self, peak_bw: float | None, rate: float | None, heel_first: bool | None
+    ) -> tuple[bool, bool, tuple[str, ...]]:
+        p = self.p
+        if not p.judge_landings:
+            return False, False, ()
+        reasons: list[str] = []
+        hard = warn = False
+        for value, name, unit, lo, hi in (
+            (peak_bw, "peak", "× body weight", p.peak_warn_bw, p.peak_fault_bw),
+            (rate, "loading rate", "body weights/s", p.loading_rate_warn_bw_s,
+             p.loading_rate_fault_bw_s),
+        ):  # fmt: skip
+            if value is None:
+                continue
+            if value >= hi:
+                hard = warn = True
+                reasons.append(f"{name} {value:.1f} {unit} ≥ fault {hi:g}")
+            elif value >= lo:
+                warn = True
+                reasons.append(f"{name} {value:.1f} {unit} ≥ warn {lo:g}")
+        if heel_first:
+            warn = True
+            hard = hard or p.heel_first_is_fault
+            reasons.append("heel-first touchdown")
+        return hard, warn, tuple(reasons)
+
+    def _break_streak(self, stop: bool) -> None:
+        if stop and self.state.streak > 0:
+            self._stopped = True
+        self.state.streak = 0
+        self._cycle_marks.clear()
+
+    def _check_zones(self, wf: FloatArray, t: float) -> None:
+        """A zone that carries (almost) nothing through many landings while the others take
+        the load is dead or disconnected; counting carries on from the total."""
+        if len(self.zones) < 2 or not len(wf):
+            return
+        peaks = wf.max(axis=0)
+        total_peak = float(wf.sum(axis=1).max())
+        for z in range(len(self.zones)):
+            if peaks[z] < DEAD_ZONE_SHARE * total_peak:
+                self._zone_quiet[z] += 1
+                if self._zone_quiet[z] == DEAD_ZONE_LANDINGS:
+                    self._zone(
+                        z,
+                        f"no force in {DEAD_ZONE_LANDINGS} landings: dead or disconnected sensor",
+                        t,
+                    )
+            else:
+                self._zone_quiet[z] = 0
+                if self.state.zone_status[self.zones[z]].startswith("no force"):
+                    self._zone(z, "ok", t)
+
+
+def _moving_average(x: FloatArray) -> FloatArray:
+    if len(x) < SMOOTH_SAMPLES:
+        return x
+    kernel = np.ones(SMOOTH_SAMPLES) / SMOOTH_SAMPLES
+    return np.convolve(x, kernel, mode="same")
+
+
+def _first_peak(total: FloatArray, bw: float) -> int:
+    """The first force peak of a landing (the impact peak): the first local maximum of the
+    smoothed force (over ±PEAK_HALF_WIDTH samples) that reaches body weight; else the
+    highest sample."""
+    smooth = _moving_average(total)
+    n = len(smooth)
+    h = PEAK_HALF_WIDTH
+    for i in np.flatnonzero(smooth[: n - 1] >= bw).tolist():
+        if smooth[i] >= smooth[max(0, i - h) : i + h + 1].max() and smooth[i] > smooth[i + 1]:
+            return int(i)
+    return int(np.argmax(total))
+
+
+@dataclass(frozen=True)
+class MatAnalysis:
+    """A whole recording analysed: what `station mat analyze` prints."""
+
+    sample_rate_hz: float
+    body_weight_n: float | None
+    landings: tuple[Landing, ...]
+    state: MatState
+    events: tuple[Event, ...]
+
+    @property
+    def jumps(self) -> int:
+        return len(self.landings)
+
+    def to_json(self) -> dict[str, Any]:
+        def r(v: float | None, nd: int = 4) -> float | None:
+            return None if v is None else round(v, nd)
+
+        return {
+            "sample_rate_hz": self.sample_rate_hz,
+            "body_weight_n": r(self.body_weight_n, 2),
+            "jumps": self.jumps,
+            "landings": [
+                {
+                    "touchdown_s": r(x.t),
+                    "takeoff_s": r(x.takeoff_s),
+                    "flight_s": r(x.flight_s),
+                    "contact_s": r(x.contact_s),
+                    "peak_bw": r(x.peak_bw, 3),
+                    "loading_rate_bw_s": r(x.loading_rate_bw_s, 1),
+                    "time_to_peak_s": r(x.time_to_peak_s),
+                    "hard": x.hard,
+                    "reasons": list(x.reasons),
+                }
+                for x in self.landings
+            ],
+        }
+
+
+def analyze(
+    t: Any,
+    force: Any,
+    zones: Iterable[str],
+    params: PipelineParams | None = None,
+    block: int | None = None,
+) -> MatAnalysis:
+    """Run the pipeline over a whole recording (in blocks of `block` samples if given, as a
+    live mat would feed it). The body weight reported is the first one captured."""
+    pipe = MatPipeline(zones, params)
+    t = np.asarray(t, dtype=np.float64)
+    force = np.asarray(force, dtype=np.float64)
+    events: list[Event] = []
+    step = block or max(1, len(t))
+    for i in range(0, len(t), step):
+        events += pipe.feed(t[i : i + step], force[i : i + step])
+    events += pipe.finish()
+    landings = tuple(e for e in events if isinstance(e, Landing))
+    bws = [e.body_weight_n for e in events if isinstance(e, MatPresence) and e.body_weight_n]
+    return MatAnalysis(
+        pipe.p.sample_rate_hz, bws[0] if bws else None, landings, pipe.state, tuple(events)
+    )
+
+
+def without_force(landing: Landing) -> Landing:
+    """A landing as a timing-only mat would report it."""
+    return replace(landing, peak_bw=None, loading_rate_bw_s=None, time_to_peak_s=None)

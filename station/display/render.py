@@ -1,0 +1,633 @@
+"""The renderer: draws a :class:`~station.display.viewmodel.ViewModel` onto a pygame Surface.
+
+It holds no session logic: what to show comes from the view model, where to show it from
+:mod:`station.display.layout`. What it does keep are caches: fonts and rendered text
+(:class:`~station.display.theme.Fonts`), light glyphs, and one *static layer* per screen
+(background, panels, fixed labels, banners), so a frame is one big blit plus the few things
+that change. It works on any Surface, a window's or an off-screen one (screenshots, tests).
+
+:meth:`Renderer.render` returns a :class:`FrameReport` listing every text it drew with the box
+the layout gave it and the rectangle it actually covered, and every light glyph with its
+state: the evidence tests use to prove the screen holds what it should.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pygame
+from pygame import Rect
+
+from station.display import layout as L
+from station.display import theme as T
+from station.display.cues import CUES, GOOD_SESSION_TIP
+from station.display.viewmodel import (
+    ActiveView,
+    CalibratingView,
+    IdleView,
+    LiveView,
+    SummaryView,
+    ViewModel,
+)
+from station.events import FAULTS, LANDMARK, LightState
+
+Align = Literal["center", "left", "right"]
+
+FAULT_NAMES = {
+    "shoulders": "Shoulders",
+    "back": "Back",
+    "landing": "Landing",
+    "arms": "Arms",
+    "head": "Head",
+}
+
+# Skeleton segments of the live view, each coloured by the light of the fault it shows.
+SEGMENTS: tuple[tuple[str, str, str], ...] = (
+    ("nose", "left_eye", "head"), ("nose", "right_eye", "head"),
+    ("left_eye", "left_ear", "head"), ("right_eye", "right_ear", "head"),
+    ("left_ear", "left_shoulder", "shoulders"), ("right_ear", "right_shoulder", "shoulders"),
+    ("left_shoulder", "right_shoulder", "shoulders"),
+    ("left_shoulder", "left_elbow", "arms"), ("left_elbow", "left_wrist", "arms"),
+    ("right_shoulder", "right_elbow", "arms"), ("right_elbow", "right_wrist", "arms"),
+    ("left_shoulder", "left_hip", "back"), ("right_shoulder", "right_hip", "back"),
+    ("left_hip", "right_hip", "back"),
+    ("left_hip", "left_knee", "landing"), ("left_knee", "left_ankle", "landing"),
+    ("right_hip", "right_knee", "landing"), ("right_knee", "right_ankle", "landing"),
+    ("left_ankle", "left_heel", "landing"), ("left_heel", "left_foot_index", "landing"),
+    ("right_ankle", "right_heel", "landing"), ("right_heel", "right_foot_index", "landing"),
+)  # fmt: skip
+VISIBLE = 0.5
+"""Landmarks less visible than this are not drawn (MediaPipe's own visibility score)."""
+
+STATIC_CACHE_SIZE = 6
+
+
+@dataclass(frozen=True)
+class TextPlacement:
+    """A text the renderer drew: the box the layout gave it and the rect it covered."""
+
+    name: str
+    text: str
+    box: Rect
+    rect: Rect
+    px: int
+    colour: T.Colour = T.TEXT
+
+
+@dataclass(frozen=True)
+class IconPlacement:
+    """A light glyph the renderer drew (`name` e.g. "light.back") and the state it shows."""
+
+    name: str
+    state: LightState
+    rect: Rect
+
+
+@dataclass
+class FrameReport:
+    screen: str
+    size: tuple[int, int]
+    layout: L.Layout
+    texts: list[TextPlacement] = field(default_factory=list)
+    icons: list[IconPlacement] = field(default_factory=list)
+
+    def text(self, name: str) -> TextPlacement:
+        for placement in self.texts:
+            if placement.name == name:
+                return placement
+        raise KeyError(name)
+
+
+def screen_name(vm: ViewModel) -> str:
+    return {
+        IdleView: "idle",
+        CalibratingView: "calibrating",
+        ActiveView: "active",
+        SummaryView: "summary",
+    }[type(vm.screen)]
+
+
+def format_duration(seconds: float) -> str:
+    s = max(0, int(seconds))
+    return (
+        f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+    )
+
+
+class _Painter:
+    """Draws texts and glyphs onto one target, recording where they went."""
+
+    def __init__(self, renderer: Renderer, target: pygame.Surface, report: FrameReport) -> None:
+        self.r = renderer
+        self.target = target
+        self.report = report
+
+    def text(
+        self,
+        name: str,
+        text: str,
+        box: Rect,
+        colour: T.Colour = T.TEXT,
+        align: Align = "center",
+        template: str | None = None,
+        max_px: int | None = None,
+    ) -> Rect:
+        fonts = self.r.fonts
+        limit = max_px or box.height * 2
+        px = fonts.fit(template or text, box.width, box.height, limit)
+        if template and fonts.size(text, px)[0] > box.width:
+            px = fonts.fit(text, box.width, box.height, limit)
+        surf = fonts.render(text, px, colour)
+        rect = surf.get_rect()
+        if align == "left":
+            rect.midleft = box.midleft
+        elif align == "right":
+            rect.midright = box.midright
+        else:
+            rect.center = box.center
+        self.target.blit(surf, rect)
+        self.report.texts.append(TextPlacement(name, text, box, rect, px, colour))
+        return rect
+
+    def paragraph(
+        self, name: str, text: str, box: Rect, max_lines: int, colour: T.Colour = T.TEXT
+    ) -> None:
+        fonts = self.r.fonts
+        px, lines = fonts.wrap(text, box.width, box.height, box.height, max_lines)
+        line_h = fonts.font(px).get_linesize()
+        y = box.centery - line_h * len(lines) // 2
+        for i, line in enumerate(lines):
+            surf = fonts.render(line, px, colour)
+            rect = surf.get_rect(left=box.left, top=y + i * line_h)
+            self.target.blit(surf, rect)
+            self.report.texts.append(TextPlacement(f"{name}.{i}", line, box, rect, px, colour))
+
+    def glyph(self, name: str, state: LightState, box: Rect) -> None:
+        d = min(box.width, box.height)
+        surf = self.r.glyphs.light(state, d)
+        rect = surf.get_rect(center=box.center)
+        self.target.blit(surf, rect)
+        self.report.icons.append(IconPlacement(name, state, rect))
+
+    def panel(self, box: Rect, colour: T.Colour = T.PANEL, edge: T.Colour | None = None) -> None:
+        radius = max(2, round(min(box.width, box.height) * 0.08))
+        pygame.draw.rect(self.target, colour, box, border_radius=radius)
+        if edge is not None:
+            width = max(2, round(min(box.width, box.height) * 0.025))
+            pygame.draw.rect(self.target, edge, box, width=width, border_radius=radius)
+
+
+@dataclass
+class _Static:
+    surface: pygame.Surface
+    texts: list[TextPlacement]
+    icons: list[IconPlacement]
+
+
+class Renderer:
+    """Draws view models. One instance per display; not thread-safe (one UI thread)."""
+
+    def __init__(self, font_path: str | None = None) -> None:
+        if not pygame.font.get_init():
+            pygame.font.init()
+        self.fonts = T.Fonts(font_path)
+        self.glyphs = T.Glyphs(self.fonts)
+        self._static: OrderedDict[tuple[object, ...], _Static] = OrderedDict()
+        self._gradients: dict[tuple[int, int], pygame.Surface] = {}
+        self._count_fits: dict[tuple[str, int, int], tuple[int, int, int]] = {}
+
+    # --- entry point -----------------------------------------------------------------------
+
+    def render(self, surface: pygame.Surface, vm: ViewModel) -> FrameReport:
+        w, h = surface.get_size()
+        banner, notice = bool(vm.banners), vm.config_notice is not None
+        screen = vm.screen
+        if isinstance(screen, ActiveView):
+            lay = L.active(
+                w, h, banner, notice, screen.live is not None, screen.landing is not None
+            )
+            static_key: tuple[object, ...] = ("active", vm.count_source, tuple(sorted(lay)))
+            draw_static: Callable[[_Painter, L.Layout], None] = self._active_static
+        elif isinstance(screen, IdleView):
+            lay = L.idle(w, h, banner, notice)
+            static_key = ("idle", screen.headline, screen.subline)
+            draw_static = self._idle_static
+        elif isinstance(screen, CalibratingView):
+            lay = L.calibrating(w, h, banner, notice)
+            static_key = ("calibrating", screen.message)
+            draw_static = self._calibrating_static
+        else:
+            lay = L.summary(w, h, banner, notice)
+            static_key = ("summary", vm.count_source)
+            draw_static = self._summary_static
+        report = FrameReport(screen_name(vm), (w, h), lay)
+        key = (*static_key, w, h, vm.banners, vm.config_notice)
+        static = self._static.get(key)
+        if static is None:
+            static = self._build_static(vm, lay, draw_static, (w, h))
+            self._static[key] = static
+            if len(self._static) > STATIC_CACHE_SIZE:
+                self._static.popitem(last=False)
+        else:
+            self._static.move_to_end(key)
+        surface.blit(static.surface, (0, 0))
+        report.texts.extend(static.texts)
+        report.icons.extend(static.icons)
+        painter = _Painter(self, surface, report)
+        if isinstance(screen, ActiveView):
+            self._active(painter, lay, screen, vm)
+        elif isinstance(screen, IdleView):
+            self._idle(painter, lay, screen)
+        elif isinstance(screen, CalibratingView):
+            self._calibrating(painter, lay, screen)
+        else:
+            self._summary(painter, lay, screen, vm)
+        return report
+
+    def render_offscreen(
+        self, vm: ViewModel, size: tuple[int, int]
+    ) -> tuple[pygame.Surface, FrameReport]:
+        """Render to a new Surface (screenshots, tests, benchmarks); needs no display."""
+        surface = pygame.Surface(size)
+        return surface, self.render(surface, vm)
+
+    def _build_static(
+        self,
+        vm: ViewModel,
+        lay: L.Layout,
+        draw: Callable[[_Painter, L.Layout], None],
+        size: tuple[int, int],
+    ) -> _Static:
+        surface = pygame.Surface(size)
+        surface.fill(T.BACKGROUND)
+        report = FrameReport(screen_name(vm), size, lay)
+        p = _Painter(self, surface, report)
+        self._chrome(p, lay, vm)
+        draw(p, lay)
+        return _Static(surface, report.texts, report.icons)
+
+    # --- shared chrome: banners and the trainer notice ----------------------------------------
+
+    def _chrome(self, p: _Painter, lay: L.Layout, vm: ViewModel) -> None:
+        if vm.banners:
+            strip = lay["banner"]
+            pygame.draw.rect(p.target, T.BANNER_BG, strip)
+            cells = L.cols(strip, [1] * len(vm.banners), 0)
+            for i, (banner, cell) in enumerate(zip(vm.banners, cells, strict=True)):
+                inner = L.inset(cell, strip.height * 0.3, strip.height * 0.07)
+                if i:
+                    pygame.draw.line(p.target, T.BANNER_TEXT, cell.topleft, cell.bottomleft, 3)
+                if banner.detail:
+                    title, detail = L.rows(inner, (0.58, 0.42), 0)
+                    p.text(f"banner.{i}.title", banner.title, title, T.BANNER_TEXT, "left")
+                    p.text(f"banner.{i}.detail", banner.detail, detail, T.BANNER_TEXT, "left")
+                else:
+                    p.text(f"banner.{i}.title", banner.title, inner, T.BANNER_TEXT, "left")
+        if vm.config_notice is not None:
+            p.text("notice", f"Trainer: {vm.config_notice}", lay["notice"], T.NOTICE, "left")
+
+    # --- active ------------------------------------------------------------------------------
+
+    def _active_static(self, p: _Painter, lay: L.Layout) -> None:
+        for name in ("stat.cadence", "stat.elapsed", "stat.streak", "cue"):
+            p.panel(lay[name])
+        labels = {"cadence": "PER MIN", "elapsed": "TIME", "streak": "STREAK"}
+        for name, label in labels.items():
+            p.text(f"stat.{name}.label", label, lay[f"stat.{name}.label"], T.TEXT_DIM)
+        if "meter" in lay:
+            p.panel(lay["meter"])
+            p.text("meter.label", "LANDING", lay["meter.label"], T.TEXT_DIM, "left")
+            p.text("meter.hard", "HARD", lay["meter.hard"], T.STATE_COLOUR["fault"], "left")
+            p.text("meter.soft", "SOFT", lay["meter.soft"], T.SKY, "right")
+            track = lay["meter.track"]
+            p.target.blit(self._gradient(track.width, track.height), track)
+        if "live" in lay:
+            p.panel(lay["live"])
+
+    def _active(self, p: _Painter, lay: L.Layout, view: ActiveView, vm: ViewModel) -> None:
+        self._count(p, view.count, lay["count"])
+        label = "JUMPS" if vm.count_source == "mat" else "JUMPS - counted by camera"
+        p.text("count.label", label, lay["count.label"], T.TEXT_DIM)
+        cadence = "--" if view.cadence_per_min is None else f"{view.cadence_per_min:.0f}"
+        p.text("stat.cadence.value", cadence, lay["stat.cadence.value"], template="888")
+        p.text(
+            "stat.elapsed.value",
+            format_duration(view.elapsed_s),
+            lay["stat.elapsed.value"],
+            template="88:88",
+        )
+        p.text("stat.streak.value", str(view.streak), lay["stat.streak.value"], template="888")
+        for light in view.lights:
+            row = lay[f"light.{light.fault}"]
+            p.panel(row, T.STATE_ROW[light.state])
+            p.text(
+                f"light.{light.fault}.name",
+                FAULT_NAMES[light.fault],
+                lay[f"light.{light.fault}.name"],
+                T.TEXT,
+                "left",
+                template="Shoulders",
+            )
+            p.glyph(f"light.{light.fault}", light.state, lay[f"light.{light.fault}.icon"])
+            word_box = lay[f"light.{light.fault}.state"]
+            p.text(
+                f"light.{light.fault}.state",
+                T.STATE_WORD[light.state],
+                word_box,
+                T.STATE_COLOUR[light.state] if light.state != "unknown" else T.TEXT_DIM,
+                "right",
+                template="CHECK",
+            )
+        self._cue(p, lay, view)
+        if view.landing is not None and "meter" in lay:
+            self._meter(p, lay, view.landing.softness, view.landing.peak_bw)
+        if view.live is not None and "live" in lay:
+            self._live(p, lay["live"], view.live, {x.fault: x.state for x in view.lights})
+
+    def _count(
+        self, p: _Painter, count: int, box: Rect, name: str = "count", template_len: int = 3
+    ) -> None:
+        """The count, composed from cached per-digit glyphs (every digit has the same advance
+        in FreeSans), so a new count costs a few small blits rather than a huge text render.
+        Sized by the digits' ink, not the font's line height, so it fills its box."""
+        digits = str(count)
+        template = "8" * max(template_len, len(digits))
+        px, ink_top, ink_h = self._count_metrics(template, box.width, box.height)
+        surfs = [self.fonts.render(d, px, T.COUNT) for d in digits]
+        width = sum(s.get_width() for s in surfs)
+        top = box.centery - ink_h // 2 - ink_top
+        x = box.centerx - width // 2
+        for s in surfs:
+            p.target.blit(s, (x, top))
+            x += s.get_width()
+        ink = Rect(box.centerx - width // 2, top + ink_top, width, ink_h)
+        p.report.texts.append(TextPlacement(name, digits, box, ink, px, T.COUNT))
+
+    def _count_metrics(self, template: str, width: int, height: int) -> tuple[int, int, int]:
+        """(font size, ink top offset, ink height) at which `template`'s digits fill
+        width×height by their ink."""
+        key = (template, width, height)
+        hit = self._count_fits.get(key)
+        if hit is None:
+            ref_px = 200
+            ref = self.fonts.font(ref_px).render("8", True, T.COUNT).get_bounding_rect()
+            ratio = ref.height / self.fonts.size("8", ref_px)[1]
+            px = self.fonts.fit(template, width, round(height / ratio), height * 3)
+            ink = self.fonts.render("8", px, T.COUNT).get_bounding_rect()
+            while ink.height > height and px > 4:  # rounding: never overflow the box
+                px -= 1
+                ink = self.fonts.render("8", px, T.COUNT).get_bounding_rect()
+            hit = self._count_fits[key] = (px, ink.top, ink.height)
+        return hit
+
+    def _cue(self, p: _Painter, lay: L.Layout, view: ActiveView) -> None:
+        box = lay["cue"]
+        if view.cue is None:
+            p.panel(box, T.PANEL, T.STATE_COLOUR["ok"])
+            p.glyph("cue", "ok", lay["cue.icon"])
+            p.paragraph("cue.text", "Good form - keep going!", lay["cue.text"], 2)
+            return
+        light = next((x.state for x in view.lights if x.fault == view.cue.fault), "warn")
+        state: LightState = "fault" if light == "fault" else "warn"
+        p.panel(box, T.PANEL, T.STATE_COLOUR[state])
+        p.glyph("cue", state, lay["cue.icon"])
+        p.paragraph("cue.text", view.cue.text, lay["cue.text"], 2)
+
+    def _meter(
+        self, p: _Painter, lay: L.Layout, softness: float | None, peak: float | None
+    ) -> None:
+        value = "--" if peak is None else f"{peak:.1f}× body wt"
+        p.text("meter.value", value, lay["meter.value"], T.TEXT, "right", template="8.8× body wt")
+        if softness is None:
+            return
+        track = lay["meter.track"]
+        x = track.left + round(softness * (track.width - 1))
+        w = max(4, round(track.height * 0.22))
+        marker = Rect(0, 0, w, round(track.height * 1.5))
+        marker.center = (x, track.centery)
+        marker.clamp_ip(track.inflate(0, track.height))
+        pygame.draw.rect(p.target, T.TEXT, marker.inflate(4, 4), border_radius=3)
+        pygame.draw.rect(p.target, T.BACKGROUND, marker, border_radius=2)
+
+    def _gradient(self, w: int, h: int) -> pygame.Surface:
+        surf = self._gradients.get((w, h))
+        if surf is None:
+            surf = self._gradients[(w, h)] = T.gradient_bar(w, h, T.STATE_COLOUR["fault"], T.SKY)
+        return surf
+
+    def _live(self, p: _Painter, box: Rect, live: LiveView, states: dict[str, LightState]) -> None:
+        img = live.image
+        ih, iw = img.shape[:2]
+        inner = L.inset(box, min(box.width, box.height) * 0.03)
+        scale = min(inner.width / iw, inner.height / ih)
+        size = (max(1, round(iw * scale)), max(1, round(ih * scale)))
+        raw = pygame.image.frombuffer(np.ascontiguousarray(img).tobytes(), (iw, ih), "RGB")
+        frame = pygame.transform.flip(pygame.transform.scale(raw, size), True, False)
+        dest = frame.get_rect(center=inner.center)
+        p.target.blit(frame, dest)
+        if live.landmarks is None:
+            return
+        lm = live.landmarks
+        width = max(2, round(min(size) * 0.02))
+
+        def point(name: str) -> tuple[float, float] | None:
+            x, y, _z, vis = lm[LANDMARK[name]]
+            if vis < VISIBLE:
+                return None
+            return (dest.left + (1.0 - x) * size[0], dest.top + y * size[1])  # mirrored
+
+        p.target.set_clip(dest)  # landmarks may lie outside the image: keep lines on it
+        for a, b, fault in SEGMENTS:
+            pa, pb = point(a), point(b)
+            if pa is None or pb is None:
+                continue
+            colour = T.STATE_COLOUR[states.get(fault, "unknown")]
+            pygame.draw.line(p.target, colour, pa, pb, width)
+        p.target.set_clip(None)
+
+    # --- idle --------------------------------------------------------------------------------
+
+    def _idle_static(self, p: _Painter, lay: L.Layout) -> None:
+        p.panel(lay["figure"])
+        p.text("forms.title", "GOOD FORM", lay["forms.title"], T.TEXT_DIM, "left")
+        boxes = {f: lay[f"form.{f}.name"].union(lay[f"form.{f}.state"]) for f in FAULTS}
+        # One size for all five lines (the longest decides), so they read as one list.
+        px = min(
+            self.fonts.fit(CUES[f], b.width, b.height, round(b.height * 0.8))
+            for f, b in boxes.items()
+        )
+        for fault in FAULTS:
+            p.panel(lay[f"form.{fault}"])
+            p.glyph(f"form.{fault}", "ok", lay[f"form.{fault}.icon"])
+            p.text(f"form.{fault}.text", CUES[fault], boxes[fault], T.TEXT, "left", max_px=px)
+
+    def _idle(self, p: _Painter, lay: L.Layout, view: IdleView) -> None:
+        p.text("headline", view.headline, lay["headline"], T.TEXT, "left")
+        p.text("subline", view.subline, lay["subline"], T.TEXT_DIM, "left")
+        self._demo_figure(p.target, lay["figure"], view.demo_phase)
+
+    def _demo_figure(self, target: pygame.Surface, box: Rect, phase: float) -> None:
+        """A stick figure skipping with good form: tall, elbows in, eyes ahead, landing on the
+        balls of the feet. `phase` 0..1 is one turn of the rope."""
+        s = min(box.width / 0.8, box.height / 1.25)  # body height in px
+        ground = box.centery + 0.5 * s
+        cx = box.centerx
+        theta = 2 * math.pi * (phase % 1.0)
+        lift = 0.08 * s * max(0.0, math.cos(theta)) ** 2  # airborne as the rope passes under
+
+        def pt(x: float, y: float) -> tuple[float, float]:
+            return (cx + x * s, ground - lift - y * s)
+
+        colour = T.STATE_COLOUR["ok"]
+        w = max(3, round(s * 0.035))
+        hand_y = 0.47
+        hands = (pt(-0.2, hand_y), pt(0.2, hand_y))
+        vertex_y = hand_y - 0.56 * math.cos(theta)  # rope loop: below the feet .. over the head
+        rope_col = T.SKY if math.cos(theta) > 0 else T.PANEL_EDGE
+        ctrl = pt(0.0, 2 * vertex_y - hand_y)
+        rope = [_bezier(hands[0], ctrl, hands[1], i / 24) for i in range(25)]
+        if math.cos(theta) <= 0:  # behind the jumper: drawn first
+            pygame.draw.lines(target, rope_col, False, rope, max(2, w // 2))
+        pygame.draw.line(
+            target, T.PANEL_EDGE, (box.left + s * 0.05, ground), (box.right - s * 0.05, ground), w
+        )
+        head = pt(0.0, 0.9)
+        pygame.draw.circle(target, colour, head, 0.075 * s, w)
+        segs = [
+            ((0.0, 0.8), (0.0, 0.5)),  # spine: one straight line
+            ((-0.11, 0.76), (0.11, 0.76)),  # shoulders level, away from the ears
+            ((-0.11, 0.76), (-0.15, 0.58)), ((-0.15, 0.58), (-0.2, hand_y)),  # elbows in
+            ((0.11, 0.76), (0.15, 0.58)), ((0.15, 0.58), (0.2, hand_y)),
+            ((-0.07, 0.5), (0.07, 0.5)),
+            ((-0.07, 0.5), (-0.08, 0.26)), ((-0.08, 0.26), (-0.07, 0.05)),
+            ((0.07, 0.5), (0.08, 0.26)), ((0.08, 0.26), (0.07, 0.05)),
+            ((-0.07, 0.05), (-0.02, 0.0)), ((0.07, 0.05), (0.12, 0.0)),  # on the balls of the feet
+        ]  # fmt: skip
+        for a, b in segs:
+            pygame.draw.line(target, colour, pt(*a), pt(*b), w)
+        if math.cos(theta) > 0:
+            pygame.draw.lines(target, rope_col, False, rope, max(2, w // 2))
+
+    # --- calibrating -------------------------------------------------------------------------
+
+    def _calibrating_static(self, p: _Painter, lay: L.Layout) -> None:
+        p.text("hint", "Capturing your weight and posture", lay["hint"], T.TEXT_DIM)
+        dial = lay["dial"]
+        width = max(4, round(dial.width * 0.06))
+        pygame.draw.circle(p.target, T.PANEL, dial.center, dial.width / 2, width)
+
+    def _calibrating(self, p: _Painter, lay: L.Layout, view: CalibratingView) -> None:
+        p.text("message", view.message, lay["message"])
+        dial = lay["dial"]
+        width = max(4, round(dial.width * 0.06))
+        frac = 1.0 - min(1.0, max(0.0, view.seconds_left / max(view.total_s, 1e-9)))
+        if frac > 0:
+            outer = T.ring_points(dial.centerx, dial.centery, dial.width / 2, 0.0, frac)
+            inner = T.ring_points(dial.centerx, dial.centery, dial.width / 2 - width, 0.0, frac)
+            pygame.draw.polygon(p.target, T.SKY, outer + inner[::-1])
+        seconds = max(0, math.ceil(view.seconds_left))
+        self._count(p, seconds, lay["countdown"], "countdown", template_len=1)
+
+    # --- summary -----------------------------------------------------------------------------
+
+    def _summary_static(self, p: _Painter, lay: L.Layout) -> None:
+        for name in ("total", "fig.duration", "fig.best_streak", "fig.avg", "fig.peak", "chart",
+                     "faults", "tip"):  # fmt: skip
+            p.panel(lay[name])
+        p.text("title", "Session complete", lay["title"], T.TEXT, "left")
+        labels = {
+            "duration": "TIME",
+            "best_streak": "BEST STREAK",
+            "avg": "AVG PER MIN",
+            "peak": "PEAK PER MIN",
+        }
+        for name, label in labels.items():
+            p.text(f"fig.{name}.label", label, lay[f"fig.{name}.label"], T.TEXT_DIM,
+                   template="PEAK PER MIN")  # fmt: skip
+        p.text("chart.title", "CADENCE - jumps per minute", lay["chart.title"], T.TEXT_DIM, "left")
+        p.text(
+            "faults.title", "TIME SPENT ON EACH MISTAKE", lay["faults.title"], T.TEXT_DIM, "left"
+        )
+        for fault in FAULTS:
+            p.text(f"share.{fault}.name", FAULT_NAMES[fault], lay[f"share.{fault}.name"],
+                   T.TEXT, "left", template="Shoulders")  # fmt: skip
+            pygame.draw.rect(p.target, T.PANEL_EDGE, lay[f"share.{fault}.bar"], border_radius=3)
+
+    def _summary(self, p: _Painter, lay: L.Layout, view: SummaryView, vm: ViewModel) -> None:
+        if view.returns_in_s is not None:
+            returns = f"Back to start in {math.ceil(view.returns_in_s)} s"
+            p.text(
+                "returns",
+                returns,
+                lay["returns"],
+                T.TEXT_DIM,
+                "right",
+                template="Back to start in 88 s",
+            )
+        p.text("total.value", str(view.total), lay["total.value"], T.COUNT, template="888")
+        label = "JUMPS" if vm.count_source == "mat" else "JUMPS (counted by camera)"
+        p.text("total.label", label, lay["total.label"], T.TEXT_DIM)
+        values = {
+            "duration": format_duration(view.duration_s),
+            "best_streak": str(view.best_streak),
+            "avg": f"{view.cadence_avg_per_min:.0f}",
+            "peak": f"{view.cadence_peak_per_min:.0f}",
+        }
+        for name, value in values.items():
+            p.text(f"fig.{name}.value", value, lay[f"fig.{name}.value"], template="88:88")
+        self._chart(p, lay, view)
+        shares = dict(view.fault_share)
+        top = max(FAULTS, key=lambda f: shares.get(f, 0.0))
+        for fault in FAULTS:
+            share = min(1.0, max(0.0, shares.get(fault, 0.0)))
+            bar = lay[f"share.{fault}.bar"]
+            if share > 0:
+                fill = Rect(bar.left, bar.top, max(3, round(bar.width * share)), bar.height)
+                colour = T.STATE_COLOUR["fault"] if fault == top else T.STATE_COLOUR["warn"]
+                pygame.draw.rect(p.target, colour, fill, border_radius=3)
+            p.text(f"share.{fault}.pct", f"{share * 100:.0f}%", lay[f"share.{fault}.pct"],
+                   T.TEXT, "right", template="100%")  # fmt: skip
+        tip = view.tip
+        title = "ONE THING TO WORK ON" if tip else "NEXT TIME"
+        if tip:
+            title += f": {FAULT_NAMES.get(tip.fault, tip.fault).upper()}"
+        p.text("tip.title", title, lay["tip.title"], T.STATE_COLOUR["warn"] if tip else T.TEXT_DIM,
+               "left", template="ONE THING TO WORK ON: SHOULDERS")  # fmt: skip
+        p.paragraph("tip.text", tip.text if tip else GOOD_SESSION_TIP, lay["tip.text"], 3)
+
+    def _chart(self, p: _Painter, lay: L.Layout, view: SummaryView) -> None:
+        plot, axis = lay["chart.plot"], lay["chart.axis"]
+        series = view.cadence_series
+        top = max([c for _, c in series] + [60.0]) * 1.1
+        step = 50 if top <= 300 else 100
+        label_h = max(8, round(plot.height * 0.14))
+        for tick in range(0, int(top) + 1, step):
+            y = plot.bottom - round(tick / top * plot.height)
+            pygame.draw.line(p.target, T.PANEL_EDGE, (plot.left, y), (plot.right, y), 1)
+            box = Rect(axis.left, 0, axis.width - 4, label_h)
+            box.centery = y
+            box.clamp_ip(axis)
+            p.text(f"chart.tick.{tick}", str(tick), box, T.TEXT_DIM, "right", template="888")
+        if len(series) < 2:
+            return
+        t_end = max(series[-1][0], 1e-9)
+        pts = [
+            (plot.left + t / t_end * (plot.width - 1), plot.bottom - c / top * plot.height)
+            for t, c in series
+        ]
+        pygame.draw.lines(p.target, T.SKY, False, pts, max(2, round(plot.height * 0.02)))
+
+
+def _bezier(
+    a: tuple[float, float], c: tuple[float, float], b: tuple[float, float], t: float
+) -> tuple[float, float]:
+    u = 1 - t
+    return (
+        u * u * a[0] + 2 * u * t * c[0] + t * t * b[0],
+        u * u * a[1] + 2 * u * t * c[1] + t * t * b[1],
+    )

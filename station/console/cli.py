@@ -1,5 +1,111 @@
-"""`station console`: the trainers' web console."""
+"""`station console serve|set-password`: the trainers' web console."""
 
-from station.cli import not_yet_built
+from __future__ import annotations
 
-register = not_yet_built("console", "the trainers' web console")
+import argparse
+import getpass
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from station.config.loader import ConfigInvalid, load_config, site_config_path
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "console",
+        help="the trainers' web console",
+        description="The trainers' web console: thresholds, presets, live tuning, alerts, mat "
+        "and camera set-up, session history. Disabled until a password is set.",
+    )
+    csub = p.add_subparsers(dest="console_command", metavar="ACTION", required=True)
+
+    serve = csub.add_parser(
+        "serve",
+        help="serve the console ([console] bind and port)",
+        description="Serve the console over HTTP on [console] bind:port. It edits the site "
+        "config file (--config, $STATION_CONFIG or /etc/station/station.toml) and asks the "
+        "running station to reload it.",
+    )
+    serve.add_argument("--config", help="site config file (default: /etc/station/station.toml)")
+    serve.add_argument("--bind", help="address to listen on (default: [console] bind)")
+    serve.add_argument("--port", type=int, help="TCP port (default: [console] port)")
+    serve.set_defaults(func=_serve)
+
+    setpw = csub.add_parser(
+        "set-password",
+        help="set the trainers' password (enables the console)",
+        description="Set the trainers' password. Stored only as a scrypt hash with a "
+        "per-install salt in STATE_DIR/console-password (mode 0600). Setting a new password "
+        "logs every trainer out.",
+    )
+    setpw.add_argument("--config", help="site config file (default: /etc/station/station.toml)")
+    setpw.add_argument(
+        "--stdin", action="store_true", help="read the password from the first line of stdin"
+    )
+    setpw.set_defaults(func=_set_password)
+
+
+def _state_dir(config_arg: str | None) -> tuple[Path, Mapping[str, Any]] | None:
+    from station.storage.paths import state_dir
+
+    try:
+        cfg = load_config(config_arg, required=bool(config_arg))
+    except ConfigInvalid as exc:
+        for err in exc.errors:
+            print(err, file=sys.stderr)
+        print("fix the config first (`station config check`)", file=sys.stderr)
+        return None
+    return state_dir(cfg.get("storage.state_dir")), cfg["console"]
+
+
+def _set_password(args: argparse.Namespace) -> int:
+    from station.console.auth import MIN_PASSWORD_LEN, set_password
+
+    found = _state_dir(args.config)
+    if found is None:
+        return 1
+    folder = found[0]
+    if args.stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("New console password: ")
+        if getpass.getpass("Again: ") != password:
+            print("the two passwords differ; nothing changed", file=sys.stderr)
+            return 1
+    if len(password) < MIN_PASSWORD_LEN:
+        print(f"a password needs at least {MIN_PASSWORD_LEN} characters", file=sys.stderr)
+        return 1
+    try:
+        set_password(folder, password)
+    except OSError as exc:
+        print(f"cannot write to {folder}: {exc.strerror}", file=sys.stderr)
+        return 1
+    print(f"console password set (hash in {folder / 'console-password'}); the console is enabled")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from station.console.app import create_app
+
+    found = _state_dir(args.config)
+    if found is None:
+        return 1
+    folder, settings = found
+    app = create_app(
+        site_config_path(args.config),
+        folder,
+        session_hours=float(settings["session_hours"]),
+    )
+    uvicorn.run(
+        app,
+        host=args.bind or str(settings["bind"]),
+        port=args.port or int(settings["port"]),
+        log_level="info",
+        proxy_headers=False,  # the client address in the audit log is the real peer
+        server_header=False,
+    )
+    return 0

@@ -1,0 +1,168 @@
+"""Forms built from the config schema, so pages follow the schema as rooms reshape their keys.
+
+A page names a table (e.g. ``presets.beginner.back`` or ``alerts``); every Key in it becomes a
+field with its doc line, unit and allowed range; the submitted text is parsed by the Key's type
+and checked by the same schema when the file is saved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from station.config.loader import Config
+from station.config.schema import Key, Section
+
+
+@dataclass(frozen=True)
+class Field:
+    path: str  # dotted key path, also the form field name
+    name: str  # last part of the path
+    key: Key
+    value: Any
+    origin: str
+    error: str = ""
+
+    @property
+    def widget(self) -> str:
+        """checkbox | select | number | list | text."""
+        if self.key.kind is bool:
+            return "checkbox"
+        if self.key.choices is not None:
+            return "select"
+        if self.key.kind in (int, float):
+            return "number"
+        if self.key.kind is list:
+            return "list"
+        return "text"
+
+    @property
+    def label(self) -> str:
+        return self.name.replace("_", " ")
+
+    @property
+    def text(self) -> str:
+        """The value as the input shows it."""
+        return format_value(self.value)
+
+    @property
+    def step(self) -> str:
+        if self.key.kind is int:
+            return "1"
+        return "any"
+
+    @property
+    def allowed(self) -> str:
+        return self.key.allowed()
+
+
+def format_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list | tuple):
+        return ", ".join(format_value(v) for v in value)
+    return str(value)
+
+
+def section_at(schema: Section, dotted: str) -> Section:
+    node: Key | Section = schema
+    for part in dotted.split("."):
+        assert isinstance(node, Section), dotted
+        nxt = node.keys.get(part) or node.free
+        if nxt is None:
+            raise KeyError(dotted)
+        node = nxt
+    if not isinstance(node, Section):
+        raise KeyError(dotted)
+    return node
+
+
+def fields_for(
+    schema: Section,
+    config: Config,
+    table: str,
+    *,
+    errors: Mapping[str, str] | None = None,
+    submitted: Mapping[str, Any] | None = None,
+    skip: tuple[str, ...] = (),
+) -> list[Field]:
+    """The scalar keys of one table (not its sub-tables) as fields."""
+    section = section_at(schema, table)
+    out = []
+    for name, spec in section.keys.items():
+        if isinstance(spec, Section) or name in skip:
+            continue
+        path = f"{table}.{name}"
+        try:
+            value = config.get(path)
+        except KeyError:  # a trainer preset that does not exist yet
+            value = spec.default
+        if submitted is not None and path in submitted:
+            value = submitted[path]
+        out.append(
+            Field(path, name, spec, value, config.origin(path), (errors or {}).get(path, ""))
+        )
+    return out
+
+
+def subtables(schema: Section, table: str) -> list[tuple[str, str]]:
+    """(name, doc) of the sub-tables of a table, in schema order."""
+    section = section_at(schema, table)
+    return [(n, s.doc) for n, s in section.keys.items() if isinstance(s, Section)]
+
+
+class FormError(ValueError):
+    def __init__(self, errors: dict[str, str]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+
+
+def parse_fields(fields: list[Field], form: Mapping[str, str]) -> dict[str, Any]:
+    """Turn submitted text into typed values for these fields; FormError names each bad one.
+
+    Checkboxes: browsers send nothing for an unticked box, so each form also carries a hidden
+    ``present`` list of the fields it shows; a shown bool missing from the form is false."""
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for field in fields:
+        raw = form.get(field.path)
+        if field.key.kind is bool:
+            values[field.path] = raw in ("on", "true", "1", "yes")
+            continue
+        if raw is None:
+            continue  # not on this form: unchanged
+        try:
+            values[field.path] = parse_text(field.key, raw)
+        except ValueError as exc:
+            errors[field.path] = str(exc)
+    if errors:
+        raise FormError(errors)
+    return values
+
+
+def parse_text(key: Key, raw: str) -> Any:
+    text = raw.strip()
+    if key.kind is list:
+        assert key.item is not None
+        parts = [p.strip() for p in text.replace("\n", ",").split(",") if p.strip()]
+        return [_scalar(key.item, p, key) for p in parts]
+    return _scalar(key.kind, text, key)
+
+
+def _scalar(kind: type, text: str, key: Key) -> Any:
+    if kind is int:
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a whole number; expected {key.allowed()}") from None
+    if kind is float:
+        try:
+            return float(text.replace(",", "."))
+        except ValueError:
+            raise ValueError(f"{text!r} is not a number; expected {key.allowed()}") from None
+    if kind is str:
+        return text
+    raise ValueError(f"cannot edit a {kind.__name__} here")

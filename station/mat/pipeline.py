@@ -192,8 +192,9 @@ class _History:
         self.total: FloatArray = np.empty(0)
 
     def append(self, t: FloatArray, f: FloatArray, total: FloatArray) -> None:
-        drop = max(0, len(self.t) + len(t) - self.keep)
-        drop = min(drop, len(self.t))
+        # keep `keep` samples from before this block, whatever the block size: the windows of
+        # contacts that close during this block may reach back that far
+        drop = max(0, len(self.t) - self.keep)
         self.t = np.concatenate([self.t[drop:], t])
         self.f = np.concatenate([self.f[drop:], f])
         self.total = np.concatenate([self.total[drop:], total])
@@ -227,7 +228,10 @@ class MatPipeline:
         self._g = 0  # global index of the next sample
         self._last_t = -math.inf
         self._now = -math.inf  # time of the last sample processed
-        self._cum = 0.0  # sum of the total force over all samples so far
+        # Sums are exact (math.fsum over whole chunks) so that how the samples were split into
+        # blocks cannot change a single bit of the results.
+        self._cum = 0.0  # sum of the total force before the current chunk
+        self._chunk_start_g = 0
         # contact state machine
         self._ground = False
         self._seen_unloaded = False
@@ -239,7 +243,6 @@ class MatPipeline:
         self._pending: list[_Contact] = []
         # quiet standing and cycles
         self._chunks: deque[tuple[int, int, float, float]] = deque(maxlen=QUIET_CHUNKS)
-        self._acc = [0, 0.0, 0.0]  # samples, sum, sum of squares in the current chunk
         self._chunk_valid = True
         self._cycle_marks: deque[tuple[int, float]] = deque(maxlen=BW_CYCLES + 1)
         self._short_quiet: tuple[float, float] | None = None  # (relative sd, mean)
@@ -347,8 +350,6 @@ class MatPipeline:
         mat. Transitions and deadlines call out to methods."""
         p = self.p
         g0 = self._g
-        cum0 = self._cum
-        csum = np.cumsum(total)
         tl = t.tolist()
         xl = total.tolist()
         if g0 == 0 and xl[0] > self._on:  # the recording starts loaded: on the mat already
@@ -373,7 +374,7 @@ class MatPipeline:
                 pn = self._pend_on
                 if pn is None:
                     if x > self._on:
-                        self._pend_on = (ti, g0 + k, cum0 + float(csum[k]) - x)
+                        self._pend_on = (ti, g0 + k, self._cum_before(g0 + k))
                         self._gap_t = None
                     else:
                         self._seen_unloaded = True
@@ -390,12 +391,14 @@ class MatPipeline:
                     self._seen_unloaded = True
         self._g = g0 + len(tl)
         self._now = tl[-1]
-        self._cum = cum0 + float(csum[-1])
         if not (valid and self._ground and self._pend_off is None and self.state.on_mat):
             self._chunk_valid = False
-        self._acc[0] += len(tl)
-        self._acc[1] += float(csum[-1])
-        self._acc[2] += float(np.dot(total, total))
+
+    def _cum_before(self, g: int) -> float:
+        """The exact sum of the total force over all samples before sample `g` (which is in the
+        current chunk)."""
+        _, _, part = self._hist.span(self._chunk_start_g, g)
+        return self._cum + math.fsum(part.tolist())
 
     def _touchdown(self, pn: tuple[float, int, float], now: float) -> None:
         t_cross, g_cross, cum_before = pn
@@ -469,9 +472,11 @@ class MatPipeline:
     # ------------------------------------------------------------ body weight
 
     def _end_chunk(self) -> None:
-        n, s, ss = self._acc
+        _, _, chunk = self._hist.span(self._chunk_start_g, self._g)
+        n, s, ss = len(chunk), math.fsum(chunk.tolist()), math.fsum((chunk * chunk).tolist())
+        self._cum += s
+        self._chunk_start_g = self._g
         self._chunks.append((self._g, int(n), s, ss) if self._chunk_valid else (self._g, 0, 0, 0))
-        self._acc = [0, 0.0, 0.0]
         self._chunk_valid = True
         st = self.state
         quiet, mean, cv = self._quiet(QUIET_CHUNKS)

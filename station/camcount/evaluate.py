@@ -124,15 +124,10 @@ def track_for(
 ) -> LandmarkTrack:
     if tracks is not None:
         return load_track(tracks / f"{truth.clip}.npz")
-    from station.pose.backends import LegacyPoseBackend
     from station.pose.extract import extract_track
     from station.pose.track import save_track
 
-    backend = LegacyPoseBackend()
-    try:
-        track = extract_track(data / "jumprope" / truth.file, backend).track
-    finally:
-        backend.close()
+    track = extract_track(data / "jumprope" / truth.file).track
     if save is not None:
         save_track(track, save / f"{truth.clip}.npz")
     return track

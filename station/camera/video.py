@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +10,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+log = logging.getLogger(__name__)
 
 
 class VideoError(RuntimeError):
@@ -53,6 +56,15 @@ class VideoReader:
         self.info = VideoInfo(self.path, fps, width, height, count)
         self.frames_read = 0
 
+    def skip(self, n: int) -> int:
+        """Move past `n` frames without converting them (exact, unlike seeking, which lands
+        on key frames in many containers). Returns how many frames were skipped."""
+        skipped = 0
+        while skipped < n and self._cap.grab():
+            skipped += 1
+        self.frames_read += skipped
+        return skipped
+
     def __iter__(self) -> Iterator[tuple[int, float, NDArray[np.uint8]]]:
         import cv2
 
@@ -66,6 +78,18 @@ class VideoReader:
             yield i, i / fps, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
         if self.frames_read == 0:
             raise VideoError(f"{self.path}: no frame could be decoded (truncated or damaged)")
+        if self.ended_early:
+            log.warning(
+                "%s: decoding stopped after %d of %d frames (truncated or damaged file)",
+                self.path,
+                self.frames_read,
+                self.info.frame_count,
+            )
+
+    @property
+    def ended_early(self) -> bool:
+        """Fewer frames decoded than the container announced (a truncated file)."""
+        return 0 < self.frames_read < 0.98 * self.info.frame_count
 
     def close(self) -> None:
         self._cap.release()

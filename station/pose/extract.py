@@ -1,4 +1,10 @@
-"""Run pose inference over a whole video and keep the landmarks as a track.
+"""Run pose inference over a whole video file, every frame, and keep the landmarks.
+
+Offline only (the live camera uses :mod:`station.camera.sources`, where the newest frame
+wins). To use more than one core, the video is cut into ``workers`` contiguous segments, each
+decoded and inferred by its own thread with its own pose graph (MediaPipe releases the GIL
+while it computes). Each segment starts with a fresh person detection, exactly as after a
+tracking loss; every frame still goes through the model.
 
 Usage (scratch extraction of many clips)::
 
@@ -10,21 +16,145 @@ writes OUT_DIR/<clip>.npz for each video (see :mod:`station.pose.track`).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
-from station.camera.video import VideoReader
-from station.events import NUM_LANDMARKS
+from station.camera.video import VideoError, VideoInfo, VideoReader
+from station.events import PoseFrame
 from station.pose.backends import LegacyPoseBackend, PoseBackend
 from station.pose.jumper import FULL_FRAME, JumperPicker
 from station.pose.track import LandmarkTrack, save_track
 
 Progress = Callable[[int, int], None]
+BackendFactory = Callable[[], PoseBackend]
+
+
+def default_workers() -> int:
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+@dataclass
+class VideoInference:
+    info: VideoInfo
+    frames: list[PoseFrame] = field(default_factory=list)
+    inference_s: float = 0.0  # summed time inside the backends (all threads)
+    wall_s: float = 0.0
+
+    @property
+    def track(self) -> LandmarkTrack:
+        return LandmarkTrack.from_frames(
+            self.frames, self.info.fps, self.info.width, self.info.height
+        )
+
+
+@dataclass
+class _Segment:
+    start: int
+    stop: int | None  # None: to the end of the file
+    frames: list[PoseFrame] = field(default_factory=list)
+    inference_s: float = 0.0
+    error: BaseException | None = None
+
+
+def infer_video(
+    video: str | Path,
+    make_backend: BackendFactory = LegacyPoseBackend,
+    roi: Sequence[float] = FULL_FRAME,
+    progress: Progress | None = None,
+    workers: int | None = None,
+) -> VideoInference:
+    """PoseFrames for every frame of `video` (lm None where the jumper is not found).
+
+    Raises VideoError for a file that cannot be opened or decoded."""
+    started = time.perf_counter()
+    with VideoReader(video) as probe:
+        info = probe.info
+    workers = max(1, workers or default_workers())
+    if info.frame_count < 60 * workers:  # not worth a second graph
+        workers = 1
+    bounds = [info.frame_count * k // workers for k in range(workers)]
+    segments = [
+        _Segment(bounds[k], bounds[k + 1] if k + 1 < workers else None) for k in range(workers)
+    ]
+    done = [0]
+    lock = threading.Lock()
+
+    def tick() -> None:
+        if progress is not None:
+            with lock:
+                done[0] += 1
+                progress(done[0], info.frame_count)
+
+    threads = [
+        threading.Thread(
+            target=_run_segment,
+            args=(video, seg, make_backend, roi, tick),
+            name=f"pose-segment-{k}",
+            daemon=True,
+        )
+        for k, seg in enumerate(segments)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    result = VideoInference(info)
+    for seg in segments:
+        if seg.error is not None:
+            raise seg.error
+        result.frames.extend(seg.frames)
+        result.inference_s += seg.inference_s
+    if not result.frames:
+        raise VideoError(f"{video}: no frame could be decoded (truncated or damaged)")
+    result.wall_s = time.perf_counter() - started
+    return result
+
+
+def _run_segment(
+    video: str | Path,
+    seg: _Segment,
+    make_backend: BackendFactory,
+    roi: Sequence[float],
+    tick: Callable[[], None],
+) -> None:
+    try:
+        backend = make_backend()
+        picker = JumperPicker(roi)
+        with VideoReader(video) as reader:
+            if reader.skip(seg.start) < seg.start:
+                return  # the file ends before this segment (claimed length was wrong)
+            try:
+                for i, t, rgb in reader:
+                    if seg.stop is not None and i >= seg.stop:
+                        break
+                    start = time.perf_counter()
+                    chosen = picker.pick(backend.detect(rgb, t))
+                    spent = time.perf_counter() - start
+                    seg.inference_s += spent
+                    seg.frames.append(
+                        PoseFrame(
+                            t=t,
+                            lm=None if chosen is None else chosen.lm,
+                            world=None if chosen is None else chosen.world,
+                            width=rgb.shape[1],
+                            height=rgb.shape[0],
+                            index=i,
+                            inference_ms=1000.0 * spent,
+                        )
+                    )
+                    tick()
+            except VideoError:
+                if not seg.frames and seg.start == 0:
+                    raise
+            finally:
+                backend.close()
+    except BaseException as exc:  # handed to the caller's thread
+        seg.error = exc
 
 
 @dataclass
@@ -35,54 +165,23 @@ class Extraction:
 
 def extract_track(
     video: str | Path,
-    backend: PoseBackend,
+    make_backend: BackendFactory = LegacyPoseBackend,
     roi: Sequence[float] = FULL_FRAME,
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> Extraction:
-    """Every frame of `video` through `backend`; frames without the jumper are NaN rows."""
-    picker = JumperPicker(roi)
-    with VideoReader(video) as reader:
-        info = reader.info
-        ts: list[float] = []
-        lms: list[np.ndarray] = []
-        worlds: list[np.ndarray] = []
-        nan_lm = np.full((NUM_LANDMARKS, 4), np.nan)
-        nan_world = np.full((NUM_LANDMARKS, 3), np.nan)
-        inference_s = 0.0
-        for i, t, rgb in reader:
-            start = time.perf_counter()
-            candidates = backend.detect(rgb, t)
-            inference_s += time.perf_counter() - start
-            chosen = picker.pick(candidates)
-            ts.append(t)
-            lms.append(chosen.lm if chosen is not None else nan_lm)
-            worlds.append(
-                chosen.world if chosen is not None and chosen.world is not None else nan_world
-            )
-            if progress is not None:
-                progress(i + 1, info.frame_count)
-    track = LandmarkTrack(
-        t=np.asarray(ts, dtype=np.float64),
-        lm=np.stack(lms) if lms else np.empty((0, NUM_LANDMARKS, 4)),
-        world=np.stack(worlds) if worlds else np.empty((0, NUM_LANDMARKS, 3)),
-        fps=info.fps,
-        width=info.width,
-        height=info.height,
-    )
-    return Extraction(track, inference_s)
+    """Every frame of `video` through the pose model, as a landmark track."""
+    result = infer_video(video, make_backend, roi, progress, workers)
+    return Extraction(result.track, result.inference_s)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("videos", nargs="+", type=Path)
     args = parser.parse_args(argv)
     for video in args.videos:
-        backend = LegacyPoseBackend()
-        try:
-            result = extract_track(video, backend)
-        finally:
-            backend.close()
+        result = extract_track(video)
         out = args.out_dir / f"{video.stem}.npz"
         partial = out.with_name(out.name + ".part")  # readers never see a half-written file
         save_track(result.track, partial)

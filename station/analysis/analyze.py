@@ -1,0 +1,288 @@
+"""Offline analysis of a video or landmark track with the live station's own code.
+
+Each PoseFrame goes through the same :class:`~station.camcount.counter.CameraJumpCounter` and
+the same posture judge (station.posture) as on the station; only the source differs (every
+frame of a file instead of the newest camera frame).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from station.camcount.counter import CameraJump, CameraJumpCounter
+from station.events import FAULTS, NUM_LANDMARKS, PoseFrame
+from station.pose.track import LandmarkTrack, load_track, save_track
+
+Progress = Callable[[int, int], None]
+TRACK_SUFFIXES = (".npz",)
+
+
+class AnalysisError(RuntimeError):
+    """The input cannot be analysed (unreadable file); the message says why."""
+
+
+@dataclass
+class Analysis:
+    input: str
+    fps: float
+    width: int
+    height: int
+    frames: int = 0
+    pose_frames: int = 0
+    duration_s: float = 0.0
+    jumps: list[CameraJump] = field(default_factory=list)
+    faults: dict[str, dict[str, Any]] = field(default_factory=dict)
+    inference_s: float | None = None
+    analysis_s: float = 0.0
+    posture_available: bool = False
+
+    @property
+    def cadence_per_min(self) -> float:
+        """Jumps per minute while jumping (first to last jump)."""
+        if len(self.jumps) < 2:
+            return 0.0
+        span = self.jumps[-1].t - self.jumps[0].t
+        return 60.0 * (len(self.jumps) - 1) / span if span > 0 else 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        n = max(self.frames, 1)
+        return {
+            "input": self.input,
+            "fps": round(self.fps, 3),
+            "frames": self.frames,
+            "pose_frames": self.pose_frames,
+            "duration_s": round(self.duration_s, 3),
+            "jumps": len(self.jumps),
+            "jump_times_s": [round(j.t, 3) for j in self.jumps],
+            "cadence_per_min": round(self.cadence_per_min, 1),
+            "faults": self.faults,
+            "timing": {
+                "inference_ms_per_frame": None
+                if self.inference_s is None
+                else round(1000.0 * self.inference_s / n, 3),
+                "analysis_ms_per_frame": round(1000.0 * self.analysis_s / n, 4),
+            },
+        }
+
+
+def unknown_faults(duration_s: float) -> dict[str, dict[str, Any]]:
+    """Every light unknown for the whole recording (no posture judge available)."""
+    return {
+        f: {"fault_s": 0.0, "warn_s": 0.0, "unknown_s": round(duration_s, 3), "episodes": []}
+        for f in FAULTS
+    }
+
+
+class PostureAdapter:
+    """The posture room's judge if it is installed; otherwise every light reads unknown."""
+
+    def __init__(self, config: Any, baseline: bool = True) -> None:
+        self.judge: Any = None
+        self.judged: list[Any] = []
+        self.current: Any = None
+        try:
+            from station.posture import PostureJudge
+        except ImportError:
+            return
+        self.judge = PostureJudge(config)
+        if baseline:  # as live: the member stands tall for a moment when stepping on
+            self.judge.start_baseline()
+
+    def update(self, frame: PoseFrame) -> Any:
+        if self.judge is None:
+            return None
+        self.current = self.judge.update(frame)
+        self.judged.append(self.current)
+        return self.current
+
+    def faults(self, duration_s: float, t0: float) -> dict[str, dict[str, Any]]:
+        if self.judge is None or not self.judged:
+            return unknown_faults(duration_s)
+        from station.posture import faults_json, summarise
+
+        return dict(faults_json(summarise(self.judged, end_t=t0 + duration_s, t0=t0)))
+
+
+def _infer(
+    path: Path, config: Any, analysis: Analysis, progress: Progress | None, workers: int | None
+) -> list[PoseFrame]:
+    """Real inference on every frame of the video (see station.pose.extract)."""
+    from station.camera.video import VideoError
+    from station.pose.backends import open_backend
+    from station.pose.extract import infer_video
+
+    try:
+        result = infer_video(
+            path,
+            lambda: open_backend(config["pose"]),
+            config["camera"]["roi"],
+            progress,
+            workers,
+        )
+    except VideoError as exc:
+        raise AnalysisError(str(exc)) from exc
+    analysis.fps = result.info.fps
+    analysis.width, analysis.height = result.info.width, result.info.height
+    analysis.inference_s = result.inference_s
+    return result.frames
+
+
+def _pictures(path: Path) -> Iterator[Any]:
+    """The video's pictures again, in order, for the annotated copy."""
+    from station.camera.video import VideoReader
+
+    with VideoReader(path) as reader:
+        for _i, _t, rgb in reader:
+            yield rgb
+
+
+def analyze(
+    input_path: str | Path,
+    config: Any,
+    *,
+    progress: Progress | None = None,
+    annotate: str | Path | None = None,
+    save_track_to: str | Path | None = None,
+    baseline: bool = True,
+    workers: int | None = None,
+) -> Analysis:
+    """Count jumps and judge posture in a video or a landmark track (.npz)."""
+    path = Path(input_path)
+    if not path.exists():
+        raise AnalysisError(f"{path}: no such file")
+    analysis = Analysis(input=str(path), fps=0.0, width=0, height=0)
+    frames: list[PoseFrame]
+    pictures: Iterator[Any] | None = None
+    if path.suffix.lower() in TRACK_SUFFIXES:
+        if annotate is not None:
+            raise AnalysisError("--annotate needs a video input (a track has no pictures)")
+        try:
+            track = load_track(path)
+        except ValueError as exc:
+            raise AnalysisError(str(exc)) from exc
+        analysis.fps, analysis.width, analysis.height = track.fps, track.width, track.height
+        frames = list(track.frames())
+    else:
+        # Inference fills the progress bar; analysis afterwards takes a tiny fraction of it.
+        frames = _infer(path, config, analysis, progress, workers)
+        if annotate is not None:
+            pictures = _pictures(path)
+    if not frames:
+        raise AnalysisError(f"{path}: no frames")
+
+    counter = CameraJumpCounter()
+    posture = PostureAdapter(config, baseline)
+    writer = (
+        Annotator(annotate, analysis.fps, analysis.width, analysis.height)
+        if annotate is not None
+        else None
+    )
+    for frame in frames:
+        start = time.perf_counter()
+        counter.update(frame)
+        lights = posture.update(frame)
+        analysis.analysis_s += time.perf_counter() - start
+        analysis.pose_frames += frame.lm is not None
+        if writer is not None and pictures is not None:
+            rgb = next(pictures, None)
+            if rgb is not None:
+                writer.write(rgb, frame, counter.count, lights)
+    counter.finish()
+    if writer is not None:
+        writer.close()
+    analysis.frames = len(frames)
+    t_first, t_last = frames[0].t, frames[-1].t
+    origin = t_first
+    analysis.duration_s = t_last - origin + 1.0 / analysis.fps
+    analysis.jumps = [CameraJump(j.t - origin, j.style, j.double) for j in counter.jumps]
+    analysis.faults = posture.faults(analysis.duration_s, origin)
+    analysis.posture_available = posture.judge is not None
+    if save_track_to is not None:
+        save_track(
+            LandmarkTrack.from_frames(frames, analysis.fps, analysis.width, analysis.height),
+            save_track_to,
+        )
+    return analysis
+
+
+# -- annotated video ---------------------------------------------------------------------
+SKELETON = (
+    (11, 12), (11, 13), (13, 15), (12, 14), (14, 16), (11, 23), (12, 24), (23, 24),
+    (23, 25), (25, 27), (27, 29), (29, 31), (27, 31), (24, 26), (26, 28), (28, 30),
+    (30, 32), (28, 32), (0, 11), (0, 12),
+)  # fmt: skip
+LIGHT_BGR = {
+    "ok": (60, 180, 60),
+    "warn": (0, 190, 255),
+    "fault": (40, 40, 230),
+    "unknown": (128, 128, 128),
+}
+
+
+class Annotator:
+    """Writes the video with skeleton, the five lights and the count drawn on."""
+
+    def __init__(self, path: str | Path, fps: float, width: int, height: int) -> None:
+        import cv2
+
+        self._cv2: Any = cv2
+        fourcc = cv2.VideoWriter.fourcc(*"mp4v")
+        self._writer: Any = cv2.VideoWriter(str(path), fourcc, fps, (width, height))
+        if not self._writer.isOpened():
+            raise AnalysisError(f"{path}: cannot write a video here")
+
+    def write(self, rgb: Any, frame: PoseFrame, count: int, lights: Any) -> None:
+        cv2 = self._cv2
+        img = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+        h, w = img.shape[:2]
+        if frame.lm is not None and np.isfinite(frame.lm[:, :2]).all():
+            pts = (frame.lm[:, :2] * (w, h)).astype(int)
+            for a, b in SKELETON:
+                if a < NUM_LANDMARKS and b < NUM_LANDMARKS:
+                    cv2.line(img, tuple(pts[a]), tuple(pts[b]), (255, 255, 255), 2)
+            for p in pts:
+                cv2.circle(img, tuple(p), 3, (0, 200, 255), -1)
+        states = lights.states() if lights is not None else {}
+        for k, fault in enumerate(FAULTS):
+            state = states.get(fault, "unknown")
+            center = (20 + k * 90, 25)
+            cv2.circle(img, center, 12, LIGHT_BGR.get(state, LIGHT_BGR["unknown"]), -1)
+            cv2.putText(
+                img, fault, (center[0] - 15, 52), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255)
+            )
+        cv2.putText(
+            img, f"{count}", (w - 110, 50), cv2.FONT_HERSHEY_SIMPLEX, 1.6, (255, 255, 255), 3
+        )
+        self._writer.write(img)
+
+    def close(self) -> None:
+        self._writer.release()
+
+
+def progress_bar(stream: Any = None) -> Progress | None:
+    """A one-line progress bar on stderr, only when stderr is a terminal."""
+    out = stream or sys.stderr
+    if not out.isatty():
+        return None
+    last = [-1]
+
+    def show(done: int, total: int) -> None:
+        if total > 0:
+            pct = min(100, int(100 * done / total))
+            if pct == last[0] and done != total:
+                return
+            last[0] = pct
+            bar = "#" * (pct // 4)
+            out.write(f"\ranalysing [{bar:<25}] {pct:3d}% {done}/{total} frames")
+        else:
+            out.write(f"\ranalysing {done} frames")
+        out.flush()
+
+    return show

@@ -1,0 +1,102 @@
+"""`station bench analyze`: offline analysis speed, its cost against inference, and memory.
+
+One run of the real `station analyze --json` command (a subprocess, so its peak memory is its
+own) on a 30 fps 640×480 clip made from a real recording (hb_double_2, 640×360, padded to
+640×480 top and bottom; 20 s, or 5 s with --quick). Figures, all from that one run:
+
+- real-time factor: clip duration / wall time of the whole command (start-up included);
+- analysis + counting cost per frame as a share of inference time per frame (both timed
+  inside the same process, frame by frame);
+- the camera counter alone per frame (in this process, on the track the run saved);
+- peak resident memory of the command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from station.bench import Benchmark, Figure
+
+SOURCE_CLIP = "hb_double_2.mp4"
+WIDTH, HEIGHT, FPS = 640, 480, 30.0
+
+
+def shared_data() -> Path:
+    default = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+    return Path(os.environ.get("STATION_SHARED_DATA", default))
+
+
+def make_clip(out: Path, seconds: float) -> Path:
+    """A 640×480 30 fps clip from a real recording (letterboxed, not stretched)."""
+    import cv2
+    import numpy as np
+
+    src = shared_data() / "jumprope" / SOURCE_CLIP
+    cap = cv2.VideoCapture(str(src))
+    if not cap.isOpened():
+        raise FileNotFoundError(f"{src} not found (set STATION_SHARED_DATA)")
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*"mp4v"), FPS, (WIDTH, HEIGHT))
+    for _ in range(int(seconds * FPS)):
+        ok, frame = cap.read()
+        if not ok:
+            break
+        h, w = frame.shape[:2]
+        scale = min(WIDTH / w, HEIGHT / h)
+        frame = cv2.resize(frame, (round(w * scale), round(h * scale)))
+        canvas = np.zeros((HEIGHT, WIDTH, 3), dtype=np.uint8)
+        y0, x0 = (HEIGHT - frame.shape[0]) // 2, (WIDTH - frame.shape[1]) // 2
+        canvas[y0 : y0 + frame.shape[0], x0 : x0 + frame.shape[1]] = frame
+        writer.write(canvas)
+    writer.release()
+    cap.release()
+    return out
+
+
+def counter_ms_per_frame(track_path: Path) -> float:
+    from station.camcount.counter import CameraJumpCounter
+    from station.pose.track import load_track
+
+    frames = list(load_track(track_path).frames())
+    counter = CameraJumpCounter()
+    start = time.perf_counter()
+    for frame in frames:
+        counter.update(frame)
+    return 1000.0 * (time.perf_counter() - start) / max(len(frames), 1)
+
+
+def run(quick: bool) -> list[Figure]:
+    with tempfile.TemporaryDirectory() as tmp:
+        clip = make_clip(Path(tmp) / "clip_640x480_30fps.mp4", 5.0 if quick else 20.0)
+        track = Path(tmp) / "track.npz"
+        command = [sys.executable, "-m", "station", "analyze", str(clip), "--json"]
+        command += ["--save-track", str(track)]
+        start = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        wall = time.perf_counter() - start
+        if done.returncode != 0:
+            raise RuntimeError(f"station analyze failed: {done.stderr.strip()[-500:]}")
+        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+        data = json.loads(done.stdout)
+        timing = data["timing"]
+        share = timing["analysis_ms_per_frame"] / timing["inference_ms_per_frame"]
+        speed = data["duration_s"] / wall
+        count_ms = counter_ms_per_frame(track)
+    return [
+        Figure("frames", data["frames"], "frames"),
+        Figure("inference", timing["inference_ms_per_frame"], "ms/frame"),
+        Figure("analysis + counting", timing["analysis_ms_per_frame"], "ms/frame"),
+        Figure("analysis / inference", 100.0 * share, "%", "≤ 5", share <= 0.05),
+        Figure("camera counter alone", count_ms, "ms/frame"),
+        Figure("speed vs real time", speed, "×", "≥ 2", speed >= 2.0),
+        Figure("peak memory", peak_mb, "MB", "< 600", peak_mb < 600.0),
+    ]
+
+
+BENCHMARKS = [Benchmark("analyze", run, needs_data=True)]

@@ -1,0 +1,133 @@
+"""`station mat analyze|calibrate|record` through the real command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from station.cli import main
+from station.clock import ManualClock
+from station.config.loader import ConfigInvalid, load_config
+from station.mat.calibration import Calibration
+from station.mat.cli import KG, measure_calibration, write_calibration
+from station.mat.recording import write_header, write_rows
+from station.mat.sensors import AdcReader, SimulatedSpi
+from station.mat.synth import Jumps, Stand, synthetic_session
+
+FIELDS = {
+    "touchdown_s", "takeoff_s", "flight_s", "contact_s", "peak_bw", "loading_rate_bw_s",
+    "time_to_peak_s", "hard", "reasons",
+}  # fmt: skip
+
+
+def _write_session(path: Path) -> int:
+    t, force, truth = synthetic_session([Stand(2), Jumps(12), Jumps(3, landing="heel"), Stand(1)])
+    with path.open("w") as fh:
+        write_header(fh, ("left", "right"), ["synthetic"])
+        write_rows(fh, t, force)
+    return len(truth.touchdowns)
+
+
+def test_analyze_json_has_exactly_the_documented_fields(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "s.csv"
+    jumps = _write_session(path)
+    assert (
+        main(["mat", "analyze", str(path), "--json", "--config", str(tmp_path / "none.toml")]) == 1
+    )
+    assert main(["mat", "analyze", str(path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"sample_rate_hz", "body_weight_n", "jumps", "landings"}
+    assert out["sample_rate_hz"] == 1000 and out["jumps"] == jumps
+    assert out["body_weight_n"] == pytest.approx(700.0, rel=0.01)
+    assert all(set(x) == FIELDS for x in out["landings"])
+    assert [x["hard"] for x in out["landings"]] == [False] * 12 + [True] * 3
+    assert all(x["takeoff_s"] < x["touchdown_s"] for x in out["landings"])
+
+
+def test_analyze_table_and_zone_selection(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "s.csv"
+    _write_session(path)
+    assert main(["mat", "analyze", str(path), "--zones", "left"]) == 0
+    out = capsys.readouterr().out
+    assert "zones left," in out and "jumps 15" in out and "HARD" in out
+    assert main(["mat", "analyze", str(path), "--zones", "middle"]) == 1
+    assert "no zone middle" in capsys.readouterr().err
+
+
+def test_analyze_refuses_a_broken_file_clearly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("time_s,left_n\n0.000,1\n0.001,2\n0.001,3\n")
+    assert main(["mat", "analyze", str(path)]) == 1
+    assert "bad.csv:4: time_s 0.001 does not increase" in capsys.readouterr().err
+
+
+def test_analyze_a_real_recording(shared_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["mat", "analyze", str(shared_data / "forceplate" / "dj_dual.csv"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["jumps"] == 2 and out["landings"][0]["takeoff_s"] is None
+
+
+def test_calibration_walkthrough_on_a_simulated_adc(tmp_path: Path) -> None:
+    """Zero, then 20 kg on each zone in turn, through the real reader and framing."""
+    clock = ManualClock()
+    load = {"zone": -1}
+    zero = np.array([12.0, 31.0])
+    counts_per_n = np.array([0.9, 1.3])
+
+    def waveform(t: float) -> list[float]:
+        out = zero.copy()
+        if load["zone"] >= 0:
+            out[load["zone"]] += 20 * KG * counts_per_n[load["zone"]]
+        return out.tolist()
+
+    spi = SimulatedSpi(waveform, "mcp3208", clock)
+    cal = Calibration(("left", "right"), np.zeros(2), np.ones(2), {}, 4095, False)
+    reader = AdcReader(spi, "mcp3208", [0, 1], 1000.0, cal, 5.0, clock, clock.sleep)
+    prompts: list[str] = []
+
+    def ask(prompt: str) -> None:
+        prompts.append(prompt)
+        load["zone"] += 1 if prompt.startswith("Step 2") else 0
+
+    def read(seconds: float) -> np.ndarray:
+        return np.array([reader.read_once() for _ in range(int(seconds * 100))], float)
+
+    offsets, scales = measure_calibration(read, ["left", "right"], 20 * KG, 1.0, ask, print)
+    assert offsets == pytest.approx(zero.tolist())
+    assert scales == pytest.approx((1 / counts_per_n).tolist(), rel=0.01)
+    assert len(prompts) == 3
+
+    site = tmp_path / "station.toml"
+    site.write_text("# our gym\n[mat]\n# two FSR strips\nzones = ['left', 'right']\n")
+    write_calibration(site, offsets, scales)
+    text = site.read_text()
+    assert "# our gym" in text and "# two FSR strips" in text
+    cfg = load_config(site, required=True)
+    assert list(cfg["mat"]["scale_n_per_count"]) == pytest.approx(scales, rel=1e-4)
+
+
+def test_calibration_refuses_a_dead_zone() -> None:
+    def read(seconds: float) -> np.ndarray:
+        return np.tile([10.0, 10.0], (50, 1))
+
+    with pytest.raises(ValueError, match=r"zone 'left' rose by only 0\.0 counts"):
+        measure_calibration(read, ["left", "right"], 200.0, 0.5, lambda p: None, print)
+
+
+def test_calibration_never_writes_an_invalid_file(tmp_path: Path) -> None:
+    site = tmp_path / "station.toml"
+    site.write_text("[mat]\nchannels = [0, 1, 2]\nzones = ['a', 'b', 'c']\n")
+    before = site.read_text()
+    with pytest.raises(ConfigInvalid):
+        write_calibration(site, [1.0, 2.0], [1.0, 1.0])  # two values for three channels
+    assert site.read_text() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["station.toml"]

@@ -2,7 +2,8 @@
 
 Normalised landmarks are turned into pixels (x·width, y·height) so that angles are not
 distorted by the image's aspect ratio. A landmark "counts" only when it is finite and its
-visibility is at least `pose.min_visibility`; NaN landmarks simply do not count.
+visibility is at least `pose.min_visibility` and it lies inside the picture; NaN landmarks
+simply do not count.
 
 Paired landmarks (ears, shoulders, hips, ...) are averaged when both sides count and fall back
 to the one side that counts otherwise: from a side camera the far side is often hidden, and
@@ -19,6 +20,10 @@ from numpy.typing import NDArray
 from station.events import LANDMARK, PoseFrame
 
 Vec = NDArray[np.float64]
+
+IMAGE_MARGIN = 0.02
+"""MediaPipe extrapolates landmarks outside the picture (a head cut off by the frame) and can
+still call them visible; a landmark more than this fraction of the image outside does not count."""
 
 PAIRS: dict[str, tuple[str, str]] = {
     "ear": ("left_ear", "right_ear"),
@@ -52,8 +57,10 @@ class Body:
             return None
         px = lm[:, :2] * np.array([float(frame.width), float(frame.height)])
         finite = np.all(np.isfinite(lm[:, :2]), axis=1)
+        with np.errstate(invalid="ignore"):
+            inside = np.all((lm[:, :2] >= -IMAGE_MARGIN) & (lm[:, :2] <= 1 + IMAGE_MARGIN), axis=1)
         vis = np.nan_to_num(lm[:, 3], nan=0.0)
-        counts = finite & (vis >= min_visibility)
+        counts = finite & inside & (vis >= min_visibility)
         if not counts.any():
             return None
         world: Vec | None = None

@@ -36,6 +36,8 @@ ESCALATE: tuple[LightState, ...] = ("fault", "warn")
 RELAX: tuple[LightState, ...] = ("ok", "warn")
 THRESHOLD_SECTION: dict[str, str] = {f: f for f in FAULTS} | {"landing": "landing_camera"}
 """Where each fault's camera thresholds live inside a preset."""
+APPROACH_S = 0.25
+"""A foot's angle up to this long before its touchdown frame counts as its approach."""
 
 
 @dataclass(frozen=True)
@@ -204,6 +206,7 @@ class PostureJudge:
         self._baseline: dict[str, float] = {}
         self._baseline_status = "none"
         self._touchdowns.reset()
+        self._last_lift: dict[str, tuple[float, float]] = {}
 
     def start_baseline(self) -> None:
         """Measure the member's baseline from the next `baseline_s` seconds of frames."""
@@ -275,14 +278,29 @@ class PostureJudge:
         return out
 
     def _touchdown_lift(self, t: float, body: Body | None) -> float | None:
+        """The worst heel lift of the feet touching down in this frame, or None.
+
+        At 5–15 frames/s the heel strike itself usually falls between two frames, so the foot's
+        angle in the last frame before touchdown (its approach: a foot coming down toes-up lands
+        heel first) counts as well as the angle in the first frame on the ground."""
         if body is None:
             return None
-        lifts = []
-        for side in self._touchdowns.touchdowns(t, body):
+        now: dict[str, float] = {}
+        for side in FEET:
             try:
-                lifts.append(foot_lift_deg(body, self.settings.placement, side))
+                now[side] = foot_lift_deg(body, self.settings.placement, side)
             except (NotVisible, NotMeasurable):
                 continue
+        lifts = []
+        for side in self._touchdowns.touchdowns(t, body):
+            if side not in now:
+                continue
+            lifts.append(now[side])
+            before = self._last_lift.get(side)
+            if before is not None and t - before[0] <= APPROACH_S:
+                lifts.append(before[1])
+        for side, lift in now.items():
+            self._last_lift[side] = (t, lift)
         return min(lifts) if lifts else None
 
     def _collect_baseline(

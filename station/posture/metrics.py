@@ -111,20 +111,38 @@ def body_line_bend_deg(body: Body, placement: str) -> float:
 
     Positive: the trunk pitches forward of the leg line (piked, bottom sticking out);
     negative: behind it (hips pushed forward, lower back arched). Zero: one straight line.
+    The leg line runs from the standing ankle (see _stance_ankle) to the hip midpoint.
     Side camera: in the image. Front and oblique cameras: in MediaPipe's world coordinates, the
     bend projected onto the body's sagittal plane (sideways bending is not this fault)."""
     if placement == "side":
         hip, up, _ = _trunk_px(body)
-        legs = unit(hip - body.mid("ankle"))
+        legs = unit(hip - _stance_ankle(body.point, body.mid, hip, 1))
         cross = legs[0] * up[1] - legs[1] * up[0]
         angle = _deg(math.atan2(cross, float(np.dot(legs, up))))
         return angle * _facing_sign(body)
     hip_w = body.world_mid("hip")
     across = unit(body.world_point("left_hip") - body.world_point("right_hip"))
     trunk = _sagittal(body.world_mid("shoulder") - hip_w, across)
-    legs = _sagittal(hip_w - body.world_mid("ankle"), across)
+    legs = _sagittal(hip_w - _stance_ankle(body.world_point, body.world_mid, hip_w, 1), across)
     sine = float(np.dot(np.cross(legs, trunk), across))
     return _deg(math.atan2(sine, float(np.dot(legs, trunk))))
+
+
+def _stance_ankle(
+    point: Callable[[str], Vec], mid: Callable[[str], Vec], hip: Vec, down: int
+) -> Vec:
+    """The ankle of the leg the member stands on: the midpoint when both feet are level, the
+    lower ankle when one foot is lifted (alternate-foot and speed steps lift one knee high,
+    which would otherwise swing the leg line forward and read as a bent back).
+    `down` is the coordinate axis that points down (y in the image and in world)."""
+    try:
+        left, right = point("left_ankle"), point("right_ankle")
+    except NotVisible:
+        return mid("ankle")
+    leg = float(np.linalg.norm(hip - (left + right) / 2.0))
+    if abs(float(left[down] - right[down])) > 0.1 * leg:
+        return left if left[down] > right[down] else right
+    return np.asarray((left + right) / 2.0, dtype=np.float64)
 
 
 def _sagittal(v: Vec, across: Vec) -> Vec:
@@ -252,8 +270,8 @@ METRICS: dict[str, Metric] = {
         raw_unit="× torso length",
         placements=PLACEMENTS,
         higher_is_worse=True,
-        default_baseline=0.30,
-        baseline_range=(0.22, 0.45),
+        default_baseline=0.42,
+        baseline_range=(0.30, 0.60),
         measure=neck_ratio,
         compare=shoulder_rise_pct,
     ),
@@ -292,7 +310,7 @@ METRICS: dict[str, Metric] = {
         placements=PLACEMENTS,
         higher_is_worse=True,
         default_baseline=12.0,
-        baseline_range=(-5.0, 25.0),
+        baseline_range=(-25.0, 25.0),
         measure=head_pitch_deg,
         compare=pitch_change_deg,
     ),

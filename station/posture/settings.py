@@ -68,13 +68,13 @@ _FAULTS: dict[str, tuple[str, str, dict[str, tuple[float, float]]]] = {
         "Back arched or piked: change of the trunk-to-leg angle (head-to-toe line) from the "
         "baseline.",
         "degrees",
-        {"beginner": (14.0, 22.0), "intermediate": (11.0, 18.0), "advanced": (9.0, 15.0)},
+        {"beginner": (12.0, 18.0), "intermediate": (9.0, 14.0), "advanced": (7.0, 11.0)},
     ),
     "arms": (
         "Arms extended too far from the body: the farther wrist's distance from the trunk axis "
         "over torso length (absolute, not against the baseline).",
         "× torso length",
-        {"beginner": (1.1, 1.3), "intermediate": (1.0, 1.2), "advanced": (0.9, 1.1)},
+        {"beginner": (1.1, 1.25), "intermediate": (1.0, 1.12), "advanced": (0.92, 1.05)},
     ),
     "head": (
         "Head looking down at the ground: head pitch down against the baseline.",

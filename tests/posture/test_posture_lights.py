@@ -259,10 +259,10 @@ def test_own_baseline_forgives_a_naturally_forward_head() -> None:
 @pytest.mark.parametrize(
     ("bend", "preset", "expected"),
     [
-        (12.5, "beginner", "ok"),
+        (10.5, "beginner", "ok"),
+        (10.5, "intermediate", "warn"),
         (12.5, "intermediate", "warn"),
-        (16.5, "intermediate", "warn"),
-        (16.5, "advanced", "fault"),
+        (12.5, "advanced", "fault"),
     ],
 )
 def test_presets_set_how_strict_the_lights_are(bend: float, preset: str, expected: str) -> None:

@@ -186,23 +186,36 @@ class _History:
 
     def __init__(self, zones: int, keep: int) -> None:
         self.keep = keep
-        self.start_g = 0
-        self.t: FloatArray = np.empty(0)
-        self.f: FloatArray = np.empty((0, zones))
-        self.total: FloatArray = np.empty(0)
+        self.start_g = 0  # global index of row 0
+        self.n = 0  # rows in use
+        self.t: FloatArray = np.empty(4 * keep)
+        self.f: FloatArray = np.empty((4 * keep, zones))
+        self.total: FloatArray = np.empty(4 * keep)
 
     def append(self, t: FloatArray, f: FloatArray, total: FloatArray) -> None:
-        # keep `keep` samples from before this block, whatever the block size: the windows of
-        # contacts that close during this block may reach back that far
-        drop = max(0, len(self.t) - self.keep)
-        self.t = np.concatenate([self.t[drop:], t])
-        self.f = np.concatenate([self.f[drop:], f])
-        self.total = np.concatenate([self.total[drop:], total])
-        self.start_g += drop
+        # Keep `keep` samples from before this block, whatever the block size: the windows of
+        # contacts that close during this block may reach back that far. Rows are appended in
+        # place and compacted only when the buffer fills (a few times a second at most).
+        m = len(t)
+        if self.n + m > len(self.t):
+            drop = max(0, self.n - self.keep)
+            kept = self.n - drop
+            size = max(len(self.t), 2 * (kept + m))
+            for name in ("t", "f", "total"):
+                old = getattr(self, name)
+                new = np.empty((size, *old.shape[1:]))
+                new[:kept] = old[drop : self.n]
+                setattr(self, name, new)
+            self.start_g += drop
+            self.n = kept
+        self.t[self.n : self.n + m] = t
+        self.f[self.n : self.n + m] = f
+        self.total[self.n : self.n + m] = total
+        self.n += m
 
     def span(self, g0: int, g1: int) -> tuple[FloatArray, FloatArray, FloatArray]:
         a = max(0, g0 - self.start_g)
-        b = max(a, g1 - self.start_g)
+        b = min(self.n, max(a, g1 - self.start_g))
         return self.t[a:b], self.f[a:b], self.total[a:b]
 
 
@@ -228,6 +241,7 @@ class MatPipeline:
         self._g = 0  # global index of the next sample
         self._last_t = -math.inf
         self._now = -math.inf  # time of the last sample processed
+        self._nan_zones: set[int] = set()
         # Sums are exact (math.fsum over whole chunks) so that how the samples were split into
         # blocks cannot change a single bit of the results.
         self._cum = 0.0  # sum of the total force before the current chunk
@@ -296,6 +310,19 @@ class MatPipeline:
         if fb.shape != (len(tb), len(self.zones)):
             self._problem(f"mat block of shape {fb.shape} does not match {len(self.zones)} zones")
             return np.empty(0), np.empty((0, len(self.zones)))
+        if (
+            len(tb)
+            and tb[0] > self._last_t
+            and np.isfinite(fb).all()
+            and np.isfinite(tb).all()
+            and bool((tb[1:] > tb[:-1]).all())
+        ):  # the usual case, cheaply
+            if self._nan_zones:
+                for z in self._nan_zones:
+                    self._zone(z, "ok", float(tb[0]))
+                self._nan_zones.clear()
+            self._last_t = float(tb[-1])
+            return tb, fb
         bad_t = ~np.isfinite(tb)
         bad_f = ~np.isfinite(fb)
         if bad_t.any():
@@ -303,6 +330,7 @@ class MatPipeline:
         if bad_f.any():
             for z in np.flatnonzero(bad_f.any(axis=0)):
                 self._zone(int(z), "no readings (NaN)", tb[np.argmax(bad_f[:, z])])
+                self._nan_zones.add(int(z))
             fb = np.where(bad_f, 0.0, fb)
         keep = ~bad_t
         tb, fb = tb[keep], fb[keep]

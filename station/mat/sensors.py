@@ -41,6 +41,11 @@ SPI_FIX = (
 )
 
 
+CATCH_UP_S = 0.02
+"""The sampling loop catches up on a delay shorter than this (a busy core, a GC pause) and
+skips the samples of a longer stall."""
+
+
 class SpiDevice(Protocol):
     """The part of spidev.SpiDev the reader uses."""
 
@@ -211,10 +216,12 @@ class AdcReader:
             if wait > 0:
                 self._sleep(wait)
             now = self.clock.now()
-            if now - due > self.period:  # fell behind (GC, a busy core): skip, do not burst
+            if now - due > CATCH_UP_S:  # a long stall: skip what was missed, do not burst
                 missed = int((now - due) / self.period)
                 self._late += missed
                 due += missed * self.period
+            # (behind by less: sample at once until back on schedule; every sample carries its
+            # own timestamp, so a short burst costs no timing accuracy)
             c_buf[i] = self.read_once()
             t_buf[i] = self.clock.now()
             self._note_time(float(t_buf[i]))

@@ -147,7 +147,11 @@ def test_bad_input_degrades_and_never_raises() -> None:
     problems = " | ".join(pipe.state.problems)
     assert "without a valid time" in problems and "out of order" in problems
     assert "does not match 2 zones" in problems
-    assert pipe.state.zone_status["right"] == "no readings (NaN)"
+    right = [
+        (e.ok, e.message) for e in events if isinstance(e, DeviceStatus) and e.device == "mat.right"
+    ]
+    assert right == [(False, "no readings (NaN)"), (True, "")]  # and back when readings return
+    assert pipe.state.zone_status["right"] == "ok"
 
 
 @pytest.mark.parametrize("level", [0.0, 4095.0])

@@ -178,3 +178,12 @@ def test_piecewise_table_and_zero_tracking() -> None:
         force, problems = cal.apply(loaded, 0.02)
     assert cal.offsets[0] == pytest.approx(14.0, abs=0.1)
     assert force[0, 0] == pytest.approx(250.0, abs=1.0) and problems == [""]
+
+
+def test_benchmarks_run_and_count_every_jump() -> None:
+    """A smoke test of `station bench mat` (the figures themselves are not pass/fail)."""
+    from station.mat.bench import BENCHMARKS
+
+    figures = {b.name: {f.name: f for f in b.run(True)} for b in BENCHMARKS}
+    assert figures["mat-pipeline"]["jumps counted (all of them)"].value > 50
+    assert figures["mat-sampling"]["achieved rate per channel"].value > 0

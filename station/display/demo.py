@@ -23,7 +23,7 @@ from station.display.viewmodel import (
     LiveView,
     SummaryView,
     ViewModel,
-    unknown_lights,
+    lights_from_states,
 )
 from station.events import LANDMARK, NUM_LANDMARKS
 
@@ -103,14 +103,15 @@ def demo_view(screen: str, phase: float = 0.15) -> ViewModel:
     if screen == "summary":
         return ViewModel(demo_summary())
     if screen == "degraded":
-        # Camera down: the lights are unknown, the mat keeps counting; plus a config notice.
+        # Camera down: its four lights are unknown, the mat keeps counting and judging
+        # landings; plus a trainer's config notice.
         view = ActiveView(
             count=64,
             elapsed_s=31.0,
             streak=64,
             cadence_per_min=128.0,
-            lights=unknown_lights(),
-            landing=LandingMeter(softness=0.35, peak_bw=3.2),
+            lights=lights_from_states({"landing": "ok"}),
+            landing=LandingMeter(softness=0.8, peak_bw=1.8),
         )
         return ViewModel(view, "mat", (CAMERA_UNAVAILABLE,), CONFIG_NOTICE)
     if screen == "degraded-mat":

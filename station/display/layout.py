@@ -67,7 +67,7 @@ def frame(width: int, height: int, banner: bool, notice: bool) -> Layout:
     bottom = height
     if notice:
         nh = max(14, round(u * 3.6))
-        out["notice"] = Rect(round(u * 2), height - nh - round(u * 0.6), round(width * 0.75), nh)
+        out["notice"] = Rect(round(u * 2), height - nh - round(u * 0.6), width - round(u * 4), nh)
         bottom = out["notice"].top - round(u * 0.6)
     margin = round(u * 2.5)
     out["content"] = Rect(margin, top + margin, width - 2 * margin, bottom - top - 2 * margin)
@@ -77,8 +77,11 @@ def frame(width: int, height: int, banner: bool, notice: bool) -> Layout:
 def _text_pair(r: Rect, name: str, out: Layout, value_frac: float = 0.66) -> None:
     """A value above its label (stats, summary figures)."""
     value, label = rows(r, (value_frac, 1 - value_frac), 0)
-    out[f"{name}.value"] = inset(value, r.width * 0.04, 0)
-    out[f"{name}.label"] = inset(label, r.width * 0.04, 0)
+    # Clear of the panel's rounded corners (radius 8% of its shorter side), so a text drawn on
+    # an opaque panel-coloured background never squares them off.
+    side = max(r.width * 0.04, min(r.width, r.height) * 0.08 + 1)
+    out[f"{name}.value"] = inset(value, side, 0)
+    out[f"{name}.label"] = inset(label, side, 0)
 
 
 def _light_rows(r: Rect, gap: int, out: Layout, prefix: str = "light") -> None:
@@ -120,7 +123,7 @@ def active(width: int, height: int, banner: bool, notice: bool, live: bool, mete
         else:
             lights, live_box = lower, None
         meter_box = meter_row if meter else None
-    number, label = rows(count, (0.84, 0.16), 0)
+    number, label = rows(count, (0.83, 0.17), round(u))
     out["count"] = number
     out["count.label"] = label
     for name, box in zip(

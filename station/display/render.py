@@ -136,13 +136,14 @@ class _Painter:
         align: Align = "center",
         template: str | None = None,
         max_px: int | None = None,
+        bg: T.Colour | None = None,
     ) -> Rect:
         fonts = self.r.fonts
         limit = max_px or box.height * 2
         px = fonts.fit(template or text, box.width, box.height, limit)
         if template and fonts.size(text, px)[0] > box.width:
             px = fonts.fit(text, box.width, box.height, limit)
-        surf = fonts.render(text, px, colour)
+        surf = fonts.render(text, px, colour, bg)
         rect = surf.get_rect()
         if align == "left":
             rect.midleft = box.midleft
@@ -155,14 +156,20 @@ class _Painter:
         return rect
 
     def paragraph(
-        self, name: str, text: str, box: Rect, max_lines: int, colour: T.Colour = T.TEXT
+        self,
+        name: str,
+        text: str,
+        box: Rect,
+        max_lines: int,
+        colour: T.Colour = T.TEXT,
+        bg: T.Colour | None = None,
     ) -> None:
         fonts = self.r.fonts
         px, lines = fonts.wrap(text, box.width, box.height, box.height, max_lines)
         line_h = fonts.font(px).get_linesize()
         y = box.centery - line_h * len(lines) // 2
         for i, line in enumerate(lines):
-            surf = fonts.render(line, px, colour)
+            surf = fonts.render(line, px, colour, bg)
             rect = surf.get_rect(left=box.left, top=y + i * line_h)
             self.target.blit(surf, rect)
             self.report.texts.append(TextPlacement(f"{name}.{i}", line, box, rect, px, colour))
@@ -175,11 +182,22 @@ class _Painter:
         self.report.icons.append(IconPlacement(name, state, rect))
 
     def panel(self, box: Rect, colour: T.Colour = T.PANEL, edge: T.Colour | None = None) -> None:
-        radius = max(2, round(min(box.width, box.height) * 0.08))
-        pygame.draw.rect(self.target, colour, box, border_radius=radius)
-        if edge is not None:
-            width = max(2, round(min(box.width, box.height) * 0.025))
-            pygame.draw.rect(self.target, edge, box, width=width, border_radius=radius)
+        """A rounded panel on the screen's background, drawn once per (size, colours) and
+        then copied."""
+        key = (box.size, colour, edge)
+        surf = self.r._panels.get(key)
+        if surf is None:
+            if len(self.r._panels) > 256:
+                self.r._panels.clear()
+            surf = self.r._panels[key] = pygame.Surface(box.size)
+            surf.fill(T.BACKGROUND)
+            local = Rect((0, 0), box.size)
+            radius = max(2, round(min(box.width, box.height) * 0.08))
+            pygame.draw.rect(surf, colour, local, border_radius=radius)
+            if edge is not None:
+                width = max(2, round(min(box.width, box.height) * 0.025))
+                pygame.draw.rect(surf, edge, local, width=width, border_radius=radius)
+        self.target.blit(surf, box)
 
 
 @dataclass
@@ -200,6 +218,7 @@ class Renderer:
         self._static: OrderedDict[tuple[object, ...], _Static] = OrderedDict()
         self._gradients: dict[tuple[int, int], pygame.Surface] = {}
         self._count_fits: dict[tuple[str, int, int], tuple[int, int, int]] = {}
+        self._panels: dict[tuple[tuple[int, int], T.Colour, T.Colour | None], pygame.Surface] = {}
 
     # --- entry point -----------------------------------------------------------------------
 
@@ -312,16 +331,16 @@ class Renderer:
     def _active(self, p: _Painter, lay: L.Layout, view: ActiveView, vm: ViewModel) -> None:
         self._count(p, view.count, lay["count"])
         label = "JUMPS" if vm.count_source == "mat" else "JUMPS - counted by camera"
-        p.text("count.label", label, lay["count.label"], T.TEXT_DIM)
+        p.text("count.label", label, lay["count.label"], T.TEXT_DIM, bg=T.BACKGROUND)
         cadence = "--" if view.cadence_per_min is None else f"{view.cadence_per_min:.0f}"
-        p.text("stat.cadence.value", cadence, lay["stat.cadence.value"], template="888")
-        p.text(
-            "stat.elapsed.value",
-            format_duration(view.elapsed_s),
-            lay["stat.elapsed.value"],
-            template="88:88",
-        )
-        p.text("stat.streak.value", str(view.streak), lay["stat.streak.value"], template="888")
+        values = {
+            "cadence": (cadence, "888"),
+            "elapsed": (format_duration(view.elapsed_s), "88:88"),
+            "streak": (str(view.streak), "888"),
+        }
+        for name, (value, template) in values.items():
+            box = lay[f"stat.{name}.value"]
+            p.text(f"stat.{name}.value", value, box, template=template, bg=T.PANEL)
         for light in view.lights:
             row = lay[f"light.{light.fault}"]
             p.panel(row, T.STATE_ROW[light.state])
@@ -332,6 +351,7 @@ class Renderer:
                 T.TEXT,
                 "left",
                 template="Shoulders",
+                bg=T.STATE_ROW[light.state],
             )
             p.glyph(f"light.{light.fault}", light.state, lay[f"light.{light.fault}.icon"])
             word_box = lay[f"light.{light.fault}.state"]
@@ -342,6 +362,7 @@ class Renderer:
                 T.STATE_COLOUR[light.state] if light.state != "unknown" else T.TEXT_DIM,
                 "right",
                 template="CHECK",
+                bg=T.STATE_ROW[light.state],
             )
         self._cue(p, lay, view)
         if view.landing is not None and "meter" in lay:
@@ -358,12 +379,13 @@ class Renderer:
         digits = str(count)
         template = "8" * max(template_len, len(digits))
         px, ink_top, ink_h = self._count_metrics(template, box.width, box.height)
-        surfs = [self.fonts.render(d, px, T.COUNT) for d in digits]
+        # Opaque on the background (the count sits on it) and cropped to the ink rows.
+        surfs = [self.fonts.render(d, px, T.COUNT, T.BACKGROUND) for d in digits]
         width = sum(s.get_width() for s in surfs)
         top = box.centery - ink_h // 2 - ink_top
         x = box.centerx - width // 2
         for s in surfs:
-            p.target.blit(s, (x, top))
+            p.target.blit(s, (x, top + ink_top), Rect(0, ink_top, s.get_width(), ink_h))
             x += s.get_width()
         ink = Rect(box.centerx - width // 2, top + ink_top, width, ink_h)
         p.report.texts.append(TextPlacement(name, digits, box, ink, px, T.COUNT))
@@ -388,15 +410,19 @@ class Renderer:
     def _cue(self, p: _Painter, lay: L.Layout, view: ActiveView) -> None:
         box = lay["cue"]
         if view.cue is None:
-            p.panel(box, T.PANEL, T.STATE_COLOUR["ok"])
-            p.glyph("cue", "ok", lay["cue.icon"])
-            p.paragraph("cue.text", "Good form - keep going!", lay["cue.text"], 2)
+            # No cue: praise form only when all five lights were judged ok; with any light
+            # unknown (camera off, or not judged yet) just encourage.
+            judged = all(x.state == "ok" for x in view.lights)
+            p.panel(box, T.PANEL, T.STATE_COLOUR["ok"] if judged else T.PANEL_EDGE)
+            p.glyph("cue", "ok" if judged else "unknown", lay["cue.icon"])
+            text = "Good form - keep going!" if judged else "Keep jumping!"
+            p.paragraph("cue.text", text, lay["cue.text"], 2, bg=T.PANEL)
             return
         light = next((x.state for x in view.lights if x.fault == view.cue.fault), "warn")
         state: LightState = "fault" if light == "fault" else "warn"
         p.panel(box, T.PANEL, T.STATE_COLOUR[state])
         p.glyph("cue", state, lay["cue.icon"])
-        p.paragraph("cue.text", view.cue.text, lay["cue.text"], 2)
+        p.paragraph("cue.text", view.cue.text, lay["cue.text"], 2, bg=T.PANEL)
 
     def _meter(
         self, p: _Painter, lay: L.Layout, softness: float | None, peak: float | None
@@ -485,8 +511,8 @@ class Renderer:
 
         colour = T.STATE_COLOUR["ok"]
         w = max(3, round(s * 0.035))
-        hand_y = 0.47
-        hands = (pt(-0.2, hand_y), pt(0.2, hand_y))
+        hand_y = 0.5
+        hands = (pt(-0.19, hand_y), pt(0.19, hand_y))
         vertex_y = hand_y - 0.56 * math.cos(theta)  # rope loop: below the feet .. over the head
         rope_col = T.SKY if math.cos(theta) > 0 else T.PANEL_EDGE
         ctrl = pt(0.0, 2 * vertex_y - hand_y)
@@ -501,8 +527,8 @@ class Renderer:
         segs = [
             ((0.0, 0.8), (0.0, 0.5)),  # spine: one straight line
             ((-0.11, 0.76), (0.11, 0.76)),  # shoulders level, away from the ears
-            ((-0.11, 0.76), (-0.15, 0.58)), ((-0.15, 0.58), (-0.2, hand_y)),  # elbows in
-            ((0.11, 0.76), (0.15, 0.58)), ((0.15, 0.58), (0.2, hand_y)),
+            ((-0.11, 0.76), (-0.12, 0.6)), ((-0.12, 0.6), (-0.19, hand_y)),  # elbows in
+            ((0.11, 0.76), (0.12, 0.6)), ((0.12, 0.6), (0.19, hand_y)),
             ((-0.07, 0.5), (0.07, 0.5)),
             ((-0.07, 0.5), (-0.08, 0.26)), ((-0.08, 0.26), (-0.07, 0.05)),
             ((0.07, 0.5), (0.08, 0.26)), ((0.08, 0.26), (0.07, 0.05)),

@@ -69,7 +69,9 @@ class Fonts:
     def __init__(self, path: str | None = None) -> None:
         self._path = path
         self._fonts: dict[int, pygame.font.Font] = {}
-        self._texts: OrderedDict[tuple[str, int, Colour], pygame.Surface] = OrderedDict()
+        self._texts: OrderedDict[tuple[str, int, Colour, Colour | None], pygame.Surface] = (
+            OrderedDict()
+        )
         self._fits: dict[tuple[str, int, int, int], int] = {}
         self._wraps: dict[tuple[str, int, int, int, int], tuple[int, tuple[str, ...]]] = {}
 
@@ -86,13 +88,18 @@ class Fonts:
         w, h = font.size(text)
         return w, max(h, font.get_linesize())
 
-    def render(self, text: str, px: int, colour: Colour) -> pygame.Surface:
-        key = (text, px, colour)
+    def render(
+        self, text: str, px: int, colour: Colour, bg: Colour | None = None
+    ) -> pygame.Surface:
+        """`text` rendered anti-aliased; on an opaque `bg` when the caller knows what lies
+        under it (an opaque blit is a copy, several times cheaper than blending alpha)."""
+        key = (text, px, colour, bg)
         surf = self._texts.get(key)
         if surf is not None:
             self._texts.move_to_end(key)
             return surf
-        surf = self.font(px).render(text, True, colour)
+        font = self.font(px)
+        surf = font.render(text, True, colour, bg) if bg else font.render(text, True, colour)
         self._texts[key] = surf
         if len(self._texts) > TEXT_CACHE_SIZE:
             self._texts.popitem(last=False)

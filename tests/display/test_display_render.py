@@ -168,6 +168,22 @@ def test_cue_names_the_worst_fault(renderer: Renderer) -> None:
     assert cue_icon.state == "fault"
 
 
+@pytest.mark.parametrize(
+    ("states", "text", "glyph"),
+    [
+        (dict.fromkeys(FAULTS, "ok"), "Good form - keep going!", "ok"),
+        ({"landing": "ok"}, "Keep jumping!", "unknown"),  # camera off: form not judged
+    ],
+)
+def test_without_a_cue_praise_only_judged_form(
+    renderer: Renderer, states: dict[str, str], text: str, glyph: str
+) -> None:
+    view = replace(demo_active(), lights=lights_from_states(states), cue=None)  # type: ignore[arg-type]
+    _img, report = render(renderer, ViewModel(view), (1280, 720))
+    assert " ".join(t.text for t in report.texts if t.name.startswith("cue.text")) == text
+    assert next(i for i in report.icons if i.name == "cue").state == glyph
+
+
 # --- degraded banners ----------------------------------------------------------------------
 
 
@@ -176,7 +192,9 @@ def test_camera_unavailable_banner_unknown_lights_and_trainer_notice(renderer: R
     assert report.text("banner.0.title").text == "Camera off"
     assert "counting from the mat" in report.text("banner.0.detail").text
     assert share_of_colour(img, report.layout["banner"], T.BANNER_BG) > 0.5
-    assert {i.state for i in report.icons if i.name.startswith("light.")} == {"unknown"}
+    states = {i.name: i.state for i in report.icons if i.name.startswith("light.")}
+    assert states.pop("light.landing") == "ok"  # the mat still judges landings
+    assert set(states.values()) == {"unknown"}
     notice = report.text("notice")
     assert notice.text.startswith("Trainer: config error in mat.sample_rate_hz")
     assert notice.rect.height < 0.05 * 720  # discreet

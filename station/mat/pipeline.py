@@ -181,6 +181,44 @@ class _Contact:
     window_f: FloatArray | None = None  # samples × zones
 
 
+class Tally:
+    """The session's counting, shared by the force and the contact-switch pipelines: count,
+    doubles, hard landings, streaks, misses (jumping again after a stop) and rolling cadence."""
+
+    def __init__(self, state: MatState, cadence_window_s: float) -> None:
+        self.state = state
+        self.window = cadence_window_s
+        self._times: deque[float] = deque()
+        self._stopped = False
+
+    def landing(self, t: float, double: bool, hard: bool) -> None:
+        st = self.state
+        if self._stopped:
+            st.misses += 1
+            self._stopped = False
+        st.count += 1
+        st.doubles += int(double)
+        st.hard_landings += int(hard)
+        st.streak += 1
+        st.best_streak = max(st.best_streak, st.streak)
+        self._times.append(t)
+        while self._times[0] < t - self.window:
+            self._times.popleft()
+        n, span = len(self._times), self._times[-1] - self._times[0]
+        st.cadence_per_min = 60.0 * (n - 1) / span if n >= 2 and span > 0 else None
+
+    def break_streak(self, stop: bool) -> None:
+        """A stop after jumping (jumping again will count a miss), or a step (no miss)."""
+        if stop and self.state.streak > 0:
+            self._stopped = True
+        self.state.streak = 0
+
+    def end_presence(self) -> None:
+        """Stepped off: the streak ends; a final stop was not a miss."""
+        self.state.streak = 0
+        self._stopped = False
+
+
 class _History:
     """The last few seconds of samples, by global sample index, for the landing windows."""
 
@@ -261,8 +299,7 @@ class MatPipeline:
         self._cycle_marks: deque[tuple[int, float]] = deque(maxlen=BW_CYCLES + 1)
         self._short_quiet: tuple[float, float] | None = None  # (relative sd, mean)
         # session tally
-        self._landing_times: deque[float] = deque()
-        self._stopped = False
+        self._tally = Tally(self.state, self.p.cadence_window_s)
         self._zone_quiet = [0] * len(self.zones)
         self._events: list[Event] = []
         self._set_thresholds()
@@ -486,10 +523,9 @@ class MatPipeline:
         st = self.state
         st.on_mat = False
         st.still = False
-        st.streak = 0
+        self._tally.end_presence()
         st.body_weight_n = None
         st.body_weight_source = ""
-        self._stopped = False
         self._cycle_marks.clear()
         self._chunks.clear()
         self._short_quiet = None
@@ -614,20 +650,7 @@ class MatPipeline:
         double = flight is not None and flight >= p.double_under_flight_s
         stopped = c.closed_by_takeoff is None
         # the tally
-        if self._stopped:
-            st.misses += 1
-            self._stopped = False
-        st.count += 1
-        st.doubles += int(double)
-        st.hard_landings += int(hard)
-        st.streak += 1
-        st.best_streak = max(st.best_streak, st.streak)
-        self._landing_times.append(c.td_t)
-        while self._landing_times and self._landing_times[0] < c.td_t - p.cadence_window_s:
-            self._landing_times.popleft()
-        n = len(self._landing_times)
-        span = self._landing_times[-1] - self._landing_times[0]
-        st.cadence_per_min = 60.0 * (n - 1) / span if n >= 2 and span > 0 else None
+        self._tally.landing(c.td_t, double, hard)
         landing = Landing(
             t=c.td_t,
             takeoff_s=c.takeoff_t,
@@ -679,9 +702,7 @@ class MatPipeline:
         return hard, warn, tuple(reasons)
 
     def _break_streak(self, stop: bool) -> None:
-        if stop and self.state.streak > 0:
-            self._stopped = True
-        self.state.streak = 0
+        self._tally.break_streak(stop)
         self._cycle_marks.clear()
 
     def _check_zones(self, wf: FloatArray, t: float) -> None:

@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from station.events import LANDMARK, NUM_LANDMARKS
-from station.sim.model import STEP_WALK, Contact, JumperModel, smoothstep
+from station.sim.model import STEP_WALK, Contact, JumperModel
 
 FloatArray = NDArray[np.float64]
 
@@ -29,17 +29,17 @@ FAULT_SHOULDER_RAISE_M = 0.05  # shoulders (and the arms hanging from them) lift
 FAULT_SHOULDER_FORWARD_M = 0.015  # ... and rolled slightly forward
 FAULT_BACK_EXTENSION_DEG = 15.0  # trunk tipped back about the hips (lumbar arch)
 FAULT_BACK_PELVIS_FORWARD_M = 0.04  # hips pushed forward of the knees/feet (sway-back)
-FAULT_ARMS_ABDUCTION_DEG = 45.0  # upper arm lifted away from the side (neutral 8)
-FAULT_ARMS_ELBOW_DEG = 25.0  # elbow nearly straight (neutral: forearm bent ~65 deg off the arm)
+FAULT_ARMS_ABDUCTION_DEG = 50.0  # upper arm lifted away from the side (neutral 8)
+FAULT_ARMS_ELBOW_DEG = 20.0  # elbow nearly straight (neutral: forearm bent ~65 deg off the arm)
 FAULT_ARMS_CIRCLE_M = 0.09  # big arm circles instead of wrist turns (neutral 0.04)
 FAULT_HEAD_PITCH_DEG = 35.0  # neck flexed: looking at the floor ~2 m ahead
 HEEL_TOUCHDOWN_DEG = -10.0  # heel landing: toes up, heel strikes first
-SOFT_TOUCHDOWN_DEG = 22.0  # soft landing: on the balls of the feet, heel raised
+SOFT_TOUCHDOWN_DEG = 28.0  # soft landing: on the balls of the feet, heel raised
 FAULT_RAMP_S = 0.3  # deformations ease in and out over this long
 WALK_OFFSET_M = 2.6  # where the member walks in from / out to (to the image's right)
 
 NEUTRAL_ABDUCTION_DEG = 8.0
-NEUTRAL_FLEXION_DEG = 15.0
+NEUTRAL_FLEXION_DEG = 5.0
 NEUTRAL_CIRCLE_M = 0.04
 PLACEMENT_YAW_DEG = {"front": 0.0, "oblique": 45.0, "side": 90.0}
 
@@ -85,6 +85,12 @@ class Proportions:
     def hip_height(self) -> float:
         """Standing, with the knees very slightly soft."""
         return self.ankle_height + 0.99 * (self.thigh + self.shank)
+
+
+def _ss(u: float) -> float:
+    """smoothstep for one number (the array version is station.sim.model.smoothstep)."""
+    u = min(max(u, 0.0), 1.0)
+    return u * u * (3.0 - 2.0 * u)
 
 
 def _rot_x(deg: float) -> FloatArray:
@@ -138,8 +144,8 @@ class Skeleton:
     def fault_weights(self, t: float) -> dict[str, float]:
         out: dict[str, float] = {}
         for e in self.model.truth.faults:
-            rise = smoothstep(np.array((t - e.start_s) / FAULT_RAMP_S))
-            fall = 1.0 - smoothstep(np.array((t - e.end_s) / FAULT_RAMP_S))
+            rise = _ss((t - e.start_s) / FAULT_RAMP_S)
+            fall = 1.0 - _ss((t - e.end_s) / FAULT_RAMP_S)
             w = float(min(rise, fall))
             out[e.name] = max(out.get(e.name, 0.0), w)
         return out
@@ -170,14 +176,14 @@ class Skeleton:
         u = min(max(tr / c.tc, 0.0), 1.0)
         bounce = SOFT_TOUCHDOWN_DEG * (1.0 - 0.75 * math.sin(math.pi * u))
         if c.landing == "push":
-            return SOFT_TOUCHDOWN_DEG * float(smoothstep(np.array(u)))
+            return SOFT_TOUCHDOWN_DEG * _ss(u)
         if c.landing == "heel":
-            slap = float(smoothstep(np.array(tr / 0.05)))
+            slap = _ss(tr / 0.05)
             pitch = HEEL_TOUCHDOWN_DEG * (1 - slap) + bounce * slap
         else:
             pitch = bounce
         if c.exit > 0:  # settling into standing: the heels come down
-            pitch *= 1.0 - float(smoothstep(np.array((u - 0.3) / 0.7)))
+            pitch *= 1.0 - _ss((u - 0.3) / 0.7)
         return pitch
 
     def _touchdown_pitch(self, c: Contact | None) -> float:
@@ -189,7 +195,7 @@ class Skeleton:
         """How far the pelvis rides above flat standing because the member is on their toes."""
         c = self.model.contact_at(t)
         if c is not None:
-            u = float(smoothstep(np.array((t - c.t0) / c.tc)))
+            u = _ss((t - c.t0) / c.tc)
             if c.landing == "push":
                 return self.lift_on_toes * u
             if c.exit > 0:
@@ -220,9 +226,7 @@ class Skeleton:
                 u = (t - f.t0) / (f.t1 - f.t0)
                 nxt = m.next_contact(t)
                 target = self._touchdown_pitch(nxt)
-                pitch = SOFT_TOUCHDOWN_DEG + (target - SOFT_TOUCHDOWN_DEG) * float(
-                    smoothstep(np.array(u))
-                )
+                pitch = SOFT_TOUCHDOWN_DEG + (target - SOFT_TOUCHDOWN_DEG) * float(_ss(u))
                 pitch += 8.0 * math.sin(math.pi * u)
             else:
                 on_ground, pitch = True, 0.0
@@ -264,7 +268,7 @@ class Skeleton:
         abd = math.radians(
             NEUTRAL_ABDUCTION_DEG + (FAULT_ARMS_ABDUCTION_DEG - NEUTRAL_ABDUCTION_DEG) * arms_w
         )
-        flex = math.radians(NEUTRAL_FLEXION_DEG + 10.0 * arms_w)
+        flex = math.radians(NEUTRAL_FLEXION_DEG + 15.0 * arms_w)
         upper = np.array(
             [sign * math.sin(abd), -math.cos(abd) * math.cos(flex), math.cos(abd) * math.sin(flex)]
         )
@@ -272,7 +276,7 @@ class Skeleton:
         elbow = shoulder + self.p.upper_arm * upper
         # Neutral forearm: forward, out and down to a handle beside the hip. Extended: it
         # carries on nearly in line with the upper arm.
-        bent = np.array([sign * 0.45, -0.35, 0.60])
+        bent = np.array([sign * 0.35, -0.70, 0.35])
         bent /= np.linalg.norm(bent)
         straight = _turn_toward(upper, bent, FAULT_ARMS_ELBOW_DEG)
         fore = bent * (1 - arms_w) + straight * arms_w
@@ -335,6 +339,10 @@ class Skeleton:
         if wb > 0:
             r = _rot_x(-FAULT_BACK_EXTENSION_DEG * wb)
             pts[UPPER_BODY] = (pts[UPPER_BODY] - hip_c) @ r.T + hip_c
+            # ... while the member keeps looking ahead: the neck undoes the tilt for the head.
+            neck = self.neck_pivot + np.array([0.0, hip_y - self.p.hip_height, 0.0])
+            pivot = (neck - hip_c) @ r.T + hip_c
+            pts[HEAD_POINTS] = (pts[HEAD_POINTS] - pivot) @ r + pivot
             shift = np.array([0.0, 0.0, FAULT_BACK_PELVIS_FORWARD_M * wb])
             pts[UPPER_BODY] += shift
             pts[L["left_hip"]] += shift
@@ -357,9 +365,9 @@ class Skeleton:
             return None
         u = (t - p.start_s) / p.duration_s
         if p.kind == "step_on":
-            return WALK_OFFSET_M * (1.0 - float(smoothstep(np.array(u / STEP_WALK))))
+            return WALK_OFFSET_M * (1.0 - _ss(u / STEP_WALK))
         if p.kind == "step_off":
-            return WALK_OFFSET_M * float(smoothstep(np.array((u - (1 - STEP_WALK)) / STEP_WALK)))
+            return WALK_OFFSET_M * _ss((u - (1 - STEP_WALK)) / STEP_WALK)
         return 0.0
 
 

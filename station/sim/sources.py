@@ -128,9 +128,11 @@ class SimulatedMat(_Paced):
         script = model.script
         self.noise_n = float(script.noise["mat_n"])
         self.outages = [e for e in script.outages if e.name == "mat"]
-        self.dead = []
+        self.dead: list[tuple[int, float, float]] = []
         for i, d in enumerate(script.dead_zones):
-            if d.zone not in self.zones:
+            # A zone by name, or every zone of a side ('right' kills right_heel, right_fore).
+            hit = [d.zone] if d.zone in self.zones else [z for z in self.zones if d.zone in z]
+            if not hit:
                 known = ", ".join(self.zones)
                 raise ScriptInvalid(
                     [
@@ -141,7 +143,7 @@ class SimulatedMat(_Paced):
                         )
                     ]
                 )
-            self.dead.append((self.zones.index(d.zone), d.start_s, d.end_s))
+            self.dead.extend((self.zones.index(z), d.start_s, d.end_s) for z in hit)
 
     def samples(
         self, start_s: float, end_s: float, rng: np.random.Generator

@@ -70,6 +70,7 @@ class Hardware:
     config: Any  # station.config.loader.Config
     script: Path | None = None
     seed: int = 0
+    clock: Any = None  # simulated sources pace themselves against it; None: as fast as read
 
     def open_mat(self) -> Source | None:
         if self.config["mat"]["sensor"] == "none":
@@ -77,7 +78,7 @@ class Hardware:
         if self.simulate:
             from station.sim.sources import simulated_mat
 
-            return simulated_mat(self.config, self.script, self.seed)
+            return simulated_mat(self.config, self.script, self.seed, clock=self.clock)
         from station.mat.sensors import open_mat_sensor
 
         return open_mat_sensor(self.config["mat"], self.pin_factory)
@@ -90,7 +91,7 @@ class Hardware:
         if self.simulate:
             from station.sim.sources import simulated_pose
 
-            return simulated_pose(self.config, self.script, self.seed)
+            return simulated_pose(self.config, self.script, self.seed, clock=self.clock)
         from station.camera.sources import open_pose_pipeline
 
         return open_pose_pipeline(self.config)

@@ -1,5 +1,173 @@
-"""`station run`: run the station (the kiosk, or --simulate)."""
+"""`station run`: the kiosk on the configured hardware, or the simulated jumper."""
 
-from station.cli import not_yet_built
+from __future__ import annotations
 
-register = not_yet_built("run", "run the station (the kiosk, or --simulate)")
+import argparse
+import json
+import logging
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+EXIT_CONFIG = 2
+EXIT_HARDWARE = 3
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "run",
+        help="run the station (the kiosk, or --simulate)",
+        description="Run the station: the mat counts, the camera judges posture, the screen "
+        "coaches. Under systemd it reports READY/WATCHDOG; SIGHUP reloads the config (a "
+        "broken file keeps the last good one), SIGTERM saves the session and stops.",
+        epilog="Exit status: 0 stopped normally, 2 bad config (with --config), 3 hardware "
+        "missing (the message names the device and the fix).",
+    )
+    p.add_argument(
+        "--config",
+        metavar="PATH",
+        help="site config (default: $STATION_CONFIG or /etc/station/station.toml)",
+    )
+    p.add_argument(
+        "--simulate",
+        nargs="?",
+        const="",
+        metavar="SCRIPT",
+        help="simulated hardware (also STATION_SIMULATE=1), driven by SCRIPT (a "
+        "simulator TOML file; default: each fault in turn, then step off)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="simulator seed (default: %(default)s)")
+    p.add_argument(
+        "--windowed", action="store_true", help="a window instead of full screen (a laptop)"
+    )
+    p.add_argument("--headless", action="store_true", help="no screen at all")
+    p.add_argument(
+        "--fast",
+        action="store_true",
+        help="with --simulate: run as fast as the CPU allows (implies --headless)",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="at the end, print the session summaries exactly as logged (JSON list)",
+    )
+    p.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        help="session log and live status (default: $STATION_STATE_DIR, else "
+        "storage.state_dir; a temporary folder for --fast)",
+    )
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from station.config.loader import ConfigInvalid, ConfigStore
+    from station.hardware import HardwareMissing, select_hardware, simulation_requested
+
+    try:
+        store = ConfigStore(args.config, required=bool(args.config))
+    except ConfigInvalid as exc:  # only an explicit --config that is missing gets here
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
+    if store.problem is not None:
+        log.error("running on the last good config (the defaults) because: %s", store.problem)
+    simulate = simulation_requested(args.simulate is not None)
+    if args.fast and not simulate:
+        print("station run: --fast needs --simulate", file=sys.stderr)
+        return EXIT_CONFIG
+    script = Path(args.simulate) if args.simulate else None
+    try:
+        hardware = select_hardware(store.config, simulate=simulate, script=script, seed=args.seed)
+    except HardwareMissing as exc:
+        print(f"station run: {exc}", file=sys.stderr)
+        return EXIT_HARDWARE
+    with tempfile.TemporaryDirectory(prefix="station-") as scratch:
+        state_dir = _state_dir(args, store.config, scratch if args.fast else None)
+        if args.fast:
+            summaries = _run_fast(store, hardware, state_dir)
+        else:
+            summaries = _run_live(store, hardware, state_dir, args)
+    if args.json:
+        print(json.dumps(summaries, indent=2))
+    return 0
+
+
+def _state_dir(args: argparse.Namespace, config: Any, scratch: str | None) -> Path:
+    import os
+
+    from station.storage.paths import state_dir
+
+    if args.state_dir:
+        return Path(args.state_dir)
+    if os.environ.get("STATION_STATE_DIR") or scratch is None:
+        return state_dir(config["storage"]["state_dir"])
+    return Path(scratch)
+
+
+def _open_log(state_dir: Path) -> Any:
+    from station.storage.sessions import SessionLog
+
+    session_log = SessionLog.in_state_dir(state_dir)
+    interrupted = session_log.close_interrupted()
+    if interrupted:
+        log.warning(
+            "sessions %s were interrupted (power cut or crash); their last checkpoint is kept",
+            interrupted,
+        )
+    return session_log
+
+
+def _run_fast(store: Any, hardware: Any, state_dir: Path) -> list[dict[str, Any]]:
+    from station.runtime.loop import run_fast
+    from station.runtime.station import Station
+
+    station = Station(store, hardware, session_log=_open_log(state_dir))
+    sources = [s for s in (hardware.open_mat(), hardware.open_camera()) if s is not None]
+    run_fast(station, sources, fps=float(store.config["display"]["fps"]))
+    station.shutdown(0.0)
+    return station.summaries
+
+
+def _run_live(store: Any, hardware: Any, state_dir: Path, args: argparse.Namespace) -> list[Any]:
+    from station.clock import MonotonicClock, OffsetClock
+    from station.runtime.loop import run_live
+    from station.runtime.station import Station
+    from station.service.notify import Notifier
+    from station.storage.live import (
+        CommandPoller,
+        LiveStatusWriter,
+        remove_pid_file,
+        write_pid_file,
+    )
+
+    clock = OffsetClock() if hardware.simulate else MonotonicClock()
+    hardware.clock = clock  # simulated sources pace themselves in real time
+    station = Station(store, hardware, session_log=_open_log(state_dir))
+    # When a simulated script ends its feed reopens it: the demo loops for as long as it runs.
+    openers = [("mat", hardware.open_mat), ("camera", hardware.open_camera)]
+    display = None
+    if not args.headless:
+        from station.display.app import Display
+
+        display = Display()
+        display.open(store.config["display"], windowed=args.windowed)
+    write_pid_file(state_dir)
+    try:
+        run_live(
+            station,
+            openers,
+            clock,
+            fps=float(store.config["display"]["fps"]),
+            display=display,
+            notifier=Notifier.from_env(),
+            live_writer=LiveStatusWriter(state_dir),
+            commands=CommandPoller(state_dir),
+        )
+    finally:
+        remove_pid_file(state_dir)
+        if display is not None:
+            display.close()
+    return station.summaries

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-from station.events import ContactEdge, Landing
-from station.runtime.contact import ContactCounter
+from station.events import Landing
 from station.session.landing import LandingLight
 
 
@@ -31,20 +30,3 @@ def test_warn_level_from_warn_landings() -> None:
         light.add(landing(i * 0.5, warn=True))
         state = light.update(i * 0.5)
     assert state == "warn"
-
-
-def test_contact_counter_counts_flights_not_bounce() -> None:
-    counter = ContactCounter()
-    edges = [
-        (0.0, True),
-        (1.0, False),
-        (1.3, True),
-        (1.32, False),
-        (1.34, True),  # bounce
-        (1.5, False),
-        (1.8, True),
-        (2.0, False),
-    ]
-    jumps = [counter.edge(ContactEdge(t, p)) for t, p in edges]
-    assert [j for j in jumps if j is not None] == [1.3, 1.8]
-    assert counter.on_mat(2.5) and not counter.on_mat(3.1)

@@ -1,0 +1,174 @@
+"""The main loop: the one thread that owns the screen and the session.
+
+Two ways to drive the same :class:`~station.runtime.station.Station`:
+
+* :func:`run_live` — real time. Each source runs in a :class:`ThreadedFeed`; every frame the
+  loop drains the queue, ticks the station, draws, pets the systemd watchdog, publishes the
+  live status and polls the console's commands. SIGHUP reloads the config, SIGTERM saves the
+  session and stops.
+* :func:`run_fast` — as fast as the CPU allows, on a ManualClock: sources are merged by
+  timestamp and the station is ticked at the display rate in between, exactly as live.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import signal
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from station.clock import Clock, ManualClock
+from station.events import Event
+from station.hardware import Source
+from station.runtime.feeds import Opener, ThreadedFeed, merged_events
+from station.runtime.station import Station
+
+log = logging.getLogger(__name__)
+
+MAX_EVENTS_PER_FRAME = 5000
+"""Bounds one frame's work: a flood of events must not starve the screen or the watchdog."""
+
+
+@dataclass
+class Signals:
+    """Flags set by signal handlers and read by the loop (handlers do nothing else)."""
+
+    reload: threading.Event
+    stop: threading.Event
+
+    @classmethod
+    def install(cls) -> Signals:
+        flags = cls(threading.Event(), threading.Event())
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGHUP, lambda *_: flags.reload.set())
+            signal.signal(signal.SIGTERM, lambda *_: flags.stop.set())
+            signal.signal(signal.SIGINT, lambda *_: flags.stop.set())
+        return flags
+
+
+def run_fast(
+    station: Station,
+    sources: list[Source],
+    *,
+    fps: float,
+    clock: ManualClock | None = None,
+    on_frame: Callable[[Station, float], None] | None = None,
+    settle_s: float | None = None,
+    until_s: float | None = None,
+) -> None:
+    """Replay `sources` through the station as fast as possible.
+
+    After the data ends the station keeps ticking (nobody on the mat, no pose) until the session
+    in progress has ended, so a scripted session always reaches its summary.
+    """
+    clock = clock or ManualClock()
+    frame = 1.0 / fps
+    next_tick = clock.now()
+
+    def tick_until(t: float) -> None:
+        nonlocal next_tick
+        while next_tick <= t:
+            clock.set(next_tick)
+            station.tick(next_tick)
+            if on_frame is not None:
+                on_frame(station, next_tick)
+            next_tick += frame
+
+    for event in merged_events(sources):
+        if until_s is not None and event.t > until_s:
+            break
+        tick_until(event.t)
+        station.handle(event)
+    settle = settle_s if settle_s is not None else _settle_time(station)
+    end = next_tick + settle
+    while next_tick <= end and station.session.phase in ("calibrating", "active"):
+        tick_until(next_tick)
+    tick_until(next_tick)
+
+
+def _settle_time(station: Station) -> float:
+    session = station.config["session"]
+    return float(session["end_after_off_s"] + session["calibrate_s"] * 2 + 2.0)
+
+
+def run_live(
+    station: Station,
+    openers: Iterable[tuple[str, Opener]],
+    clock: Clock,
+    *,
+    fps: float,
+    display: Any = None,
+    notifier: Any = None,
+    live_writer: Any = None,
+    commands: Any = None,
+    signals: Signals | None = None,
+    frames: int | None = None,
+) -> None:
+    """Run until SIGTERM/SIGINT, a developer's quit key, or `frames` frames (tests)."""
+    signals = signals or Signals.install()
+    events: queue.Queue[Event] = queue.Queue()
+    feeds = [ThreadedFeed(name, opener, events, clock) for name, opener in openers]
+    for feed in feeds:
+        feed.start()
+    if notifier is not None:
+        notifier.ready("station running")
+    frame = 1.0 / fps
+    next_frame = clock.now()
+    count = 0
+    try:
+        while not signals.stop.is_set() and (frames is None or count < frames):
+            if signals.reload.is_set():
+                signals.reload.clear()
+                if notifier is not None:
+                    notifier.reloading()
+                ok = station.reload()
+                log.info("reload on SIGHUP: %s", "applied" if ok else "rejected")
+                if notifier is not None:
+                    notifier.ready("config reloaded" if ok else "config rejected: last good kept")
+            now = _drain(station, events, clock)
+            station.tick(now)
+            if display is not None:
+                display.draw(station.view(now))
+                if display.poll_events():
+                    break
+            if notifier is not None:
+                notifier.ping_if_due(now)
+            if live_writer is not None:
+                from station.runtime.status import live_status
+
+                live_writer.publish(live_status(station, now), now)
+            if commands is not None:
+                from station.runtime.commands import run_commands
+
+                run_commands(station, commands, now)
+            count += 1
+            next_frame += frame
+            delay = next_frame - clock.now()
+            if delay > 0:
+                clock.sleep(delay)
+            else:
+                next_frame = clock.now()  # fell behind: do not try to catch up with a burst
+    finally:
+        if notifier is not None:
+            notifier.stopping()
+        for feed in feeds:
+            feed.stop()
+        station.shutdown(clock.now())
+        if live_writer is not None:
+            live_writer.remove()
+
+
+def _drain(station: Station, events: queue.Queue[Event], clock: Clock) -> float:
+    for _ in range(MAX_EVENTS_PER_FRAME):
+        try:
+            event = events.get_nowait()
+        except queue.Empty:
+            break
+        try:
+            station.handle(event)
+        except Exception:  # bad input from one device must not stop the station
+            log.exception("dropping %s after an error", type(event).__name__)
+    return clock.now()

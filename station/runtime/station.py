@@ -1,0 +1,337 @@
+"""The station: one object, driven by one thread, that ties the rooms together.
+
+Sensor and camera threads only hand over timestamped events (:mod:`station.runtime.feeds`);
+`handle(event)` and `tick(now)` run on the thread that owns the session and the screen. Nothing
+here reads a wall clock for logic: time comes from the events and the injected clock, so
+`run --fast` replays a scripted session deterministically, faster than real time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from station.alerts.outputs import AlertOutputs
+from station.alerts.policy import AlertPolicy
+from station.camcount.counter import CameraJumpCounter
+from station.config.loader import Config, ConfigStore
+from station.events import (
+    FAULTS,
+    ContactEdge,
+    DeviceStatus,
+    Event,
+    ForceBlock,
+    Landing,
+    LightState,
+    MatPresence,
+    PoseFrame,
+)
+from station.hardware import Hardware
+from station.mat.pipeline import MatPipeline, PipelineParams
+from station.mat.switchmat import SwitchPipeline
+from station.posture.judge import Lights, PostureJudge
+from station.runtime.view import build_view
+from station.session.landing import LandingLight
+from station.session.model import Observation, Session, SessionSummary
+
+log = logging.getLogger(__name__)
+
+POSE_STALE_S = 1.5
+"""No pose for this long means nobody is in view (the camera may be slow, not absent)."""
+
+
+@dataclass
+class DeviceHealth:
+    fitted: bool
+    ok: bool = True
+    message: str = ""
+    since: float = 0.0
+
+
+@dataclass
+class LiveState:
+    """What the station currently knows, between events (read by the view and the console)."""
+
+    lights: dict[str, LightState] = field(default_factory=lambda: dict.fromkeys(FAULTS, "unknown"))
+    posture: Lights | None = None
+    last_pose_t: float | None = None
+    person_in_view: bool = False
+    last_landing: Landing | None = None
+    last_force: dict[str, float] = field(default_factory=dict)
+    camera_jumps: int = 0
+
+
+class Station:
+    """Everything a member meets, minus the threads and the window (see runtime.loop)."""
+
+    def __init__(
+        self,
+        store: ConfigStore,
+        hardware: Hardware,
+        *,
+        session_log: Any = None,
+        wall: Callable[[], float] = time.time,
+        local_time: Callable[[], dt.time] = lambda: dt.datetime.now().time(),
+    ) -> None:
+        self.store = store
+        self.hardware = hardware
+        self.config: Config = store.config
+        self.session_log = session_log
+        self.wall = wall
+        self.local_time = local_time
+        self.devices = {
+            "mat": DeviceHealth(self.config["mat"]["sensor"] != "none"),
+            "camera": DeviceHealth(self.config["camera"]["source"] != "none"),
+        }
+        self.live = LiveState()
+        self.session = Session(self.config["session"])
+        self.summaries: list[dict[str, Any]] = []
+        self._session_id: int | None = None
+        self._last_checkpoint = 0.0
+        self.outputs = AlertOutputs(self.config["alerts"], hardware.pin_factory)
+        self.policy = AlertPolicy(self.config["alerts"])
+        self._build_judges()
+        self.mat_pipeline = self._new_mat_pipeline()
+        self.camera_counter = CameraJumpCounter()
+
+    # --- configuration ---------------------------------------------------------------------
+
+    def _build_judges(self) -> None:
+        cfg = self.config
+        self.posture = PostureJudge(cfg)
+        preset = cfg["presets"][cfg["posture"]["preset"]]
+        self.landing_light = LandingLight(cfg["posture"]["window_s"], preset["landing"]["hold_s"])
+
+    def _new_mat_pipeline(self) -> MatPipeline | SwitchPipeline | None:
+        mat = self.config["mat"]
+        params = PipelineParams.from_config(self.config)
+        if mat["sensor"] == "adc":
+            return MatPipeline(mat["zones"], params)
+        if mat["sensor"] == "switch":
+            return SwitchPipeline(params)
+        return None
+
+    @property
+    def mat_weighs(self) -> bool:
+        """A force mat (not a contact switch): it can judge landings and weigh the member."""
+        return isinstance(self.mat_pipeline, MatPipeline)
+
+    def reload(self) -> bool:
+        """SIGHUP: apply a valid new config at once; keep the last good one otherwise. The
+        member's session, body weight and posture baseline survive a reload."""
+        if not self.store.reload():
+            return False
+        self.config = self.store.config
+        baseline = self.posture.baseline if self.posture.baseline_ready else None
+        self._build_judges()
+        if baseline is not None:
+            self.posture.set_baseline({k: v for k, v in baseline.items() if v is not None})
+        if isinstance(self.mat_pipeline, MatPipeline):
+            self.mat_pipeline.p = PipelineParams.from_config(self.config)
+            self.mat_pipeline._set_thresholds()
+        elif isinstance(self.mat_pipeline, SwitchPipeline):
+            self.mat_pipeline.p = PipelineParams.from_config(self.config)
+        self.session.settings = self.config["session"]
+        self.policy.configure(self.config["alerts"])
+        self.outputs.close()
+        self.outputs = AlertOutputs(self.config["alerts"], self.hardware.pin_factory)
+        return True
+
+    @property
+    def config_notice(self) -> str | None:
+        problem = self.store.problem
+        if problem is None:
+            return None
+        first = problem.errors[0]
+        where = first.path or Path(first.source).name
+        more = f" (+{len(problem.errors) - 1} more)" if len(problem.errors) > 1 else ""
+        return f"Config error in {where}{more} - running on the last good config"
+
+    # --- events ----------------------------------------------------------------------------
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, ForceBlock):
+            self._on_force(event)
+        elif isinstance(event, PoseFrame):
+            self._on_pose(event)
+        elif isinstance(event, ContactEdge):
+            self._on_contact(event)
+        elif isinstance(event, DeviceStatus):
+            self._on_status(event)
+
+    def _on_force(self, block: ForceBlock) -> None:
+        if not isinstance(self.mat_pipeline, MatPipeline):
+            return
+        if len(block.force):
+            self.live.last_force = dict(zip(block.zones, block.force[-1].tolist(), strict=True))
+        self._on_mat_events(self.mat_pipeline.feed(block.t_samples, block.force))
+
+    def _on_mat_events(self, events: list[Event]) -> None:
+        for ev in events:
+            if isinstance(ev, Landing):
+                self._on_landing(ev)
+            elif isinstance(ev, DeviceStatus):
+                self._on_status(ev)
+            elif isinstance(ev, MatPresence):
+                log.debug("mat presence %s at %.2f", ev.on_mat, ev.t)
+
+    def _on_landing(self, landing: Landing) -> None:
+        self.live.last_landing = landing
+        if self.counting_source == "mat":
+            self.session.add_jump(landing.t, double=landing.double_under)
+        self.session.add_landing(landing.peak_bw, landing.loading_rate_bw_s, landing.hard)
+        if landing.peak_bw is not None:
+            self.landing_light.add(landing)
+
+    def _on_contact(self, edge: ContactEdge) -> None:
+        if isinstance(self.mat_pipeline, SwitchPipeline):
+            self._on_mat_events(self.mat_pipeline.feed(edge))
+
+    def _on_pose(self, frame: PoseFrame) -> None:
+        self.live.last_pose_t = frame.t
+        self.live.person_in_view = frame.lm is not None
+        self.live.posture = self.posture.update(frame)
+        for jump in self.camera_counter.update(frame):
+            self.live.camera_jumps += 1
+            if self.counting_source == "camera":
+                self.session.add_jump(jump.t, double=jump.double)
+
+    def _on_status(self, status: DeviceStatus) -> None:
+        device = status.device.split(".")[0]
+        health = self.devices.get(device)
+        if health is None:
+            return
+        if health.ok != status.ok:
+            log.warning("%s %s: %s", device, "back" if status.ok else "unavailable", status.message)
+            health.since = status.t
+        health.ok, health.message = status.ok, status.message
+        if device == "camera" and not status.ok:
+            self.live.posture = None
+            self.live.person_in_view = False
+
+    # --- who counts ------------------------------------------------------------------------
+
+    @property
+    def mat_working(self) -> bool:
+        mat = self.devices["mat"]
+        return mat.fitted and mat.ok
+
+    @property
+    def camera_working(self) -> bool:
+        cam = self.devices["camera"]
+        return cam.fitted and cam.ok
+
+    @property
+    def counting_source(self) -> str:
+        """The mat counts when it works; the camera only without one."""
+        return "mat" if self.mat_working else "camera"
+
+    # --- the frame -------------------------------------------------------------------------
+
+    def tick(self, now: float) -> None:
+        """Once per UI frame: lifecycle, lights, alerts, checkpoint."""
+        if isinstance(self.mat_pipeline, SwitchPipeline):
+            # a switch mat learns of stops and stepping off from time passing, not edges
+            self._on_mat_events(self.mat_pipeline.tick(now))
+        obs = self._observe(now)
+        changed = self.session.observe(obs)
+        if changed:
+            self._enter(changed, now)
+        lights = self._lights(now)
+        self.live.lights = lights
+        self.session.update_lights(now, lights)
+        active = self.session.phase == "active"
+        for alert in self.policy.decide(
+            now, lights, session_active=active, wall_time=self.local_time()
+        ):
+            self.outputs.start(alert, now)
+        self.outputs.tick(now)
+        self.outputs.show_lights(lights, now, active)
+        self._checkpoint(now)
+
+    def _observe(self, now: float) -> Observation:
+        on_mat: bool | None = None
+        still = False
+        if self.mat_working and self.mat_pipeline is not None:
+            state = self.mat_pipeline.state
+            on_mat = state.on_mat
+            still = state.still or state.body_weight_n is not None or not self.mat_weighs
+        in_view: bool | None = None
+        if self.camera_working:
+            recent = self.live.last_pose_t is not None and now - self.live.last_pose_t < (
+                POSE_STALE_S
+            )
+            in_view = recent and self.live.person_in_view
+        return Observation(now, on_mat, still, in_view, self.posture.baseline_ready)
+
+    def _lights(self, now: float) -> dict[str, LightState]:
+        lights: dict[str, LightState] = dict.fromkeys(FAULTS, "unknown")
+        posture = self.live.posture
+        if self.camera_working and posture is not None:
+            lights.update(posture.states())
+        # The mat judges landings when it measures force; the camera's heel-first view is the
+        # fallback (a contact-switch mat or no mat).
+        if self.mat_working and self.mat_weighs:
+            lights["landing"] = self.landing_light.update(now)
+        return lights
+
+    def _enter(self, phase: str, now: float) -> None:
+        log.info("session: %s", phase)
+        if phase == "calibrating":
+            self.posture.reset()
+            self.posture.start_baseline()
+            self.landing_light.reset()
+            self.policy.reset()
+        elif phase == "active":
+            # Logged from here: stepping on and straight off again is not a session.
+            if self.session_log is not None and self.session.stats is not None:
+                self._session_id = self.session_log.begin(
+                    started_at=self.wall(), count_source=self.session.stats.count_source
+                )
+            self._last_checkpoint = now
+        elif phase == "summary":
+            self.outputs.silence()
+            summary = self.session.last_summary
+            assert summary is not None
+            self._log_finish(summary)
+
+    def _checkpoint(self, now: float) -> None:
+        if self._session_id is None or self.session.phase != "active":
+            return
+        if now - self._last_checkpoint < self.config["session"]["checkpoint_s"]:
+            return
+        self._last_checkpoint = now
+        assert self.session.stats is not None
+        self.session_log.checkpoint(self._session_id, self.session.snapshot(now))
+
+    def _log_finish(self, summary: SessionSummary) -> None:
+        record = summary.to_dict()
+        if self.session_log is not None and self._session_id is not None:
+            self.session_log.finish(self._session_id, summary, ended_at=self.wall())
+            record = self._logged(self._session_id)
+        self._session_id = None
+        self.summaries.append(record)
+
+    def _logged(self, session_id: int) -> dict[str, Any]:
+        """The session exactly as the log holds it."""
+        for record in self.session_log.sessions():
+            if record.id == session_id:
+                return dict(record.to_dict())
+        raise LookupError(f"session {session_id} is not in the log")
+
+    def shutdown(self, now: float) -> None:
+        """SIGTERM: save the session in progress and silence the outputs."""
+        if self._session_id is not None and self.session.stats is not None:
+            self._log_finish(self.session.finish(now))
+        self.outputs.close()
+
+    def view(self, now: float) -> Any:
+        return build_view(self, now)
+
+    def status_lines(self) -> Mapping[str, str]:
+        return {d: ("ok" if h.ok else h.message) for d, h in self.devices.items() if h.fitted}

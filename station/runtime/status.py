@@ -1,0 +1,60 @@
+"""The live status the trainer console reads: what the station measures right now."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from station.storage.live import LiveStatus
+
+if TYPE_CHECKING:
+    from station.runtime.station import Station
+
+
+def live_status(station: Station, now: float) -> LiveStatus:
+    session = station.session
+    stats = session.stats
+    return LiveStatus(
+        phase=session.phase,
+        lights=dict(station.live.lights),
+        metrics=_metrics(station),
+        mat=_mat(station),
+        counts={
+            "jumps": stats.jumps if stats else 0,
+            "streak": stats.streak if stats else 0,
+            "cadence_per_min": round(session.cadence(now), 1),
+            "elapsed_s": round(session.elapsed(now), 1),
+            "count_source": station.counting_source,
+        },
+        devices=dict(station.status_lines()),
+        preset=str(station.config["posture"]["preset"]),
+        config_problem=station.config_notice,
+    )
+
+
+def _metrics(station: Station) -> dict[str, dict[str, Any]]:
+    posture = station.live.posture
+    if posture is None:
+        return {}
+    return {
+        fault: {
+            "value": light.value,
+            "warn": light.warn,
+            "fault": light.fault_level,
+            "unit": light.unit,
+            "state": light.state,
+            "reason": light.reason,
+        }
+        for fault, light in posture.lights.items()
+    }
+
+
+def _mat(station: Station) -> dict[str, Any]:
+    pipeline = station.mat_pipeline
+    force = station.live.last_force
+    return {
+        "zones": list(force),
+        "force_n": [round(v, 1) for v in force.values()],
+        "total_n": round(sum(force.values()), 1),
+        "body_weight_n": None if pipeline is None else pipeline.state.body_weight_n,
+        "calibrated": True,
+    }

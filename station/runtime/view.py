@@ -1,0 +1,105 @@
+"""Building the screen's view model from the station's state: the only place that knows both.
+
+The renderer decides nothing; this module decides what the member sees: which screen, the
+count, the five lights, the one cue, the banners and the trainer notice.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from station.display.cues import cue_for, tip_for
+from station.display.viewmodel import (
+    CAMERA_UNAVAILABLE,
+    MAT_UNAVAILABLE,
+    ActiveView,
+    Banner,
+    CalibratingView,
+    IdleView,
+    LandingMeter,
+    Light,
+    Screen,
+    ViewModel,
+    summary_view,
+)
+from station.events import FAULTS
+
+if TYPE_CHECKING:
+    from station.runtime.station import Station
+
+DEMO_PERIOD_S = 0.8
+"""One cycle of the idle screen's good-form demonstration."""
+
+
+def build_view(station: Station, now: float) -> ViewModel:
+    session = station.session
+    screen: Screen
+    if session.phase == "calibrating":
+        total = float(station.config["session"]["calibrate_s"])
+        left = max(0.0, total - (now - session.phase_since))
+        screen = CalibratingView(seconds_left=left, total_s=total)
+    elif session.phase == "active":
+        screen = _active(station, now)
+    elif session.phase == "summary" and session.last_summary is not None:
+        left = station.config["session"]["summary_s"] - (now - session.phase_since)
+        screen = summary_view(
+            session.last_summary, tip_for(session.last_summary.top_fault), max(0.0, left)
+        )
+    else:
+        screen = IdleView(demo_phase=(now / DEMO_PERIOD_S) % 1.0)
+    return ViewModel(
+        screen=screen,
+        count_source="mat" if station.counting_source == "mat" else "camera",
+        banners=_banners(station),
+        config_notice=station.config_notice,
+    )
+
+
+def _active(station: Station, now: float) -> ActiveView:
+    stats = station.session.stats
+    assert stats is not None
+    lights = tuple(_light(station, fault) for fault in FAULTS)
+    cadence = station.session.cadence(now)
+    return ActiveView(
+        count=stats.jumps,
+        elapsed_s=station.session.elapsed(now),
+        streak=stats.streak,
+        cadence_per_min=cadence if cadence > 0 else None,
+        lights=lights,
+        cue=cue_for(lights),
+        landing=_meter(station),
+    )
+
+
+def _light(station: Station, fault: str) -> Light:
+    state = station.live.lights.get(fault, "unknown")
+    posture = station.live.posture
+    if posture is not None and fault in posture.lights and fault != "landing":
+        light = posture.lights[fault]
+        return Light(fault, state, light.value, light.unit)
+    return Light(fault, state)
+
+
+def _meter(station: Station) -> LandingMeter | None:
+    """Softness from the last landing's peak against the preset's warn..fault band."""
+    if not station.mat_working or not station.mat_weighs:
+        return None
+    landing = station.live.last_landing
+    if landing is None or landing.peak_bw is None:
+        return LandingMeter()
+    cfg = station.config["presets"][station.config["posture"]["preset"]]["landing"]
+    soft_until = 0.6 * cfg["peak_warn_bw"]  # well under the warn level reads fully soft
+    hard_from = cfg["peak_fault_bw"]
+    share = (landing.peak_bw - soft_until) / max(1e-6, hard_from - soft_until)
+    return LandingMeter(softness=min(1.0, max(0.0, 1.0 - share)), peak_bw=landing.peak_bw)
+
+
+def _banners(station: Station) -> tuple[Banner, ...]:
+    banners: list[Banner] = []
+    if station.devices["camera"].fitted and not station.camera_working:
+        banners.append(CAMERA_UNAVAILABLE)
+    if station.devices["mat"].fitted and not station.mat_working:
+        banners.append(MAT_UNAVAILABLE)
+    if not station.devices["mat"].fitted and station.session.phase == "active":
+        banners.append(Banner("other", "No mat fitted", "Counting from the camera"))
+    return tuple(banners)

@@ -34,3 +34,20 @@ def require_tool(name: str) -> str:
     if os.environ.get("CI"):
         pytest.fail(f"{name} is not installed; .ci/run should have installed it")
     pytest.skip(f"{name} not installed")
+
+
+@pytest.fixture(scope="session")
+def jumprope_tracks() -> dict[str, object]:
+    """Real pose inference (legacy backend, bundled full model) on every clip in
+    ../shared/data/jumprope/ground_truth.csv, once per test run: clip name -> LandmarkTrack.
+    Skips cleanly when the shared data is absent. Reusable by any room's tests."""
+    truth_csv = SHARED_DATA / "jumprope" / "ground_truth.csv"
+    if not truth_csv.is_file():
+        pytest.skip(f"jump-rope clips not found at {truth_csv.parent}")
+    from station.camcount.evaluate import read_ground_truth
+    from station.pose.extract import extract_track
+
+    return {
+        truth.clip: extract_track(truth_csv.parent / truth.file).track
+        for truth in read_ground_truth(truth_csv)
+    }

@@ -7,6 +7,7 @@ and checked by the same schema when the file is saved.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +52,19 @@ class Field:
         if self.key.kind is int:
             return "1"
         return "any"
+
+    @property
+    def slider(self) -> tuple[float, float, float] | None:
+        """(min, max, step) for a live-tuning slider, or None if this is not a bounded number.
+        Keys with no maximum get three times their value; steps are a round 1/100 or finer."""
+        if self.key.kind not in (int, float) or self.key.min is None:
+            return None
+        lo = float(self.key.min)
+        value = float(self.value) if isinstance(self.value, int | float) else lo
+        hi = float(self.key.max) if self.key.max is not None else max(lo + 1.0, abs(value) * 3)
+        if self.key.kind is int:
+            return lo, hi, 1.0
+        return lo, hi, 10.0 ** math.floor(math.log10((hi - lo) / 100))
 
     @property
     def allowed(self) -> str:

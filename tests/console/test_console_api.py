@@ -14,6 +14,7 @@ import pytest
 from console_helpers import PASSWORD, SITE_TEXT, csrf_of, login, make_site, served, version_of
 from starlette.testclient import TestClient
 
+from station.config.loader import load_config
 from station.console import auth
 from station.console.app import create_app
 from station.console.sitefile import AUDIT_FILE
@@ -277,7 +278,8 @@ def test_presets_save_as_and_select(client: TestClient, site: Path) -> None:
     reply = client.post("/presets/new", data={**form, "name": "kids"})
     assert reply.status_code == 303 and reply.headers["location"] == "/thresholds?preset=kids"
     data = tomllib.loads(site.read_text())
-    assert data["presets"]["kids"]["back"]["warn"] == 14.0  # the beginner values, copied
+    beginner = load_config(site).get("presets.beginner.back.warn")
+    assert data["presets"]["kids"]["back"]["warn"] == beginner  # the beginner values, copied
     form = form_for(client, "kids")
     reply = client.post("/thresholds/preset", data={**form, "preset": "kids"})
     assert reply.status_code == 303

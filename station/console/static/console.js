@@ -41,7 +41,7 @@ function liveTuning() {
   const saveState = document.getElementById("save-state");
   for (const input of root.querySelectorAll("input[type=range]")) {
     const out = root.querySelector(`[data-out="${input.dataset.key}"]`);
-    input.addEventListener("input", () => { out.textContent = Number(input.value).toPrecision(3); });
+    input.addEventListener("input", () => { out.textContent = String(Number(input.value)); });
     input.addEventListener("change", async () => {
       const response = await fetch("/api/set", {
         method: "POST",
@@ -99,7 +99,11 @@ function camera() {
     return [Math.min(1, Math.max(0, (e.clientX - rect.left) / rect.width)),
             Math.min(1, Math.max(0, (e.clientY - rect.top) / rect.height))];
   };
-  frame.addEventListener("pointerdown", (e) => { start = at(e); frame.setPointerCapture(e.pointerId); });
+  frame.addEventListener("pointerdown", (e) => {
+    e.preventDefault();  // no native image drag: the pointer draws the region
+    start = at(e);
+    frame.setPointerCapture(e.pointerId);
+  });
   frame.addEventListener("pointermove", (e) => {
     if (!start) return;
     const [x, y] = at(e);

@@ -8,9 +8,12 @@ from dataclasses import replace
 import numpy as np
 import pygame
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pygame import Rect
 
 from station.display import theme as T
+from station.display.cues import cue_for, tip_for
 from station.display.demo import SCREENS, demo_active, demo_summary, demo_view
 from station.display.render import FrameReport, Renderer
 from station.display.viewmodel import (
@@ -19,6 +22,7 @@ from station.display.viewmodel import (
     IdleView,
     LandingMeter,
     Light,
+    SummaryView,
     ViewModel,
     lights_from_states,
 )
@@ -283,3 +287,88 @@ def test_view_model_rejects_bad_snapshots() -> None:
         LandingMeter(softness=1.5)
     with pytest.raises(ValueError, match="unknown fault"):
         Light("knees")
+
+
+# --- any values, not just the demo's: texts still fit ----------------------------------------
+
+_states = st.sampled_from(LIGHT_STATES)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    size=st.sampled_from(SIZES),
+    count=st.integers(0, 999_999),
+    elapsed=st.floats(0, 40_000),
+    streak=st.integers(0, 99_999),
+    cadence=st.none() | st.floats(0, 400),
+    states=st.tuples(_states, _states, _states, _states, _states),
+    softness=st.none() | st.floats(0, 1),
+    peak=st.none() | st.floats(0, 12),
+)
+def test_active_texts_fit_for_any_values(
+    renderer: Renderer,
+    size: tuple[int, int],
+    count: int,
+    elapsed: float,
+    streak: int,
+    cadence: float | None,
+    states: tuple[str, ...],
+    softness: float | None,
+    peak: float | None,
+) -> None:
+    lights = lights_from_states(dict(zip(FAULTS, states, strict=True)))  # type: ignore[arg-type]
+    view = ActiveView(
+        count=count,
+        elapsed_s=elapsed,
+        streak=streak,
+        cadence_per_min=cadence,
+        lights=lights,
+        cue=cue_for(lights),
+        landing=LandingMeter(softness, peak),
+    )
+    _img, report = render(renderer, ViewModel(view), size)
+    assert report.text("count").text == str(count)
+    for t in report.texts:
+        assert t.box.contains(t.rect), f"{t.name} {t.text!r} spills out of its box"
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    size=st.sampled_from(SIZES),
+    total=st.integers(0, 999_999),
+    duration=st.floats(0, 40_000),
+    cadences=st.lists(st.floats(0, 400), min_size=0, max_size=200),
+    shares=st.tuples(*[st.floats(0, 1)] * 5),
+    tip=st.sampled_from([None, *FAULTS]),
+    returns=st.none() | st.floats(0, 120),
+)
+def test_summary_texts_fit_for_any_values(
+    renderer: Renderer,
+    size: tuple[int, int],
+    total: int,
+    duration: float,
+    cadences: list[float],
+    shares: tuple[float, ...],
+    tip: str | None,
+    returns: float | None,
+) -> None:
+    series = tuple((2.0 * i, c) for i, c in enumerate(cadences))
+    view = SummaryView(
+        total=total,
+        duration_s=duration,
+        best_streak=total,
+        cadence_avg_per_min=max(cadences, default=0.0),
+        cadence_peak_per_min=max(cadences, default=0.0),
+        cadence_series=series,
+        fault_share=tuple(zip(FAULTS, shares, strict=True)),
+        tip=tip_for(tip),
+        returns_in_s=returns,
+    )
+    _img, report = render(renderer, ViewModel(view), size)
+    assert report.text("total.value").text == str(total)
+    for t in report.texts:
+        assert t.box.contains(t.rect), f"{t.name} {t.text!r} spills out of its box"

@@ -47,8 +47,9 @@ BannerKind = Literal["camera", "mat", "other"]
 class Light:
     """One posture light. `fault` is one of :data:`station.events.FAULTS`.
 
-    `value`/`unit` optionally carry the metric behind the light (e.g. 14.0, "°"); the screen
-    shows the state, the value is for a trainer's eye and may be omitted."""
+    `value`/`unit` optionally carry the metric behind the light (e.g. 14.0, "°"). The member's
+    screen shows only the state (a number means nothing at a glance from 3 m); the value rides
+    along for whoever else reads the snapshot (logs, the trainers' console) and may be omitted."""
 
     fault: str
     state: LightState = "unknown"

@@ -117,3 +117,35 @@ def test_cues_come_from_the_seed_text() -> None:
         text = (CUES[fault] + " " + TIPS[fault]).lower()
         assert any(w in text for w in words), fault
     assert set(CUES) == set(TIPS) == set(FAULTS)
+
+
+def test_summary_view_from_a_session_summary() -> None:
+    from station.display.viewmodel import summary_view
+    from station.session.model import SessionSummary
+
+    summary = SessionSummary(
+        duration_s=100.0,
+        jumps=250,
+        doubles=0,
+        best_streak=80,
+        misses=2,
+        cadence_avg_per_min=150.0,
+        cadence_peak_per_min=170.0,
+        cadence_series=((1.0, 140.0), (2.0, 150.0)),
+        fault_seconds={"back": 25.0, "head": 150.0},
+        fault_warn_seconds={},
+        fault_onsets={},
+        landings=250,
+        landing_peak_bw_mean=2.0,
+        landing_peak_bw_max=3.0,
+        landing_rate_bw_s_mean=None,
+        hard_landings=3,
+        count_source="mat",
+        top_fault="back",
+    )
+    view = summary_view(summary, tip_for(summary.top_fault), returns_in_s=9.0)
+    shares = dict(view.fault_share)
+    assert list(shares) == list(FAULTS)
+    assert shares["back"] == 0.25 and shares["shoulders"] == 0.0
+    assert shares["head"] == 1.0  # clamped: never more than the whole session
+    assert view.total == 250 and view.tip is not None and view.tip.fault == "back"

@@ -70,10 +70,11 @@ class _Paced:
     name: str
     realtime: bool
 
-    def __init__(self, name: str, clock: Clock | None, t0: float | None) -> None:
+    def __init__(self, name: str, clock: Clock | None, t0: float | None, loop: bool) -> None:
         self.name = name
         self.clock = clock
         self.realtime = clock is not None
+        self.loop = loop
         self._t0 = t0
         self._closed = False
 
@@ -116,8 +117,9 @@ class SimulatedMat(_Paced):
         switch: bool = False,
         clock: Clock | None = None,
         t0: float | None = None,
+        loop: bool = False,
     ) -> None:
-        super().__init__("mat", clock, t0)
+        super().__init__("mat", clock, t0, loop)
         self.model = model
         self.truth = model.truth
         self.zones = tuple(zones)
@@ -161,10 +163,17 @@ class SimulatedMat(_Paced):
 
     def events(self) -> Iterator[Event]:
         offset = self._start()
-        if self.switch:
-            yield from self._edges(offset)
-            return
         rng = np.random.default_rng([self.seed, 1])
+        while not self._closed:
+            if self.switch:
+                yield from self._edges(offset)
+            else:
+                yield from self._blocks(offset, rng)
+            if not self.loop:
+                return
+            offset += self.model.script.duration_s
+
+    def _blocks(self, offset: float, rng: np.random.Generator) -> Iterator[Event]:
         statuses = _outage_events("mat", self.outages, offset)
         duration = self.model.script.duration_s
         block_n = max(1, round(BLOCK_S * self.rate_hz))
@@ -227,8 +236,9 @@ class SimulatedPose(_Paced):
         *,
         clock: Clock | None = None,
         t0: float | None = None,
+        loop: bool = False,
     ) -> None:
-        super().__init__("camera", clock, t0)
+        super().__init__("camera", clock, t0, loop)
         self.model = model
         self.truth = model.truth
         script = model.script
@@ -261,10 +271,22 @@ class SimulatedPose(_Paced):
     def events(self) -> Iterator[Event]:
         offset = self._start()
         rng = np.random.default_rng([self.seed, 2])
+        index = 0
+        while not self._closed:
+            yield from self._frames(offset, rng, index)
+            if not self.loop:
+                return
+            offset += self.model.script.duration_s
+            index += self._frames_per_pass
+
+    @property
+    def _frames_per_pass(self) -> int:
+        return math.floor(self.model.script.duration_s * self.fps - 1e-9) + 1
+
+    def _frames(self, offset: float, rng: np.random.Generator, index: int) -> Iterator[Event]:
         statuses = _outage_events("camera", self.outages, offset)
-        n = math.floor(self.model.script.duration_s * self.fps - 1e-9) + 1
         w, h = self.camera.width, self.camera.height
-        for k in range(n):
+        for k in range(self._frames_per_pass):
             if self._closed:
                 return
             t = k / self.fps
@@ -273,7 +295,7 @@ class SimulatedPose(_Paced):
             lm, world = self.pose_at(t, rng)  # noise drawn even in outages: stable streams
             if any(e.covers(t) for e in self.outages):
                 continue
-            frame = PoseFrame(t + offset, lm, world, w, h, index=k)
+            frame = PoseFrame(t + offset, lm, world, w, h, index=index + k)
             self._wait_until(frame.t)
             if self._closed:
                 return
@@ -289,9 +311,12 @@ def simulated_mat(
     *,
     clock: Clock | None = None,
     t0: float | None = None,
+    loop: bool = False,
 ) -> SimulatedMat:
     """The simulated mat for the config's [mat] (zones, sample rate; sensor 'switch' gives
-    ContactEdge events). script None = the packaged default script."""
+    ContactEdge events). script None = the packaged default script. `clock`: pace in real
+    time against it; `t0`: timestamp of the simulation's start; `loop`: replay the script
+    forever (each pass starts where the last ended) instead of ending."""
     mat = config["mat"]
     model = JumperModel(resolve_script(script), seed)
     return SimulatedMat(
@@ -302,6 +327,7 @@ def simulated_mat(
         switch=mat["sensor"] == "switch",
         clock=clock,
         t0=t0,
+        loop=loop,
     )
 
 
@@ -312,7 +338,9 @@ def simulated_pose(
     *,
     clock: Clock | None = None,
     t0: float | None = None,
+    loop: bool = False,
 ) -> SimulatedPose:
-    """Simulated pose landmarks for the config's [camera] (size, placement, fps cap)."""
+    """Simulated pose landmarks for the config's [camera] (size, placement, fps cap); the
+    keywords as for :func:`simulated_mat`."""
     model = JumperModel(resolve_script(script), seed)
-    return SimulatedPose(model, config["camera"], seed, clock=clock, t0=t0)
+    return SimulatedPose(model, config["camera"], seed, clock=clock, t0=t0, loop=loop)

@@ -32,3 +32,22 @@ def test_default_script_replays_in_time_order() -> None:
     assert blocks == round(duration / 0.005)
     assert frames == round(duration * 15)
     assert 0 < seen < frames  # nobody in view at the start and the end
+
+
+def test_loop_replays_the_script_with_continuing_timestamps() -> None:
+    config = build_config(SCHEMA, [])
+    pose = simulated_pose(config, None, seed=3, loop=True)
+    duration = pose.truth.duration_s
+    frames = []
+    for event in pose.events():
+        assert isinstance(event, PoseFrame)
+        frames.append(event)
+        if event.t > duration + 5.0:
+            break
+    times = [f.t for f in frames]
+    assert times == sorted(times) and [f.index for f in frames] == list(range(len(frames)))
+    # The second pass starts with the mat empty again, then the member steps on.
+    second = [f for f in frames if f.t >= duration]
+    assert all(f.lm is None for f in second if f.t < duration + 1.5)
+    assert second[-1].lm is not None
+    pose.close()

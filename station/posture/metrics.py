@@ -29,6 +29,12 @@ average adult head (about 12 cm over 15 cm). Only used by the front-camera head 
 in it scales the measured pitch change but does not shift it (the baseline absorbs offsets)."""
 
 
+LIFTED_FOOT = 0.1
+"""One foot's toes this many leg lengths above the other's: that foot is lifted (a step)."""
+SPLIT_STANCE = 0.15
+"""Both feet down this many leg lengths apart front to back: a walking step, not a stance."""
+
+
 class NotMeasurable(Exception):
     """This metric cannot be measured from this camera placement."""
 
@@ -116,32 +122,52 @@ def body_line_bend_deg(body: Body, placement: str) -> float:
     bend projected onto the body's sagittal plane (sideways bending is not this fault)."""
     if placement == "side":
         hip, up, _ = _trunk_px(body)
-        legs = unit(hip - _stance_ankle(body.point, body.mid, hip, 1))
+        legs = unit(hip - _stance_ankle(body.point, body.mid, hip, lambda d: abs(float(d[0]))))
         cross = legs[0] * up[1] - legs[1] * up[0]
         angle = _deg(math.atan2(cross, float(np.dot(legs, up))))
         return angle * _facing_sign(body)
     hip_w = body.world_mid("hip")
     across = unit(body.world_point("left_hip") - body.world_point("right_hip"))
     trunk = _sagittal(body.world_mid("shoulder") - hip_w, across)
-    legs = _sagittal(hip_w - _stance_ankle(body.world_point, body.world_mid, hip_w, 1), across)
+
+    def fore_aft(d: Vec) -> float:
+        along = d - np.dot(d, across) * across
+        return math.hypot(float(along[0]), float(along[2]))
+
+    ankle = _stance_ankle(body.world_point, body.world_mid, hip_w, fore_aft)
+    legs = _sagittal(hip_w - ankle, across)
     sine = float(np.dot(np.cross(legs, trunk), across))
     return _deg(math.atan2(sine, float(np.dot(legs, trunk))))
 
 
 def _stance_ankle(
-    point: Callable[[str], Vec], mid: Callable[[str], Vec], hip: Vec, down: int
+    point: Callable[[str], Vec],
+    mid: Callable[[str], Vec],
+    hip: Vec,
+    fore_aft: Callable[[Vec], float],
 ) -> Vec:
     """The ankle of the leg the member stands on: the midpoint when both feet are level, the
     lower ankle when one foot is lifted (alternate-foot and speed steps lift one knee high,
     which would otherwise swing the leg line forward and read as a bent back).
-    `down` is the coordinate axis that points down (y in the image and in world)."""
+
+    With both feet down but one well in front of the other (a walking step, a split stance)
+    there is no single leg line, so the bend is not measured. y points down in the image and
+    in world coordinates; `fore_aft` gives a vector's front-to-back horizontal length."""
     try:
         left, right = point("left_ankle"), point("right_ankle")
     except NotVisible:
         return mid("ankle")
     leg = float(np.linalg.norm(hip - (left + right) / 2.0))
-    if abs(float(left[down] - right[down])) > 0.1 * leg:
-        return left if left[down] > right[down] else right
+    # A foot is lifted when its toes are off the floor, not just its heel (a rear foot on its
+    # toes in a split stance has a raised ankle too).
+    try:
+        low_left, low_right = point("left_foot_index")[1], point("right_foot_index")[1]
+    except NotVisible:
+        low_left, low_right = left[1], right[1]
+    if abs(float(low_left - low_right)) > LIFTED_FOOT * leg:
+        return left if low_left > low_right else right
+    if fore_aft(left - right) > SPLIT_STANCE * leg:
+        raise NotMeasurable("feet apart front to back (a step, not a stance)")
     return np.asarray((left + right) / 2.0, dtype=np.float64)
 
 
@@ -150,8 +176,17 @@ def _sagittal(v: Vec, across: Vec) -> Vec:
 
 
 def _facing_sign(body: Body) -> float:
-    """+1 when the member faces image-right (nose to the right of the ears), else -1."""
-    return 1.0 if body.point("nose")[0] >= body.mid("ear")[0] else -1.0
+    """+1 when the member faces image-right, else -1: from the way the feet point (heel to
+    toes), which does not change when the head drops; from nose versus ears without feet."""
+    pointing = 0.0
+    for side in ("left", "right"):
+        try:
+            pointing += float(body.point(f"{side}_foot_index")[0] - body.point(f"{side}_heel")[0])
+        except NotVisible:
+            continue
+    if pointing == 0.0:
+        pointing = float(body.point("nose")[0] - body.mid("ear")[0])
+    return 1.0 if pointing >= 0.0 else -1.0
 
 
 def bend_change_deg(raw: float, baseline: float) -> float:

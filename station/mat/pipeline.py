@@ -13,11 +13,12 @@ How it decides, in order:
   ``floor_n``). An unloading shorter than ``min_flight_s`` is part of the contact (the
   double-contact filter: feet touching twice, a plate ringing); a loading shorter than
   ``min_contact_s`` is a glitch.
-* **Landing or step.** A contact after a flight (or after an empty mat) is a landing only if it
-  is an impact: the force reaches half body weight within ``impact_rise_s``. A foot put down
-  slowly - someone stepping on, or one foot of a two-plate mat set down - is not a jump.
-  A recording that starts loaded has no touchdown to judge, so its first contact is never a
-  landing.
+* **Landing or step.** A contact after a flight is a landing if the flight began with a jump's
+  push-off (the force fell from half its peak to nothing within ``PUSH_OFF_S``) or if it is an
+  impact (the force reaches half body weight within ``impact_rise_s``). A foot lifted and put
+  down slowly - one plate of a two-plate mat while stepping - is neither, and arriving on an
+  empty mat counts only as an impact (a drop landing), never as stepping on. A recording that
+  starts loaded has no touchdown to judge, so its first contact is never a landing.
 * **Body weight.** The mean force over ``quiet_s`` of quiet standing (standard deviation within
   ``quiet_tolerance_pct`` of the mean), as force plates do; if the member starts jumping without
   standing still, the mean force over three whole jump cycles (momentum balance: averaged over
@@ -70,6 +71,14 @@ PEAK_HALF_WIDTH = 5
 
 SMOOTH_SAMPLES = 5
 """Loading rate is measured on a moving average this long (one-sample spikes are not peaks)."""
+
+PUSH_OFF_S = 0.1
+"""A take-off is a jump's push-off when the force falls from half its recent peak to nothing
+within this time (22-65 ms in the force-plate recordings; a foot lifted to step takes
+130-150 ms). A flight that began with a push-off ends in a landing however soft."""
+
+PUSH_OFF_WINDOW_S = 0.4
+"""... where "recent" is this long before the take-off."""
 
 HEEL_WINDOW_S = 0.01
 """Heel-first: heel zones carry most of the force over this long after touchdown."""
@@ -175,6 +184,7 @@ class _Contact:
     mark_g: int  # the sample that crossed the contact threshold (cycle bookkeeping)
     takeoff_t: float | None  # the take-off that began the flight ending here
     seen_touchdown: bool
+    after_push_off: bool  # the flight before it began with a jump's push-off
     close_t: float = math.inf
     closed_by_takeoff: float | None = None
     window_t: FloatArray | None = None
@@ -291,6 +301,7 @@ class MatPipeline:
         self._pend_on: tuple[float, int, float] | None = None  # time, index, force sum before
         self._gap_t: float | None = None
         self._takeoff_t: float | None = None
+        self._push_off = False
         self._contact: _Contact | None = None
         self._pending: list[_Contact] = []
         # quiet standing and cycles
@@ -434,7 +445,7 @@ class MatPipeline:
                 elif x > self._on:
                     self._pend_off = None  # a double contact: the gap was too short
                 elif ti - po[0] >= p.min_flight_s:
-                    self._takeoff(po[0], ti)
+                    self._takeoff(po, ti)
             else:
                 pn = self._pend_on
                 if pn is None:
@@ -477,7 +488,8 @@ class MatPipeline:
         if arriving:
             self.state.on_mat = True
             self._events.append(MatPresence(td_t, True, self.state.body_weight_n))
-        self._contact = _Contact(td_t, td_g, g_cross, takeoff, self._seen_unloaded)
+        push_off = takeoff is not None and self._push_off
+        self._contact = _Contact(td_t, td_g, g_cross, takeoff, self._seen_unloaded, push_off)
         if takeoff is not None:
             self._cycle_marks.append((g_cross, cum_before))
             self._cycle_body_weight(now)
@@ -491,10 +503,12 @@ class MatPipeline:
         low = np.flatnonzero(total[:-1] <= self._off)
         return start + int(low[-1]) + 1 if len(low) else g_cross
 
-    def _takeoff(self, t_off: float, now: float) -> None:
+    def _takeoff(self, pend: tuple[float, int], now: float) -> None:
+        t_off, g_off = pend
         self._pend_off = None
         self._ground = False
         self._takeoff_t = t_off
+        self._push_off = self._was_push_off(g_off)
         c = self._contact
         if c is not None and c.close_t == math.inf:
             c.close_t = t_off
@@ -502,6 +516,16 @@ class MatPipeline:
             self._close(c)
         self._contact = None
         self._deadline = self._next_deadline()
+
+    def _was_push_off(self, g_off: int) -> bool:
+        """Did the force fall off like a jump's push-off (from half its recent peak to nothing
+        within PUSH_OFF_S), or fade like a foot lifted to step?"""
+        n = round(PUSH_OFF_WINDOW_S * self.p.sample_rate_hz)
+        wt, _, total = self._hist.span(g_off - n, g_off + 1)
+        if len(total) < 2:
+            return False
+        high = np.flatnonzero(total >= 0.5 * float(total.max()))
+        return float(wt[-1] - wt[high[-1]]) <= PUSH_OFF_S
 
     def _on_deadline(self, now: float) -> None:
         c = self._contact
@@ -619,7 +643,7 @@ class MatPipeline:
             return
         ref = bw if bw else float(total.mean())  # no body weight ever: judge on the contact
         rise = c.window_t <= c.td_t + self.p.impact_rise_s + 1e-9
-        if float(total[rise].max()) < 0.5 * ref:
+        if float(total[rise].max()) < 0.5 * ref and not c.after_push_off:
             self._break_streak(stop=False)  # a foot put down, not a landing
             return
         self._emit_landing(c, total, bw)

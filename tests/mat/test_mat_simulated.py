@@ -1,0 +1,96 @@
+"""The pipeline on the simulated jumper (station.sim): the same physical model that drives the
+camera side, with its own sensor noise, dead zones and scripted misses. Every packaged script,
+on a two-zone and a four-zone mat, through the source the runtime uses."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from station.config.loader import build_config
+from station.config.sections import SCHEMA
+from station.events import ContactEdge, ForceBlock, Landing
+from station.mat.pipeline import MatPipeline, PipelineParams
+from station.mat.switchmat import SwitchPipeline
+
+sim = pytest.importorskip("station.sim.sources")
+
+SCRIPTS = sorted((Path(sim.__file__).parent / "scripts").glob("*.toml"))
+ZONES = {
+    "two zones": ["left", "right"],
+    "four zones": ["left_heel", "left_fore", "right_heel", "right_fore"],
+}
+
+
+def _config(zones: list[str], sensor: str = "adc"):  # type: ignore[no-untyped-def]
+    n = len(zones)
+    mat = {"sensor": sensor, "zones": zones, "channels": list(range(n)),
+           "offset_counts": [0.0] * n, "scale_n_per_count": [1.0] * n}  # fmt: skip
+    return build_config(SCHEMA, [("test", {"mat": mat})])
+
+
+def _expected_stops(truth) -> int:  # type: ignore[no-untyped-def]
+    """Jumping that stopped (a contact longer than stop_contact_s) and resumed on the mat: the
+    scripted rope catches, and the brief stand a script puts between two jump phases."""
+    stop_s = PipelineParams().stop_contact_s
+    jumps = truth.jumps
+    return sum(
+        1
+        for a, b in pairwise(jumps)
+        if b.takeoff_s - a.t > stop_s and not _stepped_off_between(truth, a.t, b.t)
+    )
+
+
+def _stepped_off_between(truth, t0: float, t1: float) -> bool:  # type: ignore[no-untyped-def]
+    return not any(a <= t0 and t1 <= b for a, b in truth.on_mat)
+
+
+@pytest.mark.parametrize("zones", sorted(ZONES))
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.stem)
+def test_simulated_sessions(script: Path, zones: str) -> None:
+    cfg = _config(ZONES[zones])
+    source = sim.simulated_mat(cfg, script, 11)
+    truth = source.truth
+    pipe = MatPipeline(ZONES[zones], PipelineParams.from_config(cfg))
+    events = []
+    for ev in source.events():
+        if isinstance(ev, ForceBlock):
+            events += pipe.feed(ev.t_samples, ev.force)
+    events += pipe.finish()
+    landings = [e for e in events if isinstance(e, Landing)]
+
+    assert len(landings) == truth.jump_count
+    found = np.array([x.t for x in landings])
+    dead_from = min((a for _, a, _ in truth.dead_zones), default=np.inf)
+    err = np.abs(found - truth.landings_s)
+    assert err[found < dead_from].max() <= 0.006
+    assert err.max() <= 0.015  # one foot's sensor dead: the other foot may land a bit later
+    assert [x.hard for x in landings] == [j.heel_first for j in truth.jumps]
+    if "heel" in zones and zones != "two zones":
+        assert [bool(x.heel_first) for x in landings] == [j.heel_first for j in truth.jumps]
+    assert [x.double_under for x in landings] == [j.double for j in truth.jumps]
+    assert pipe.state.misses == _expected_stops(truth)
+    dead = {name for name, _, _ in truth.dead_zones}
+    for zone, status in pipe.state.zone_status.items():
+        assert (status != "ok") == any(d in zone for d in dead), (zone, status)
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.stem)
+def test_simulated_switch_mat(script: Path) -> None:
+    cfg = _config(["left", "right"], sensor="switch")
+    source = sim.simulated_mat(cfg, script, 5)
+    pipe = SwitchPipeline(PipelineParams.from_config(cfg))
+    events = []
+    last = 0.0
+    for ev in source.events():
+        if isinstance(ev, ContactEdge):
+            events += pipe.tick(ev.t)
+            events += pipe.feed(ev)
+            last = ev.t
+    events += pipe.tick(last + 5.0)
+    landings = [e for e in events if isinstance(e, Landing)]
+    assert len(landings) == source.truth.jump_count
+    assert [x.double_under for x in landings] == [j.double for j in source.truth.jumps]

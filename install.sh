@@ -1,0 +1,408 @@
+#!/usr/bin/env bash
+# Install the jump-rope station.
+#
+# On a Raspberry Pi (Raspberry Pi OS Bookworm or Trixie), as root: system packages, SPI and the
+# camera, the `station` user, /opt/station with its venv, /etc/station/station.toml (only if
+# absent), the pose model file when the config needs one, and the systemd units, enabled and
+# started. Anywhere else: the development venv, the same as `make venv`.
+#
+# Safe to run again: every step checks before it acts, and a trainer's config is never
+# overwritten. Run `./install.sh --help` for the options.
+set -euo pipefail
+
+usage() {
+    cat <<'EOF'
+Usage: sudo ./install.sh [--dry-run] [--prefix DIR] [--pi] [--uninstall [--purge]]
+
+Installs the jump-rope station on a Raspberry Pi and starts it; on any other machine it sets
+up the development venv (.venv, the same as `make venv`).
+
+  --dry-run     print every action without doing any of it
+  --prefix DIR  install the station's files into the tree DIR (DIR/opt/station,
+                DIR/etc/station, DIR/etc/systemd/system, ...) and nothing else: no apt,
+                no user, no systemctl; for tests and image builds
+  --pi          act as on a Raspberry Pi even where none is detected (with --dry-run:
+                review what a Pi install would do)
+  --uninstall   stop and remove the units, /opt/station and the system files this script
+                installed; keeps /etc/station (the trainer's config) and /var/lib/station
+                (the session log)
+  --purge       with --uninstall: remove the config, the session log and the user as well
+  -h, --help    this help
+
+Environment: STATION_POSE_MODEL_URL and STATION_POSE_MODEL_SHA256 override the pose model
+download (a mirror inside the gym's network, say); the checksum is always verified.
+
+After installing, check every part with:  station diag
+EOF
+}
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+# The pose model for [pose] backend = "tasks" (MediaPipe PoseLandmarker, full, float16, v1).
+POSE_MODEL_URL="${STATION_POSE_MODEL_URL:-https://storage.googleapis.com/mediapipe-models/pose_landmarker/pose_landmarker_full/float16/1/pose_landmarker_full.task}"
+POSE_MODEL_SHA256="${STATION_POSE_MODEL_SHA256:-5134a3aad27a58b93da0088d431f366da362b44e3ccfbe3462b3827a839011b1}"
+
+# Raspberry Pi OS packages. picamera2 without its recommends (no desktop preview stack).
+APT_PICAMERA=(python3-picamera2)
+APT_PACKAGES=(
+    python3-venv python3-pip       # the station's venv
+    python3-libcamera              # libcamera's Python bindings (picamera2 uses them)
+    python3-lgpio                  # gpiozero's pin driver on the Pi 5 and Pi 4
+    python3-spidev                 # the mat's ADC on SPI
+    libdrm2 libgbm1 libegl1 libgles2  # SDL's KMS/DRM video driver: full screen without X
+    curl ca-certificates           # the pose model download
+)
+UNITS=(station.service station-console.service)
+
+DRY_RUN=0
+PREFIX=""
+FORCE_PI=0
+UNINSTALL=0
+PURGE=0
+
+say() { printf '==> %s\n' "$*"; }
+warn() { printf 'install.sh: warning: %s\n' "$*" >&2; }
+die() {
+    printf 'install.sh: %s\n' "$*" >&2
+    exit 1
+}
+
+# Every change goes through `run`: printed, then done unless --dry-run.
+run() {
+    printf '+ %s\n' "$*"
+    if ((DRY_RUN == 0)); then
+        "$@"
+    fi
+}
+
+parse_args() {
+    while (($#)); do
+        case "$1" in
+            --dry-run) DRY_RUN=1 ;;
+            --prefix)
+                (($# >= 2)) || die "--prefix needs a directory"
+                PREFIX="$2"
+                shift
+                ;;
+            --prefix=*) PREFIX="${1#--prefix=}" ;;
+            --pi) FORCE_PI=1 ;;
+            --uninstall) UNINSTALL=1 ;;
+            --purge) PURGE=1 ;;
+            -h | --help)
+                usage
+                exit 0
+                ;;
+            *) die "unknown option '$1' (see --help)" ;;
+        esac
+        shift
+    done
+    if ((PURGE == 1 && UNINSTALL == 0)); then
+        die "--purge only goes with --uninstall"
+    fi
+    if [[ -n "$PREFIX" ]]; then
+        [[ "$PREFIX" == /* ]] || PREFIX="$PWD/$PREFIX"
+        PREFIX="${PREFIX%/}"
+    fi
+}
+
+set_paths() {
+    ROOT="$PREFIX"
+    APP_DIR="$ROOT/opt/station"
+    VENV="$APP_DIR/venv"
+    CONF_DIR="$ROOT/etc/station"
+    CONF_FILE="$CONF_DIR/station.toml"
+    STATE_DIR="$ROOT/var/lib/station"
+    MODEL_DIR="$STATE_DIR/models"
+    UNIT_DIR="$ROOT/etc/systemd/system"
+    SYSUSERS_FILE="$ROOT/etc/sysusers.d/station.conf"
+    TMPFILES_FILE="$ROOT/etc/tmpfiles.d/station.conf"
+}
+
+on_raspberry_pi() {
+    ((FORCE_PI == 1)) && return 0
+    grep -qs "Raspberry Pi" /proc/device-tree/model
+}
+
+# Files only (a --prefix tree) or the whole system?
+system_mode() { [[ -z "$PREFIX" ]]; }
+
+need_root() {
+    if system_mode && ((EUID != 0 && DRY_RUN == 0)); then
+        die "run as root: sudo $0 $*"
+    fi
+}
+
+# --- the development venv (not a Pi) ------------------------------------------------------
+
+install_dev_venv() {
+    say "not a Raspberry Pi: setting up the development venv (.venv), as \`make venv\` does"
+    command -v make >/dev/null || die "make is not installed (apt install make)"
+    run make -C "$REPO" venv
+    say "done: \`make run\` starts the simulated station, \`make test\` runs the checks"
+}
+
+# --- Raspberry Pi OS ------------------------------------------------------------------------
+
+install_packages() {
+    say "system packages"
+    run apt-get update
+    run apt-get install -y --no-install-recommends "${APT_PICAMERA[@]}"
+    run apt-get install -y "${APT_PACKAGES[@]}"
+}
+
+# SPI for the mat's ADC; the camera is found by the firmware's camera_auto_detect.
+enable_interfaces() {
+    say "SPI and the camera"
+    if command -v raspi-config >/dev/null; then
+        if [[ "$(raspi-config nonint get_spi 2>/dev/null || echo 1)" != 0 ]]; then
+            run raspi-config nonint do_spi 0
+            REBOOT_NEEDED=1
+        else
+            echo "SPI already enabled"
+        fi
+    else
+        warn "raspi-config not found: enable SPI yourself (dtparam=spi=on in config.txt)"
+    fi
+    local boot_config=/boot/firmware/config.txt
+    [[ -f "$boot_config" ]] || boot_config=/boot/config.txt
+    if [[ -f "$boot_config" ]] && ! grep -Eq '^\s*(camera_auto_detect=1|dtoverlay=imx)' "$boot_config"; then
+        run sh -c "printf '%s\n' 'camera_auto_detect=1' >> '$boot_config'"
+        REBOOT_NEEDED=1
+    else
+        echo "camera detection already configured"
+    fi
+    # The kiosk draws with KMS/DRM on tty1: boot to the console, not a desktop that would hold
+    # the display.
+    if [[ "$(systemctl get-default 2>/dev/null || true)" == graphical.target ]]; then
+        run systemctl set-default multi-user.target
+        REBOOT_NEEDED=1
+    fi
+}
+
+create_user() {
+    say "the station user (sysusers.d)"
+    run install -D -m 0644 "$REPO/systemd/station.sysusers.conf" "$SYSUSERS_FILE"
+    if system_mode; then
+        run systemd-sysusers "$SYSUSERS_FILE"
+    fi
+}
+
+create_directories() {
+    say "state and config directories (tmpfiles.d)"
+    run install -D -m 0644 "$REPO/systemd/station.tmpfiles.conf" "$TMPFILES_FILE"
+    if system_mode; then
+        run systemd-tmpfiles --create "$TMPFILES_FILE"
+    else
+        # No station user in a prefix tree: the same directories and modes, owned by the caller.
+        run install -d -m 0750 "$STATE_DIR" "$MODEL_DIR" "$ROOT/run/station" "$CONF_DIR"
+    fi
+}
+
+install_app() {
+    say "the station in $APP_DIR (a venv that sees apt's picamera2 and libcamera)"
+    run install -d -m 0755 "$APP_DIR"
+    if [[ -x "$VENV/bin/python" ]]; then
+        echo "venv already at $VENV"
+    else
+        run python3 -m venv --system-site-packages "$VENV"
+    fi
+    if system_mode; then
+        run "$VENV/bin/python" -m pip install --quiet --upgrade "${REPO}[pi]"
+    else
+        # A prefix tree gets the station itself (its `station` command) but not the
+        # dependencies: tests and image builds need the files, not another mediapipe.
+        run "$VENV/bin/python" -m pip install --quiet --no-deps --upgrade "$REPO"
+    fi
+    run install -m 0644 "$REPO/README.md" "$APP_DIR/README.md"
+    run install -m 0644 "$REPO/config/station.toml" "$APP_DIR/station.defaults.toml"
+    # The link names the deployed path, so it is right once the tree is in place.
+    run install -d -m 0755 "$ROOT/usr/local/bin"
+    run ln -sfn /opt/station/venv/bin/station "$ROOT/usr/local/bin/station"
+}
+
+# The site config starts as the documented defaults with every setting commented out, so it
+# overrides nothing until a trainer (or the console) sets a key. An existing file is the
+# trainer's: it is never touched.
+install_config() {
+    say "site config $CONF_FILE"
+    if [[ -e "$CONF_FILE" ]]; then
+        echo "keeping the existing $CONF_FILE"
+        return
+    fi
+    local owner=()
+    if system_mode; then
+        owner=(-o station -g station)
+    fi
+    run install -d -m 0750 "${owner[@]}" "$CONF_DIR"
+    if ((DRY_RUN == 1)); then
+        printf '+ write %s (the defaults, commented out; mode 0640)\n' "$CONF_FILE"
+        return
+    fi
+    local tmp
+    tmp="$(mktemp "$CONF_DIR/.station.toml.XXXXXX")"
+    site_config_text >"$tmp"
+    chmod 0640 "$tmp"
+    if system_mode; then
+        chown station:station "$tmp"
+    fi
+    mv -f "$tmp" "$CONF_FILE"
+    printf '+ wrote %s\n' "$CONF_FILE"
+}
+
+site_config_text() {
+    cat <<'EOF'
+# This station's settings. Every key below is commented out, so the station runs on the
+# packaged defaults (the values shown). To change one, remove the '# ' before the key and edit
+# its value, or use the trainers' console. Then check and apply:
+#
+#   station config check /etc/station/station.toml
+#   sudo systemctl reload station
+#
+# A file with an error is rejected whole: the station keeps its last good config and says so.
+EOF
+    # Drop the generated file's own header (its first paragraph), comment out every setting.
+    awk 'body { print; next } /^$/ { body = 1; print }' "$REPO/config/station.toml" |
+        sed -E 's/^([A-Za-z_][A-Za-z0-9_]* = )/# \1/'
+}
+
+# The configured pose backend and model path, read from the site config (defaults otherwise).
+pose_setting() {
+    python3 - "$CONF_FILE" "$REPO/config/station.toml" "$1" <<'EOF'
+import sys, tomllib
+site, defaults, key = sys.argv[1:4]
+value = tomllib.load(open(defaults, "rb"))["pose"][key]
+try:
+    value = tomllib.load(open(site, "rb")).get("pose", {}).get(key, value)
+except FileNotFoundError:
+    pass
+except tomllib.TOMLDecodeError as exc:
+    print(f"install.sh: warning: {site} is not valid TOML ({exc}); assuming [pose] {key} = "
+          f"{value!r}. Fix it: station config check {site}", file=sys.stderr)
+print(value)
+EOF
+}
+
+install_pose_model() {
+    say "pose model"
+    local backend model target
+    backend="$(pose_setting backend)"
+    if [[ "$backend" != tasks ]]; then
+        echo "[pose] backend = \"$backend\" uses the model bundled with mediapipe; nothing to download"
+        return
+    fi
+    model="$(pose_setting task_model)"
+    target="$ROOT$model"
+    if [[ -f "$target" ]] && sha256_matches "$target"; then
+        echo "$target present, checksum OK"
+        return
+    fi
+    run install -d -m 0750 "$(dirname "$target")"
+    if ((DRY_RUN == 1)); then
+        printf '+ download %s to %s and check sha256 %s\n' "$POSE_MODEL_URL" "$target" "$POSE_MODEL_SHA256"
+        return
+    fi
+    local tmp
+    tmp="$(mktemp "$(dirname "$target")/.model.XXXXXX")"
+    printf '+ curl -fsSL %s\n' "$POSE_MODEL_URL"
+    if ! curl -fsSL --retry 3 -o "$tmp" "$POSE_MODEL_URL"; then
+        rm -f "$tmp"
+        die "cannot download the pose model from $POSE_MODEL_URL (set STATION_POSE_MODEL_URL to a reachable copy)"
+    fi
+    if ! sha256_matches "$tmp"; then
+        rm -f "$tmp"
+        die "the pose model from $POSE_MODEL_URL does not match sha256 $POSE_MODEL_SHA256; not installed"
+    fi
+    chmod 0644 "$tmp"
+    mv -f "$tmp" "$target"
+    printf '+ installed %s (sha256 OK)\n' "$target"
+}
+
+sha256_matches() {
+    local actual
+    actual="$(sha256sum "$1" | cut -d' ' -f1)"
+    [[ "$actual" == "$POSE_MODEL_SHA256" ]]
+}
+
+install_units() {
+    say "systemd units"
+    local unit
+    for unit in "${UNITS[@]}"; do
+        run install -D -m 0644 "$REPO/systemd/$unit" "$UNIT_DIR/$unit"
+    done
+    if system_mode; then
+        run systemctl daemon-reload
+        # The kiosk owns tty1; a login prompt there would fight it for the screen.
+        run systemctl disable getty@tty1.service
+        run systemctl enable "${UNITS[@]}"
+        # restart, not start: a second run after an upgrade must run the new code.
+        run systemctl restart "${UNITS[@]}"
+    fi
+}
+
+install_station() {
+    need_root "$@"
+    REBOOT_NEEDED=0
+    if system_mode; then
+        install_packages
+        enable_interfaces
+    else
+        say "installing into $PREFIX (files only: no packages, user or services)"
+    fi
+    create_user
+    create_directories
+    install_config
+    install_pose_model
+    install_app
+    install_units
+    say "installed. Check every part with: station diag"
+    if ((REBOOT_NEEDED == 1)); then
+        say "SPI, camera or boot settings changed: reboot to apply them (sudo reboot)"
+    fi
+}
+
+uninstall_station() {
+    need_root "$@"
+    local unit
+    if system_mode; then
+        say "stopping and disabling the units"
+        for unit in "${UNITS[@]}"; do
+            if systemctl list-unit-files "$unit" >/dev/null 2>&1; then
+                run systemctl disable --now "$unit"
+            fi
+        done
+        run systemctl enable getty@tty1.service
+    fi
+    say "removing the installed files"
+    for unit in "${UNITS[@]}"; do
+        run rm -f "$UNIT_DIR/$unit"
+    done
+    if system_mode; then
+        run systemctl daemon-reload
+    fi
+    run rm -f "$ROOT/usr/local/bin/station" "$SYSUSERS_FILE" "$TMPFILES_FILE"
+    run rm -rf "$APP_DIR" "$ROOT/run/station"
+    if ((PURGE == 1)); then
+        say "purging the config, the session log and the user"
+        run rm -rf "$CONF_DIR" "$STATE_DIR"
+        if system_mode && id station >/dev/null 2>&1; then
+            run userdel station
+        fi
+    else
+        say "kept $CONF_DIR (config) and $STATE_DIR (session log); --purge removes them"
+    fi
+}
+
+main() {
+    parse_args "$@"
+    set_paths
+    ((DRY_RUN == 1)) && say "dry run: printing the actions, doing none of them"
+    if ((UNINSTALL == 1)); then
+        uninstall_station "$@"
+    elif [[ -n "$PREFIX" ]] || on_raspberry_pi; then
+        install_station "$@"
+    else
+        install_dev_venv
+    fi
+}
+
+main "$@"

@@ -1,0 +1,598 @@
+"""The checks behind `station diag`: one function per part, each returning a :class:`Check`.
+
+A check never raises: whatever goes wrong (a missing module, a device that is not there, no
+permission) becomes a result with the problem and the fix, so a technician sees a report and
+never a traceback. Pi-only and heavy libraries are imported inside the checks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
+
+SERVICE = "station.service"
+STOP_FIRST = (
+    "stop the kiosk first so diag can use the device: "
+    "`sudo systemctl stop station && station diag; sudo systemctl start station`"
+)
+
+
+@dataclass
+class Check:
+    """One part's result. `required` parts that `fail` make `station diag` exit non-zero."""
+
+    name: str
+    status: str
+    summary: str
+    required: bool = True
+    details: list[str] = field(default_factory=list)
+    fix: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Context:
+    """What the checks share: the config in force, whether the kiosk is running (it holds the
+    camera, GPIO and display), and the seams tests replace at the hardware edge."""
+
+    config: Any  # station.config.loader.Config
+    config_path: Path
+    beep: bool = False
+    service_active: bool = False
+    root: Path = Path("/")
+    open_spi: Callable[[int, int, int], Any] | None = None
+    pin_factory: Callable[[], Any] | None = None
+    frame: Any = None  # a camera frame for the pose check, when the camera gave one
+    say: Callable[[str], None] = lambda _text: None
+
+
+# --- the platform ------------------------------------------------------------------------
+
+
+def check_platform(ctx: Context) -> Check:
+    from station.hardware import pi_model
+
+    model = pi_model(ctx.root)
+    if model is None:
+        return Check(
+            "Raspberry Pi",
+            FAIL,
+            "not a Raspberry Pi (no 'Raspberry Pi' in /proc/device-tree/model)",
+            fix="the kiosk runs on a Raspberry Pi 4 or 5; on this machine use "
+            "`station run --simulate`",
+        )
+    if "Pi 4" in model or "Pi 5" in model:
+        return Check("Raspberry Pi", OK, model)
+    return Check(
+        "Raspberry Pi",
+        WARN,
+        f"{model}: slower than the Pi 4/5 the station is built for",
+        details=["pose inference may fall below 5 frames/s"],
+        fix="use a Raspberry Pi 4 or 5",
+    )
+
+
+def check_config(ctx: Context, problem: Any) -> Check:
+    """`problem` is the ConfigInvalid raised while loading, or None."""
+    where = str(ctx.config_path)
+    if problem is not None:
+        return Check(
+            "config",
+            FAIL,
+            f"{where} is rejected; the station would run on the last good config",
+            details=[str(e) for e in problem.errors],
+            fix=f"correct the keys named above; then `station config check {where}` and "
+            "`sudo systemctl reload station`",
+        )
+    if not ctx.config_path.exists():
+        return Check(
+            "config",
+            WARN,
+            f"{where} does not exist: running on the packaged defaults",
+            fix="`sudo ./install.sh` creates it (every key documented and commented out)",
+        )
+    overrides = sorted(ctx.config.origins)
+    return Check(
+        "config",
+        OK,
+        f"{where} is valid ({len(overrides)} setting(s) changed from the defaults)",
+        details=[f"{key} = {ctx.config.get(key)!r}" for key in overrides[:20]],
+    )
+
+
+def check_service(ctx: Context) -> Check:
+    """Whether the kiosk's unit is enabled and running. Runs first: a running kiosk holds the
+    camera, GPIO pins and the display, so those checks then report 'in use' instead."""
+    name = "service"
+    systemctl = shutil.which("systemctl")
+    if systemctl is None or not (ctx.root / "run/systemd/system").is_dir():
+        return Check(
+            name,
+            FAIL,
+            "systemd is not running here, so the kiosk cannot start on boot",
+            fix="install on Raspberry Pi OS with `sudo ./install.sh`",
+        )
+    state = _run([systemctl, "is-active", SERVICE])
+    enabled = _run([systemctl, "is-enabled", SERVICE])
+    ctx.service_active = state == "active"
+    details = [f"{SERVICE}: {state or 'unknown'}, {enabled or 'not installed'}"]
+    console = _run([systemctl, "is-active", "station-console.service"])
+    details.append(f"station-console.service: {console or 'unknown'}")
+    if enabled in ("", "not-found") or "No such file" in enabled:
+        return Check(
+            name,
+            FAIL,
+            f"{SERVICE} is not installed",
+            details=details,
+            fix="run `sudo ./install.sh`",
+        )
+    if state == "active" and enabled == "enabled":
+        return Check(name, OK, f"{SERVICE} is running and starts on boot", details=details)
+    fix = "`sudo systemctl enable --now station`; if it keeps failing: `journalctl -u station -b`"
+    return Check(name, FAIL, f"{SERVICE} is {state}, {enabled}", details=details, fix=fix)
+
+
+def _run(cmd: Sequence[str], timeout: float = 10.0) -> str:
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"error: {exc}"
+    return (
+        (out.stdout.strip() or out.stderr.strip()).splitlines()[0]
+        if (out.stdout.strip() or out.stderr.strip())
+        else ""
+    )
+
+
+# --- the camera and the pose model --------------------------------------------------------
+
+
+def check_camera(ctx: Context) -> Check:
+    cam = ctx.config["camera"]
+    source = cam["source"]
+    name = "camera"
+    if source == "none":
+        return Check(name, SKIP, "camera.source = 'none': no camera fitted", required=False)
+    if source == "track":
+        return Check(name, SKIP, "camera.source = 'track': replaying a landmark file", False)
+    if ctx.service_active:
+        return Check(name, SKIP, "in use by the running station", required=False, fix=STOP_FIRST)
+    if source == "opencv":
+        return _check_opencv_camera(ctx, str(cam["device"]))
+    try:
+        from picamera2 import Picamera2
+    except Exception as exc:  # ImportError off the Pi; anything libcamera throws
+        return Check(
+            name,
+            FAIL,
+            f"picamera2 cannot be imported ({type(exc).__name__}: {exc})",
+            fix="`sudo apt install --no-install-recommends python3-picamera2`; the venv must "
+            "see the system packages (install.sh makes it with --system-site-packages)",
+        )
+    try:
+        cameras = Picamera2.global_camera_info()
+    except Exception as exc:
+        return Check(name, FAIL, f"libcamera failed: {exc}", fix="reboot; check the cable")
+    if not cameras:
+        return Check(
+            name,
+            FAIL,
+            "no camera detected",
+            fix="power off; seat the ribbon cable (contacts towards the board's connector "
+            "latch as marked); `camera_auto_detect=1` in /boot/firmware/config.txt; reboot",
+        )
+    details = [f"{c.get('Model', '?')} at {c.get('Location', '?')}" for c in cameras]
+    try:
+        picam = Picamera2()
+        size = (int(cam["width"]), int(cam["height"]))
+        picam.configure(picam.create_video_configuration(main={"size": size, "format": "RGB888"}))
+        picam.start()
+        t0 = time.monotonic()
+        frames = 0
+        frame = None
+        while time.monotonic() - t0 < 1.0:
+            frame = picam.capture_array()
+            frames += 1
+        picam.stop()
+        picam.close()
+    except Exception as exc:
+        return Check(
+            name,
+            FAIL,
+            f"camera found but capture failed: {exc}",
+            details=details,
+            fix="the service user needs the 'video' group; another program may hold the "
+            f"camera. {STOP_FIRST}",
+        )
+    # picamera2's "RGB888" is BGR in memory order; the pose model wants RGB.
+    ctx.frame = frame[:, :, ::-1].copy() if frame is not None else None
+    details.append(f"captured {frames} frames in 1 s at {size[0]}×{size[1]}")
+    return Check(name, OK, details[0], details=details)
+
+
+def _check_opencv_camera(ctx: Context, device: str) -> Check:
+    try:
+        import cv2
+    except ImportError as exc:
+        return Check("camera", FAIL, f"OpenCV is not installed ({exc})", fix="reinstall")
+    cap = cv2.VideoCapture(int(device) if device.isdigit() else device)
+    ok, frame = cap.read() if cap.isOpened() else (False, None)
+    cap.release()
+    if not ok or frame is None:
+        return Check(
+            "camera",
+            FAIL,
+            f"camera.source = 'opencv': cannot read a frame from {device!r}",
+            fix="plug the USB camera in (or fix camera.device); the user needs the 'video' group",
+        )
+    ctx.frame = frame[:, :, ::-1].copy()
+    h, w = frame.shape[:2]
+    return Check("camera", OK, f"OpenCV camera {device!r}: {w}×{h}")
+
+
+def check_pose(ctx: Context) -> Check:
+    """Load the configured pose backend and run real inference: on the camera's frame when it
+    gave one, else on a synthetic image (which has nobody in it)."""
+    import numpy as np
+
+    name = "pose model"
+    pose = ctx.config["pose"]
+    if ctx.config["camera"]["source"] == "none":
+        return Check(name, SKIP, "no camera fitted: no pose inference", required=False)
+    details = [f"backend = {pose['backend']!r}"]
+    if pose["backend"] == "tasks":
+        details.append(f"model file {pose['task_model']}")
+    ctx.say("loading the pose model…")
+    try:
+        from station.pose.backends import open_backend
+
+        backend = open_backend(pose)
+    except Exception as exc:  # PoseModelMissing, ImportError, a broken model file
+        fix = (
+            "`sudo ./install.sh` downloads and checks the model file"
+            if pose["backend"] == "tasks"
+            else "reinstall (`sudo ./install.sh`); mediapipe must be ≤ 0.10.21 for 'legacy'"
+        )
+        return Check(name, FAIL, f"cannot load the pose model: {exc}", details=details, fix=fix)
+    if ctx.frame is not None:
+        image, what = np.ascontiguousarray(ctx.frame, dtype=np.uint8), "the camera's frame"
+    else:
+        image, what = synthetic_image(), "a synthetic 640×480 image"
+    try:
+        times = []
+        found = []
+        for i in range(3):
+            t0 = time.perf_counter()
+            found = backend.detect(image, float(i) / 30.0)
+            times.append(time.perf_counter() - t0)
+    except Exception as exc:
+        return Check(name, FAIL, f"inference failed: {exc}", details=details, fix="reinstall")
+    finally:
+        backend.close()
+    steady_ms = min(times[1:]) * 1000
+    details.append(f"inference on {what}: {steady_ms:.0f} ms ({1000 / steady_ms:.1f} frames/s)")
+    details.append(f"people found: {len(found)}")
+    status, fix = OK, ""
+    if 1000 / steady_ms < 5:
+        status = WARN
+        fix = "below 5 frames/s: use a Pi 5, close other programs, or lower camera.width"
+    return Check(name, status, f"{pose['backend']} model runs", details=details, fix=fix)
+
+
+def synthetic_image() -> Any:
+    """A deterministic textured test card: gradients and blocks, so the detector has edges
+    to look at; nobody is in it."""
+    import numpy as np
+
+    h, w = 480, 640
+    y, x = np.mgrid[0:h, 0:w]
+    img = np.empty((h, w, 3), dtype=np.uint8)
+    img[..., 0] = (x * 255 // w).astype(np.uint8)
+    img[..., 1] = (y * 255 // h).astype(np.uint8)
+    img[..., 2] = (((x // 40) + (y // 40)) % 2 * 200).astype(np.uint8)
+    return img
+
+
+# --- the mat ------------------------------------------------------------------------------
+
+
+def check_mat(ctx: Context) -> list[Check]:
+    mat = ctx.config["mat"]
+    kind = mat["sensor"]
+    if kind == "none":
+        return [Check("mat", SKIP, "mat.sensor = 'none': the camera counts", required=False)]
+    if kind == "replay":
+        return [Check("mat", SKIP, "mat.sensor = 'replay': a recorded mat", required=False)]
+    if kind == "switch":
+        return [_check_switch_mat(ctx)]
+    return _check_adc(ctx)
+
+
+def _check_switch_mat(ctx: Context) -> Check:
+    pin = int(ctx.config["mat"]["switch_pin"])
+    if ctx.service_active:
+        return Check("mat (switch)", SKIP, "in use by the running station", False, fix=STOP_FIRST)
+    try:
+        from gpiozero import Button
+
+        factory = _factory(ctx)
+        button = Button(pin, pin_factory=factory)
+        pressed = button.is_pressed
+        button.close()
+    except Exception as exc:
+        return Check("mat (switch)", FAIL, _gpio_problem(exc), fix=_gpio_fix(exc))
+    state = "closed (someone on the mat?)" if pressed else "open (mat empty)"
+    return Check("mat (switch)", OK, f"contact mat on GPIO{pin}: {state}")
+
+
+def _check_adc(ctx: Context, seconds: float = 1.0) -> list[Check]:
+    """Read all eight channels (a wiring fault often shows on a channel the config does not
+    use), then report levels, the achieved sampling rate and the zero levels."""
+    from station.hardware import HardwareMissing
+    from station.mat.calibration import FULL_SCALE
+    from station.mat.sensors import mcp_frame, mcp_value, open_spidev
+
+    mat = ctx.config["mat"]
+    chip = str(mat["adc_chip"])
+    bus, dev, clock = int(mat["spi_bus"]), int(mat["spi_device"]), int(mat["spi_clock_hz"])
+    opener = ctx.open_spi or open_spidev
+    name = f"mat ADC ({chip.upper()} on /dev/spidev{bus}.{dev})"
+    try:
+        spi = opener(bus, dev, clock)
+    except HardwareMissing as exc:
+        return [Check(name, FAIL, exc.problem, fix=exc.fix)]
+    except Exception as exc:
+        return [Check(name, FAIL, f"cannot open the SPI bus: {exc}", fix="reboot; see docs")]
+    full = FULL_SCALE[chip]
+    used = [int(c) for c in mat["channels"]]
+    frames = [mcp_frame(chip, ch) for ch in range(8)]
+    rows: list[list[int]] = []
+    rate = float(mat["sample_rate_hz"])
+    period = 1.0 / rate
+    try:
+        t0 = time.monotonic()
+        due = t0
+        while time.monotonic() - t0 < seconds:
+            rows.append([mcp_value(chip, spi.xfer2(list(f))) for f in frames])
+            due += period
+            wait = due - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+        span = time.monotonic() - t0
+    except Exception as exc:
+        return [Check(name, FAIL, f"SPI read failed: {exc}", fix="check the ADC's wiring")]
+    finally:
+        spi.close()
+    import numpy as np
+
+    counts = np.asarray(rows, dtype=np.float64)
+    achieved = len(rows) / span if span > 0 else 0.0
+    details = [f"read all 8 channels {len(rows)} times in {span:.2f} s"]
+    problems: list[str] = []
+    for ch in range(8):
+        col = counts[:, ch]
+        role = f"zone {mat['zones'][used.index(ch)]!r}" if ch in used else "unused"
+        details.append(
+            f"ch{ch} ({role}): mean {col.mean():.0f}, min {col.min():.0f}, max {col.max():.0f} "
+            f"of {full}"
+        )
+        if ch in used and col.min() >= full - 1:
+            problems.append(f"ch{ch} reads full scale: shorted sensor or missing divider resistor")
+    if counts.max() == 0 and counts.min() == 0:
+        problems.append("every channel reads 0: ADC not powered, or MISO/CS not connected")
+    rate_line = f"achieved {achieved:.0f} samples/s per channel (asked {rate:.0f})"
+    details.append(rate_line)
+    checks = []
+    if problems:
+        checks.append(
+            Check(
+                name,
+                FAIL,
+                problems[0],
+                details=details + problems[1:],
+                fix="check the wiring against docs/wiring.svg (VREF and VDD to 3.3 V, AGND/DGND "
+                "to ground, each sensor's divider to its channel)",
+            )
+        )
+    elif achieved < 0.9 * rate:
+        checks.append(
+            Check(
+                name,
+                WARN,
+                rate_line,
+                details=details,
+                fix="the Pi is too busy or mat.spi_clock_hz too low; landings need ≥ 1 kHz",
+            )
+        )
+    else:
+        checks.append(Check(name, OK, rate_line, details=details))
+    checks.append(_zero_levels(mat, counts, used))
+    return checks
+
+
+def _zero_levels(mat: Mapping[str, Any], counts: Any, used: list[int]) -> Check:
+    """With nobody on the mat each zone should read its calibrated zero (offset_counts)."""
+    details = []
+    worst = 0.0
+    for i, ch in enumerate(used):
+        level = float(counts[:, ch].mean())
+        offset = float(mat["offset_counts"][i])
+        drift_n = (level - offset) * float(mat["scale_n_per_count"][i])
+        worst = max(worst, abs(drift_n))
+        details.append(
+            f"{mat['zones'][i]}: reads {level:.0f} counts, calibrated zero {offset:.0f} "
+            f"({drift_n:+.0f} N)"
+        )
+    status, summary, fix = OK, "the empty mat reads its calibrated zero", ""
+    if worst > 50:
+        status = WARN
+        summary = f"zero drifted by up to {worst:.0f} N (is someone standing on the mat?)"
+        fix = "with the mat empty: `station mat calibrate` (the station also tracks small drift)"
+    return Check("mat zero levels", status, summary, required=False, details=details, fix=fix)
+
+
+# --- buzzers and LEDs ---------------------------------------------------------------------
+
+
+def check_outputs(ctx: Context) -> Check:
+    alerts = ctx.config["alerts"]
+    leds = alerts["leds"]
+    name = "buzzer and LEDs"
+    if alerts["buzzer"] == "none" and leds["mode"] == "none":
+        return Check(name, SKIP, "no buzzer or LEDs configured", required=False)
+    if ctx.service_active:
+        return Check(name, SKIP, "in use by the running station", required=False, fix=STOP_FIRST)
+    from station.alerts.outputs import AlertOutputs
+
+    try:
+        factory = _factory(ctx)
+    except Exception as exc:
+        return Check(name, FAIL, _gpio_problem(exc), fix=_gpio_fix(exc))
+    outputs = AlertOutputs(alerts, factory)
+    if outputs.problem:
+        outputs.close()
+        return Check(name, FAIL, outputs.problem, fix=_gpio_fix(Exception(outputs.problem)))
+    details = []
+    if outputs.buzzer is not None:
+        details.append(f"{alerts['buzzer']} buzzer on GPIO{alerts['buzzer_pin']}")
+    details += [f"LED {n} on GPIO{leds[n + '_pin']}" for n in outputs.leds]
+    try:
+        if ctx.beep:
+            _exercise(ctx, outputs)
+    finally:
+        outputs.close()
+    summary = "opened" + (", each sounded/lit in turn" if ctx.beep else " (`--beep` tests them)")
+    return Check(name, OK, summary, details=details)
+
+
+def _exercise(ctx: Context, outputs: Any) -> None:
+    """Sound the buzzer, then light each LED, announcing each so a person can confirm."""
+    if outputs.buzzer is not None:
+        ctx.say("beeping the buzzer…")
+        buzzer = outputs.buzzer
+        if hasattr(buzzer, "play"):  # a TonalBuzzer
+            buzzer.play("A4")
+            time.sleep(0.3)
+            buzzer.stop()
+        else:
+            buzzer.on()
+            time.sleep(0.3)
+            buzzer.off()
+    for led_name, led in outputs.leds.items():
+        ctx.say(f"lighting the {led_name} LED…")
+        led.on()
+        time.sleep(0.5)
+        led.off()
+
+
+def _factory(ctx: Context) -> Any:
+    if ctx.pin_factory is not None:
+        return ctx.pin_factory()
+    from station.hardware import pin_factory
+
+    return pin_factory(False)
+
+
+def _gpio_problem(exc: Exception) -> str:
+    problem = getattr(exc, "problem", "")
+    return str(problem or exc)
+
+
+def _gpio_fix(exc: Exception) -> str:
+    fix = getattr(exc, "fix", "")
+    return fix or (
+        "`sudo apt install python3-lgpio`; the user needs the 'gpio' group; a pin in use by "
+        f"another program is busy. {STOP_FIRST}"
+    )
+
+
+# --- display, disk ------------------------------------------------------------------------
+
+_PROBE = """
+import json, os, sys
+os.environ["SDL_VIDEODRIVER"] = sys.argv[1]
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+try:
+    import pygame
+    pygame.display.init()
+    modes = pygame.display.list_modes()
+    info = pygame.display.Info()
+    print(json.dumps({"ok": True, "driver": pygame.display.get_driver(),
+                      "modes": [list(m) for m in modes][:6] if modes != -1 else [],
+                      "size": [info.current_w, info.current_h]}))
+except Exception as exc:
+    print(json.dumps({"ok": False, "error": str(exc)}))
+"""
+
+
+def check_display(ctx: Context) -> Check:
+    """Try SDL's KMS/DRM driver (the kiosk's) in a separate process: SDL cannot be reset
+    in-process, and a driver failing hard must not take diag with it."""
+    name = "display (SDL KMS/DRM)"
+    if ctx.service_active:
+        return Check(name, SKIP, "in use by the running station", required=False, fix=STOP_FIRST)
+    cards = sorted(p.name for p in (ctx.root / "dev/dri").glob("card*"))
+    result = probe_sdl("kmsdrm")
+    details = [f"/dev/dri: {', '.join(cards) or 'no DRM devices'}"]
+    for other in ("x11", "wayland"):
+        alt = probe_sdl(other)
+        details.append(f"SDL {other}: {'available' if alt.get('ok') else 'not available'}")
+    if not result.get("ok"):
+        return Check(
+            name,
+            FAIL,
+            f"SDL's kmsdrm driver cannot open the screen: {result.get('error', '?')}",
+            details=details,
+            fix="connect the HDMI display before boot; boot to the console, not a desktop "
+            "(`sudo systemctl set-default multi-user.target`); the user needs the 'video' and "
+            "'render' groups",
+        )
+    modes = ", ".join(f"{w}×{h}" for w, h in result.get("modes", []))
+    details.append(f"modes: {modes or 'unknown'}")
+    w, h = result.get("size", [0, 0])
+    return Check(name, OK, f"kmsdrm opens the screen at {w}×{h}", details=details)
+
+
+def probe_sdl(driver: str) -> dict[str, Any]:
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", _PROBE, driver],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env={**os.environ, "SDL_AUDIODRIVER": "dummy"},
+        )
+        line = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else ""
+        return dict(json.loads(line)) if line else {"ok": False, "error": out.stderr[-200:]}
+    except (OSError, subprocess.TimeoutExpired, ValueError) as exc:
+        return {"ok": False, "error": str(exc)}
+
+
+def check_disk(ctx: Context, state_dir: Path) -> Check:
+    """Free space where the session log lives."""
+    probe = state_dir
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    usage = shutil.disk_usage(probe)
+    free_mb = usage.free / 1e6
+    summary = f"{free_mb:,.0f} MB free on the file system of {state_dir}"
+    details = [f"{usage.used / usage.total:.0%} used of {usage.total / 1e9:.1f} GB"]
+    if not state_dir.exists():
+        details.append(f"{state_dir} does not exist yet (install.sh creates it)")
+    if free_mb < 100:
+        return Check("disk", FAIL, summary, details=details, fix="free space on the SD card")
+    if free_mb < 1000:
+        return Check("disk", WARN, summary, details=details, fix="free space on the SD card")
+    return Check("disk", OK, summary, details=details)

@@ -102,6 +102,9 @@ def create_app(
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["format_value"] = format_value
     templates.env.globals["FAULTS"] = FAULTS
+    templates.env.filters["localtime"] = lambda ts: datetime.fromtimestamp(ts).strftime(
+        "%m-%d %H:%M"
+    )
     pages = Pages(console, templates)
     routes = [
         Route("/", pages.home),
@@ -800,6 +803,7 @@ def history_summary(records: list[Any], first: date, days: int) -> dict[str, Any
         "max_sessions": max([1, *(v["sessions"] for v in per_day.values())]),
         "max_jumps": max([1, *(v["jumps"] for v in per_day.values())]),
         "fault_share": {f: (fault_s[f] / active_s if active_s else 0.0) for f in FAULTS},
+        "max_share": max([1e-9, *(fault_s[f] / active_s if active_s else 0.0 for f in FAULTS)]),
         "total_sessions": len(records),
         "total_jumps": sum(r.jumps for r in records),
     }

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -242,8 +242,15 @@ class Renderer:
             draw_static = self._calibrating_static
         else:
             lay = L.summary(w, h, banner, notice)
-            static_key = ("summary", vm.count_source)
-            draw_static = self._summary_static
+            # A summary does not change while it is shown, apart from its countdown: all of it
+            # but the countdown is one static layer.
+            static_key = ("summary", vm.count_source, replace(screen, returns_in_s=None))
+            summary = screen
+
+            def draw_static(p: _Painter, lay: L.Layout) -> None:
+                self._summary_static(p, lay)
+                self._summary_body(p, lay, summary, vm)
+
         report = FrameReport(screen_name(vm), (w, h), lay)
         key = (*static_key, w, h, vm.banners, vm.config_notice)
         static = self._static.get(key)
@@ -265,7 +272,7 @@ class Renderer:
         elif isinstance(screen, CalibratingView):
             self._calibrating(painter, lay, screen)
         else:
-            self._summary(painter, lay, screen, vm)
+            self._summary(painter, lay, screen)
         return report
 
     def render_offscreen(
@@ -584,7 +591,7 @@ class Renderer:
                    T.TEXT, "left", template="Shoulders")  # fmt: skip
             pygame.draw.rect(p.target, T.PANEL_EDGE, lay[f"share.{fault}.bar"], border_radius=3)
 
-    def _summary(self, p: _Painter, lay: L.Layout, view: SummaryView, vm: ViewModel) -> None:
+    def _summary(self, p: _Painter, lay: L.Layout, view: SummaryView) -> None:
         if view.returns_in_s is not None:
             returns = f"Back to start in {math.ceil(view.returns_in_s)} s"
             p.text(
@@ -594,7 +601,10 @@ class Renderer:
                 T.TEXT_DIM,
                 "right",
                 template="Back to start in 88 s",
+                bg=T.BACKGROUND,
             )
+
+    def _summary_body(self, p: _Painter, lay: L.Layout, view: SummaryView, vm: ViewModel) -> None:
         p.text("total.value", str(view.total), lay["total.value"], T.COUNT, template="888")
         label = "JUMPS" if vm.count_source == "mat" else "JUMPS (counted by camera)"
         p.text("total.label", label, lay["total.label"], T.TEXT_DIM)

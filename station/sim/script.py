@@ -31,6 +31,8 @@ LANDINGS: tuple[str, ...] = ("soft", "heel")
 DEVICES: tuple[str, ...] = ("camera", "mat")
 ON_MAT_KINDS = ("stand", "jump")
 """Kinds that need the jumper already on the mat (after a step_on)."""
+MIN_JUMP_PHASE_S = 1.5
+"""A jump phase needs this plus two cycles: 0.2 s standing, a push-off, a jump, settling."""
 JUMP_ONLY_KEYS = ("cadence_per_min", "style", "landing", "misses_s")
 
 JUMPER = Section(
@@ -262,8 +264,9 @@ def parse_script(data: Mapping[str, Any], source: str = "<script>") -> Script:
     if errors:
         raise ScriptInvalid(errors)
     phases = _phases(items["phase"], source, errors)
-    faults = _episodes(items["fault"], "fault", "name", source, errors)
-    outages = _episodes(items["outage"], "outage", "device", source, errors)
+    end = phases[-1].end_s if phases else 0.0
+    faults = _episodes(items["fault"], "fault", "name", source, errors, end)
+    outages = _episodes(items["outage"], "outage", "device", source, errors, end)
     dead = [DeadZone(d["zone"], d["start_s"], d["end_s"]) for d in items["dead_zone"]]
     for i, d in enumerate(dead):
         if d.end_s <= d.start_s:
@@ -328,16 +331,29 @@ def _phases(raw: list[dict[str, Any]], source: str, errors: list[ConfigError]) -
             errors.append(
                 ConfigError(f"{path}.kind", "= 'step_off': the jumper is not on the mat", source)
             )
+        if kind == "jump":
+            shortest = MIN_JUMP_PHASE_S + 2 * 60.0 / p["cadence_per_min"]
+            if p["duration_s"] < shortest:
+                errors.append(
+                    ConfigError(
+                        f"{path}.duration_s",
+                        f"= {p['duration_s']:g}: too short for a jump at "
+                        f"{p['cadence_per_min']:g}/min (needs ≥ {shortest:.2f} s: stand, push "
+                        "off, jump, settle)",
+                        source,
+                    )
+                )
         on_mat = kind in ("step_on", "stand", "jump")
         end = t + p["duration_s"]
         misses = tuple(sorted(p["misses_s"]))
         for j, m in enumerate(p["misses_s"]):
-            if not t + 1.0 <= m <= end - 1.5:
+            latest = end - 1.5 - 60.0 / p["cadence_per_min"]
+            if not t + 1.0 <= m <= latest:
                 errors.append(
                     ConfigError(
                         f"{path}.misses_s",
                         f"item {j} = {m:g}: must be at least 1 s after the phase starts and "
-                        f"1.5 s before it ends (phase runs {t:g} to {end:g} s)",
+                        f"1.5 s + one jump cycle before it ends (here {t + 1:g} to {latest:g} s)",
                         source,
                     )
                 )
@@ -363,10 +379,23 @@ def _phases(raw: list[dict[str, Any]], source: str, errors: list[ConfigError]) -
 
 
 def _episodes(
-    raw: list[dict[str, Any]], array: str, label: str, source: str, errors: list[ConfigError]
+    raw: list[dict[str, Any]],
+    array: str,
+    label: str,
+    source: str,
+    errors: list[ConfigError],
+    script_end_s: float,
 ) -> list[Episode]:
     out: list[Episode] = []
     for i, e in enumerate(raw):
+        if script_end_s and e["start_s"] >= script_end_s:
+            errors.append(
+                ConfigError(
+                    f"{array}[{i}].start_s",
+                    f"= {e['start_s']:g}: after the script ends ({script_end_s:g} s)",
+                    source,
+                )
+            )
         if e["end_s"] <= e["start_s"]:
             errors.append(
                 ConfigError(

@@ -5,7 +5,7 @@ so the landings the mat feels and the skeleton the camera sees agree exactly; ea
 adds its own seeded sensor noise. Without a clock a source yields as fast as it is consumed
 (timestamps from `t0`, default 0); with a clock it is paced in real time against it and its
 timestamps sit on the clock's time line (simulation start = the clock's time when `events()`
-starts, unless `t0` is given).
+starts, unless `t0` is given). `loop=True` replays the script forever, for a kiosk demo.
 """
 
 from __future__ import annotations

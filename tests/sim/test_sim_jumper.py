@@ -462,6 +462,12 @@ def _error(text: str) -> str:
         (SMALL.replace('duration_s = 10.0', 'duration_s = 10.0\nmisses_s = [11.0]'),
          "phase[1].misses_s: item 0 = 11"),
         ("[noise]\nmat_n = -1\n", "noise.mat_n = -1: too small"),
+        (SMALL.replace("duration_s = 10.0", "duration_s = 2.0"),
+         "phase[1].duration_s = 2: too short for a jump at 120/min"),
+        (SMALL + '[[outage]]\ndevice = "mat"\nstart_s = 20\nend_s = 30\n',
+         "outage[0].start_s = 20: after the script ends (13 s)"),
+        ("[[phase]]\nkind = 1\nduration_s = 2\n", "phase[0].kind = 1: an integer, not a string"),
+        ("phase = 3\n", "phase: expected an array of tables [[phase]]"),
         ("name = 'x'\n", "phase: a script needs at least one [[phase]]"),
     ],
 )  # fmt: skip

@@ -94,3 +94,36 @@ def test_simulated_switch_mat(script: Path) -> None:
     landings = [e for e in events if isinstance(e, Landing)]
     assert len(landings) == source.truth.jump_count
     assert [x.double_under for x in landings] == [j.double for j in source.truth.jumps]
+
+
+def test_tracker_runs_the_default_session_and_takes_new_thresholds() -> None:
+    from station.mat.tracker import MatTracker
+
+    cfg = build_config(SCHEMA, [])
+    source = sim.simulated_mat(cfg, None, 2)
+    tracker = MatTracker(cfg)
+    assert tracker.weighs
+    lenient = build_config(SCHEMA, [("t", {"posture": {"preset": "easy"}, "presets": {"easy": {
+        "landing": {"loading_rate_warn_bw_s": 900.0, "loading_rate_fault_bw_s": 1000.0,
+                    "peak_warn_bw": 14.0, "peak_fault_bw": 15.0}}}})])  # fmt: skip
+    landings: list[Landing] = []
+    for ev in source.events():
+        landings += [e for e in tracker.handle(ev) if isinstance(e, Landing)]
+        if len(landings) == 40 and tracker.params.peak_fault_bw != 15.0:
+            tracker.use_thresholds(lenient)
+    landings += [e for e in tracker.finish() if isinstance(e, Landing)]
+    truth = source.truth
+    assert tracker.state.count == len(landings) == truth.jump_count
+    later = landings[40:]  # includes the default script's 16 heel slaps, hard by default
+    assert not any(x.hard for x in later)
+    assert [x.hard for x in landings[:40]] == [j.heel_first for j in truth.jumps[:40]]
+
+
+def test_tracker_reports_a_zone_mismatch_instead_of_crashing() -> None:
+    from station.events import DeviceStatus
+    from station.mat.tracker import MatTracker
+
+    tracker = MatTracker(build_config(SCHEMA, []))
+    block = ForceBlock(1.0, np.array([0.999, 1.0]), np.zeros((2, 3)), ("a", "b", "c"))
+    (status,) = tracker.handle(block)
+    assert isinstance(status, DeviceStatus) and not status.ok and "do not match" in status.message

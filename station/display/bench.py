@@ -25,6 +25,7 @@ SIZES: tuple[tuple[int, int], ...] = (
     (1080, 1920),
 )
 SCREENS = ("idle", "calibrating", "active", "active-live", "summary", "degraded", "degraded-mat")
+"""= station.display.demo.SCREENS (repeated: this module imports no pygame at import time)."""
 TARGET_MS = 8.0
 FPS = 30
 

@@ -149,3 +149,15 @@ def test_summary_view_from_a_session_summary() -> None:
     assert shares["back"] == 0.25 and shares["shoulders"] == 0.0
     assert shares["head"] == 1.0  # clamped: never more than the whole session
     assert view.total == 250 and view.tip is not None and view.tip.fault == "back"
+
+
+def test_bench_runs_every_screen() -> None:
+    from station.display.bench import SCREENS as BENCH_SCREENS
+    from station.display.bench import measure
+    from station.display.cli import SCREENS as CLI_SCREENS
+    from station.display.demo import SCREENS as DEMO_SCREENS
+
+    assert BENCH_SCREENS == DEMO_SCREENS == CLI_SCREENS
+    for screen in BENCH_SCREENS:
+        times = measure(screen, (320, 240), frames=3, warmup=1)
+        assert len(times) == 3 and all(t > 0 for t in times)

@@ -84,7 +84,7 @@ class Proportions:
     @property
     def hip_height(self) -> float:
         """Standing, with the knees very slightly soft."""
-        return self.ankle_height + 0.99 * (self.thigh + self.shank)
+        return self.ankle_height + 0.997 * (self.thigh + self.shank)
 
 
 def _ss(u: float) -> float:
@@ -174,7 +174,7 @@ class Skeleton:
     def _contact_pitch(self, c: Contact, t: float) -> float:
         tr = t - c.t0
         u = min(max(tr / c.tc, 0.0), 1.0)
-        bounce = SOFT_TOUCHDOWN_DEG * (1.0 - 0.75 * math.sin(math.pi * u))
+        bounce = SOFT_TOUCHDOWN_DEG * (1.0 - 0.9 * math.sin(math.pi * u))
         if c.landing == "push":
             return SOFT_TOUCHDOWN_DEG * _ss(u)
         if c.landing == "heel":

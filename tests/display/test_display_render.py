@@ -372,3 +372,49 @@ def test_summary_texts_fit_for_any_values(
     assert report.text("total.value").text == str(total)
     for t in report.texts:
         assert t.box.contains(t.rect), f"{t.name} {t.text!r} spills out of its box"
+
+
+# Machado, Oliveira & Fernandes (2009) simulation matrices, severity 1, on linear RGB.
+CVD = {
+    "protanopia": [
+        [0.152286, 1.052583, -0.204868],
+        [0.114503, 0.786281, 0.099216],
+        [-0.003882, -0.048116, 1.051998],
+    ],
+    "deuteranopia": [
+        [0.367322, 0.860646, -0.227968],
+        [0.280085, 0.672501, 0.047413],
+        [-0.011820, 0.042940, 0.968881],
+    ],
+    "tritanopia": [
+        [1.255528, -0.076749, -0.178779],
+        [-0.078411, 0.930809, 0.147602],
+        [0.004733, 0.691367, 0.303900],
+    ],
+}
+
+
+def _simulate(matrix: list[list[float]], colour: tuple[int, int, int]) -> np.ndarray:
+    c = np.array(colour) / 255.0
+    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    out = np.clip(np.array(matrix) @ linear, 0, 1)
+    return 255 * np.where(out <= 0.0031308, 12.92 * out, 1.055 * out ** (1 / 2.4) - 0.055)
+
+
+@pytest.mark.parametrize("kind", sorted(CVD))
+def test_lights_stay_apart_for_colour_blind_members(renderer: Renderer, kind: str) -> None:
+    """Where a colour-vision deficiency makes two state colours look alike, their glyphs must
+    differ plainly in shape (less than half their ink shared): e.g. for deuteranopia ok's green
+    and unknown's grey come close, and ok is a filled disc while unknown is a hollow ring."""
+    masks = {
+        s: pygame.surfarray.array_alpha(renderer.glyphs.light(s, 120)) > 128  # type: ignore[arg-type]
+        for s in LIGHT_STATES
+    }
+    for a, b in itertools.combinations(LIGHT_STATES, 2):
+        distance = np.linalg.norm(
+            _simulate(CVD[kind], T.STATE_COLOUR[a]) - _simulate(CVD[kind], T.STATE_COLOUR[b])  # type: ignore[index]
+        )
+        iou = (masks[a] & masks[b]).sum() / (masks[a] | masks[b]).sum()
+        assert distance > 55 or iou < 0.5, (
+            f"{kind}: {a} and {b} look alike ({distance:.0f}, {iou:.2f})"
+        )

@@ -1,19 +1,21 @@
 """The small IPC between the running station and the trainers' console (a separate process).
 
-Three channels, all plain files under the state directory, so neither process can hang or
-crash the other and nothing needs a socket:
+Three channels, all plain files, so neither process can hang or crash the other and nothing
+needs a socket. Every function takes the state directory; the files go to
+:func:`station.storage.paths.runtime_dir` of it (RUN below): /run/station under systemd (RAM:
+no SD-card wear, nothing survives a reboot), else the state directory itself.
 
-* **Live status** (station → console): ``STATE_DIR/live.json``, rewritten atomically (a temp
+* **Live status** (station → console): ``RUN/live.json``, rewritten atomically (a temp
   file renamed over it) a few times a second by :class:`LiveStatusWriter`; the console reads it
   with :func:`read_live_status`. It says what the station measures right now: phase, lights,
   each metric against its thresholds, mat force per zone, counts, device and config problems.
-* **Commands** (console → station): one JSON file per request in ``STATE_DIR/commands/``
+* **Commands** (console → station): one JSON file per request in ``RUN/commands/``
   (:func:`send_command`); the station's main loop calls :meth:`CommandPoller.poll` and answers
   each with :meth:`CommandPoller.reply`, which the console picks up with :func:`wait_result`.
   Known commands: ``beep`` (test the buzzer; optional ``fault``), ``mat_zero``, ``mat_scale``
   (``known_n``: a known load in newtons on the mat; optional ``zone``), ``snapshot`` (one camera
   frame as JPEG to :func:`snapshot_path`, in RAM, never the state directory).
-* **Reload** (console → station): the station's pid in ``STATE_DIR/station.pid``
+* **Reload** (console → station): the station's pid in ``RUN/station.pid``
   (:func:`write_pid_file`); :func:`request_reload` sends it SIGHUP after a config save.
 """
 
@@ -38,6 +40,7 @@ from station.storage.paths import (
     LIVE_STATUS,
     PID_FILE,
     RESULTS_DIR,
+    runtime_dir,
     volatile_dir,
 )
 
@@ -96,7 +99,7 @@ class LiveStatusWriter:
         interval_s: float = 0.25,
         wall: Callable[[], float] = time.time,
     ) -> None:
-        self.path = Path(state_dir) / LIVE_STATUS
+        self.path = runtime_dir(state_dir) / LIVE_STATUS
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.interval_s = interval_s
         self._wall = wall
@@ -130,7 +133,7 @@ def read_live_status(state_dir: str | Path) -> LiveStatus | None:
     """The console's side: the newest status, or None if the station has not written one (or
     the file is unreadable). Check :meth:`LiveStatus.age_s` to tell a stopped station."""
     try:
-        data = json.loads((Path(state_dir) / LIVE_STATUS).read_text())
+        data = json.loads((runtime_dir(state_dir) / LIVE_STATUS).read_text())
     except (OSError, ValueError):
         return None
     return LiveStatus.from_dict(data) if isinstance(data, dict) else None
@@ -168,7 +171,7 @@ def send_command(
     now = wall()
     command_id = f"{int(now * 1e6):017d}-{uuid.uuid4().hex[:8]}"
     body = {"id": command_id, "name": name, "args": dict(args or {}), "created_at": now}
-    folder = Path(state_dir) / COMMANDS_DIR
+    folder = runtime_dir(state_dir) / COMMANDS_DIR
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_text(folder / f"{command_id}.json", json.dumps(body), fsync=False)
     return command_id
@@ -185,8 +188,8 @@ class CommandPoller:
         max_age_s: float = COMMAND_MAX_AGE_S,
         wall: Callable[[], float] = time.time,
     ) -> None:
-        self.commands = Path(state_dir) / COMMANDS_DIR
-        self.results = Path(state_dir) / RESULTS_DIR
+        self.commands = runtime_dir(state_dir) / COMMANDS_DIR
+        self.results = runtime_dir(state_dir) / RESULTS_DIR
         self.commands.mkdir(parents=True, exist_ok=True)
         self.results.mkdir(parents=True, exist_ok=True)
         self.max_age_s = max_age_s
@@ -248,7 +251,7 @@ class CommandPoller:
 
 def read_result(state_dir: str | Path, command_id: str) -> CommandResult | None:
     """The station's answer to a command (consumed: the file is removed), or None yet."""
-    path = Path(state_dir) / RESULTS_DIR / f"{Path(command_id).name}.json"
+    path = runtime_dir(state_dir) / RESULTS_DIR / f"{Path(command_id).name}.json"
     try:
         data = json.loads(path.read_text())
         path.unlink()
@@ -280,7 +283,7 @@ def snapshot_path() -> Path:
 
 
 def write_pid_file(state_dir: str | Path, pid: int | None = None) -> Path:
-    path = Path(state_dir) / PID_FILE
+    path = runtime_dir(state_dir) / PID_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, f"{os.getpid() if pid is None else pid}\n", fsync=False)
     return path
@@ -288,7 +291,7 @@ def write_pid_file(state_dir: str | Path, pid: int | None = None) -> Path:
 
 def remove_pid_file(state_dir: str | Path) -> None:
     """Remove the pid file if it is ours (a newer station may already have replaced it)."""
-    path = Path(state_dir) / PID_FILE
+    path = runtime_dir(state_dir) / PID_FILE
     with contextlib.suppress(OSError, ValueError):
         if int(path.read_text().strip()) == os.getpid():
             path.unlink()
@@ -297,11 +300,11 @@ def remove_pid_file(state_dir: str | Path) -> None:
 def read_pid(state_dir: str | Path) -> int | None:
     """The running station's pid, or None if there is no pid file or its process is gone."""
     try:
-        pid = int((Path(state_dir) / PID_FILE).read_text().strip())
+        pid = int((runtime_dir(state_dir) / PID_FILE).read_text().strip())
     except (OSError, ValueError):
         return None
-    if pid <= 1:
-        return None
+    if pid <= 1 or pid == os.getpid():
+        return None  # never signal init or ourselves (a stale file naming a reused pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -30,6 +30,19 @@ def state_dir(configured: str | os.PathLike[str] | None = None) -> Path:
     return DEFAULT_STATE_DIR
 
 
+def runtime_dir(state: str | os.PathLike[str]) -> Path:
+    """Where the station and the console exchange live files (status, commands, pid file).
+
+    The RAM directory when one is given (STATION_RUNTIME_DIR, or systemd's RUNTIME_DIRECTORY:
+    /run/station under both units), so a status rewritten several times a second never wears
+    the SD card and a pid file never outlives a reboot; else the state directory itself."""
+    for name in ("STATION_RUNTIME_DIR", "RUNTIME_DIRECTORY"):
+        value = os.environ.get(name)
+        if value:
+            return Path(value.split(":")[0])
+    return Path(state)
+
+
 def volatile_dir() -> Path:
     """A RAM-backed directory for things that must never reach the SD card (camera snapshots).
 

@@ -28,6 +28,13 @@ from station.storage.live import (
 from station.storage.paths import COMMANDS_DIR, LIVE_STATUS, state_dir
 
 
+@pytest.fixture(autouse=True)
+def no_runtime_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests use the state directory itself unless they set a runtime directory."""
+    monkeypatch.delenv("STATION_RUNTIME_DIR", raising=False)
+    monkeypatch.delenv("RUNTIME_DIRECTORY", raising=False)
+
+
 class Wall:
     def __init__(self, t: float = 1_700_000_000.0) -> None:
         self.t = t
@@ -180,3 +187,19 @@ def test_pid_file_is_removed_only_by_its_owner(tmp_path: Path) -> None:
     write_pid_file(tmp_path)
     remove_pid_file(tmp_path)
     assert read_pid(tmp_path) is None
+
+
+def test_live_files_go_to_the_runtime_dir_when_there_is_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state, run = tmp_path / "state", tmp_path / "run"
+    monkeypatch.setenv("RUNTIME_DIRECTORY", str(run))
+    LiveStatusWriter(state).write(LiveStatus(phase="summary"))
+    send_command(state, "beep")
+    write_pid_file(state)
+    assert (run / LIVE_STATUS).exists() and (run / COMMANDS_DIR).is_dir()
+    assert not state.exists() or not any(state.iterdir())  # nothing on the SD card
+    status = read_live_status(state)
+    assert status is not None and status.phase == "summary"
+    assert [c.name for c in CommandPoller(state).poll()] == ["beep"]
+    remove_pid_file(state)

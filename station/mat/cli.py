@@ -111,7 +111,8 @@ def _print_table(name: str, zones: Sequence[str], result: Any) -> None:
     bw = result.body_weight_n
     st = result.state
     print(f"{name}: zones {'+'.join(zones)}, {result.sample_rate_hz:g} Hz")
-    weight = f"{bw:.1f} N ({bw / KG:.1f} kg, {st.body_weight_source})" if bw else "not captured"
+    how = result.body_weight_source
+    weight = f"{bw:.1f} N ({bw / KG:.1f} kg, from {how})" if bw else "not captured"
     print(f"body weight {weight}; jumps {result.jumps}")
     head = (
         f"{'#':>3} {'takeoff s':>9} {'touchdown s':>11} {'flight s':>8} {'contact s':>9} "

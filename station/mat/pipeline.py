@@ -290,6 +290,7 @@ class MatPipeline:
         self._last_t = -math.inf
         self._now = -math.inf  # time of the last sample processed
         self._nan_zones: set[int] = set()
+        self.first_body_weight: tuple[float, str] | None = None  # (N, how), for reports
         # Sums are exact (math.fsum over whole chunks) so that how the samples were split into
         # blocks cannot change a single bit of the results.
         self._cum = 0.0  # sum of the total force before the current chunk
@@ -308,7 +309,7 @@ class MatPipeline:
         self._chunks: deque[tuple[int, int, float, float]] = deque(maxlen=QUIET_CHUNKS)
         self._chunk_valid = True
         self._cycle_marks: deque[tuple[int, float]] = deque(maxlen=BW_CYCLES + 1)
-        self._short_quiet: tuple[float, float] | None = None  # (relative sd, mean)
+        self._short_quiet: tuple[int, float] | None = None  # (first sample, mean)
         # session tally
         self._tally = Tally(self.state, self.p.cadence_window_s)
         self._zone_quiet = [0] * len(self.zones)
@@ -567,16 +568,21 @@ class MatPipeline:
         self._chunks.append((self._g, int(n), s, ss) if self._chunk_valid else (self._g, 0, 0, 0))
         self._chunk_valid = True
         st = self.state
-        quiet, mean, cv = self._quiet(QUIET_CHUNKS)
+        quiet, mean, _ = self._quiet(QUIET_CHUNKS)
         st.still = quiet
         if st.body_weight_n is not None:
             return
         if quiet:
             self._set_body_weight(mean, "quiet standing", self._now)
             return
-        short, mean, cv = self._quiet(SHORT_QUIET_CHUNKS)
-        if short and self._short_quiet is None:  # the first: members stand still on arrival
-            self._short_quiet = (cv, mean)
+        # The first quiet stretch (members stand still on arrival), as long as it lasts.
+        for k in range(QUIET_CHUNKS - 1, SHORT_QUIET_CHUNKS - 1, -1):
+            short, mean, _ = self._quiet(k)
+            if short:
+                start = self._chunks[-k][0] - self._chunks[-k][1]
+                if self._short_quiet is None or self._short_quiet[0] == start:
+                    self._short_quiet = (start, mean)
+                break
 
     def _quiet(self, chunks: int) -> tuple[bool, float, float]:
         """Were the last `chunks` chunks quiet standing? (quiet, mean, relative sd)"""
@@ -604,6 +610,8 @@ class MatPipeline:
             self._set_body_weight((s1 - s0) / (g1 - g0), "jump cycles", now)
 
     def _set_body_weight(self, bw: float, source: str, now: float) -> None:
+        if self.first_body_weight is None:
+            self.first_body_weight = (bw, source)
         self.state.body_weight_n = bw
         self.state.body_weight_source = source
         self._events.append(MatPresence(now, True, bw))
@@ -777,6 +785,7 @@ class MatAnalysis:
 
     sample_rate_hz: float
     body_weight_n: float | None
+    body_weight_source: str
     landings: tuple[Landing, ...]
     state: MatState
     events: tuple[Event, ...]
@@ -828,10 +837,8 @@ def analyze(
         events += pipe.feed(t[i : i + step], force[i : i + step])
     events += pipe.finish()
     landings = tuple(e for e in events if isinstance(e, Landing))
-    bws = [e.body_weight_n for e in events if isinstance(e, MatPresence) and e.body_weight_n]
-    return MatAnalysis(
-        pipe.p.sample_rate_hz, bws[0] if bws else None, landings, pipe.state, tuple(events)
-    )
+    bw, how = pipe.first_body_weight or (None, "")
+    return MatAnalysis(pipe.p.sample_rate_hz, bw, how, landings, pipe.state, tuple(events))
 
 
 def without_force(landing: Landing) -> Landing:

@@ -1,5 +1,6 @@
 """The console's HTTP API: access control, CSRF, rate limit, validation, concurrent edits,
-reload, commands and exports. Real app, real files, loopback addresses only."""
+reload, commands and exports. The real app served by uvicorn on a loopback port, real files,
+an HTTP client on loopback addresses only."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ import threading
 import time
 import tomllib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 from console_helpers import PASSWORD, SITE_TEXT, csrf_of, login, make_site, served, version_of
-from starlette.testclient import TestClient
+from starlette.applications import Starlette
 
 from station.config.loader import load_config
 from station.console import auth
@@ -21,7 +24,20 @@ from station.console.sitefile import AUDIT_FILE
 from station.storage.live import CommandPoller, LiveStatus, LiveStatusWriter, snapshot_path
 from station.storage.sessions import SessionLog
 
-LOOPBACK = ("127.0.0.1", 50000)
+
+@contextmanager
+def http(app: Starlette, source: str = "127.0.0.1") -> Iterator[httpx.Client]:
+    """A client of `app` served on 127.0.0.1, connecting from the loopback address `source`."""
+    with (
+        served(app) as url,
+        httpx.Client(
+            base_url=url,
+            follow_redirects=False,
+            transport=httpx.HTTPTransport(local_address=source),
+            timeout=30,
+        ) as c,
+    ):
+        yield c
 
 
 class Clock:
@@ -50,12 +66,16 @@ def limiter_clock() -> Clock:
 
 
 @pytest.fixture
-def client(site: Path, state_dir: Path, limiter_clock: Clock) -> Iterator[TestClient]:
+def app(site: Path, state_dir: Path, limiter_clock: Clock) -> Starlette:
     auth.set_password(state_dir, PASSWORD)
-    app = create_app(
+    return create_app(
         site, state_dir, limiter=auth.LoginLimiter(clock=limiter_clock), command_timeout_s=2.0
     )
-    with TestClient(app, base_url="http://127.0.0.1", client=LOOPBACK, follow_redirects=False) as c:
+
+
+@pytest.fixture
+def client(app: Starlette) -> Iterator[httpx.Client]:
+    with http(app) as c:
         yield c
 
 
@@ -68,8 +88,7 @@ def audit(state_dir: Path) -> list[dict[str, object]]:
 
 
 def test_disabled_until_a_password_is_set(site: Path, state_dir: Path) -> None:
-    app = create_app(site, state_dir)
-    with TestClient(app, client=LOOPBACK, follow_redirects=False) as c:
+    with http(create_app(site, state_dir)) as c:
         page = c.get("/login")
         assert page.status_code == 503 and "set-password" in page.text
         token = csrf_of(page.text)
@@ -93,7 +112,7 @@ def test_password_is_stored_only_as_a_scrypt_hash(state_dir: Path) -> None:
     assert json.loads((other / auth.PASSWORD_FILE).read_text())["salt"] != data["salt"]
 
 
-def test_without_a_session_nothing_is_shown_or_changed(client: TestClient, site: Path) -> None:
+def test_without_a_session_nothing_is_shown_or_changed(client: httpx.Client, site: Path) -> None:
     for path in ("/thresholds", "/live", "/alerts", "/mat", "/camera", "/history", "/history.csv"):
         reply = client.get(path)
         assert reply.status_code == 303 and reply.headers["location"].startswith("/login"), path
@@ -107,7 +126,7 @@ def test_without_a_session_nothing_is_shown_or_changed(client: TestClient, site:
     assert site.read_text() == SITE_TEXT
 
 
-def test_wrong_password_is_refused_and_logged(client: TestClient, state_dir: Path) -> None:
+def test_wrong_password_is_refused_and_logged(client: httpx.Client, state_dir: Path) -> None:
     token = csrf_of(client.get("/login").text)
     reply = client.post("/login", data={"csrf": token, "password": "wrong-password"})
     assert reply.status_code == 401 and "Wrong password" in reply.text
@@ -117,7 +136,7 @@ def test_wrong_password_is_refused_and_logged(client: TestClient, state_dir: Pat
     ]
 
 
-def test_login_needs_the_csrf_token(client: TestClient) -> None:
+def test_login_needs_the_csrf_token(client: httpx.Client) -> None:
     client.get("/login")
     assert client.post("/login", data={"password": PASSWORD}).status_code == 403
     assert client.post("/login", data={"password": PASSWORD, "csrf": "x" * 32}).status_code == 403
@@ -125,7 +144,7 @@ def test_login_needs_the_csrf_token(client: TestClient) -> None:
 
 
 def test_too_many_attempts_lock_out_that_address(
-    client: TestClient, state_dir: Path, limiter_clock: Clock
+    app: Starlette, client: httpx.Client, state_dir: Path, limiter_clock: Clock
 ) -> None:
     token = csrf_of(client.get("/login").text)
     for _ in range(5):
@@ -135,8 +154,7 @@ def test_too_many_attempts_lock_out_that_address(
     assert "Too many failed attempts" in locked.text
     assert client.get("/thresholds").status_code == 303  # the right password did not get in
     # Another loopback address is not locked out by this one's failures.
-    app = client.app
-    with TestClient(app, client=("127.0.0.2", 50001), follow_redirects=False) as other:
+    with http(app, source="127.0.0.2") as other:
         login(other)
     limiter_clock.t += 301  # the window passes
     login(client)
@@ -144,14 +162,14 @@ def test_too_many_attempts_lock_out_that_address(
     assert actions.count("login-failed") == 5 and "login-refused" in actions
 
 
-def test_logout_ends_the_session(client: TestClient) -> None:
+def test_logout_ends_the_session(client: httpx.Client) -> None:
     token = login(client)
     assert client.post("/logout", data={}).status_code == 403  # CSRF on logout too
     assert client.post("/logout", data={"csrf": token}).status_code == 303
     assert client.get("/thresholds").status_code == 303
 
 
-def test_session_cookie_flags(client: TestClient) -> None:
+def test_session_cookie_flags(client: httpx.Client) -> None:
     client.get("/login")
     token = csrf_of(client.get("/login").text)
     reply = client.post("/login", data={"csrf": token, "password": PASSWORD})
@@ -162,14 +180,14 @@ def test_session_cookie_flags(client: TestClient) -> None:
 def test_sessions_expire(site: Path, state_dir: Path) -> None:
     auth.set_password(state_dir, PASSWORD)
     app = create_app(site, state_dir, session_hours=0.5 / 3600)  # half a second
-    with TestClient(app, client=LOOPBACK, follow_redirects=False) as c:
+    with http(app) as c:
         login(c)
         assert c.get("/thresholds").status_code == 200
         time.sleep(0.6)
         assert c.get("/thresholds").status_code == 303
 
 
-def test_a_new_password_logs_everyone_out(client: TestClient, state_dir: Path) -> None:
+def test_a_new_password_logs_everyone_out(client: httpx.Client, state_dir: Path) -> None:
     login(client)
     auth.set_password(state_dir, "another-password")
     assert client.get("/thresholds").status_code == 303
@@ -178,13 +196,13 @@ def test_a_new_password_logs_everyone_out(client: TestClient, state_dir: Path) -
 # --- saving ------------------------------------------------------------------------------------
 
 
-def form_for(client: TestClient, preset: str = "intermediate") -> dict[str, str]:
+def form_for(client: httpx.Client, preset: str = "intermediate") -> dict[str, str]:
     html = client.get(f"/thresholds?preset={preset}").text
     return {"csrf": csrf_of(html), "version": version_of(html), "preset": preset}
 
 
 def test_change_a_threshold_keeps_comments_reloads_and_audits(
-    client: TestClient, site: Path, state_dir: Path
+    client: httpx.Client, site: Path, state_dir: Path
 ) -> None:
     login(client)
     form = form_for(client)
@@ -211,7 +229,7 @@ def test_change_a_threshold_keeps_comments_reloads_and_audits(
     assert "the station is not running" in page.lower()  # no pid file: said, not hidden
 
 
-def test_missing_or_wrong_csrf_token_changes_nothing(client: TestClient, site: Path) -> None:
+def test_missing_or_wrong_csrf_token_changes_nothing(client: httpx.Client, site: Path) -> None:
     login(client)
     form = form_for(client)
     values = {"presets.intermediate.back.warn": "3"}
@@ -236,7 +254,7 @@ def test_missing_or_wrong_csrf_token_changes_nothing(client: TestClient, site: P
     ],
 )
 def test_out_of_range_value_is_a_form_error_and_nothing_is_written(
-    client: TestClient, site: Path, key: str, value: str, message: str
+    client: httpx.Client, site: Path, key: str, value: str, message: str
 ) -> None:
     login(client)
     form = form_for(client)
@@ -250,7 +268,7 @@ def test_out_of_range_value_is_a_form_error_and_nothing_is_written(
 
 
 def test_concurrent_edit_is_refused_and_says_what_changed(
-    client: TestClient, site: Path, state_dir: Path
+    client: httpx.Client, site: Path, state_dir: Path
 ) -> None:
     login(client)
     form = form_for(client)
@@ -270,7 +288,7 @@ def test_concurrent_edit_is_refused_and_says_what_changed(
     assert tomllib.loads(site.read_text())["presets"]["intermediate"]["back"]["warn"] == 14.0
 
 
-def test_presets_save_as_and_select(client: TestClient, site: Path) -> None:
+def test_presets_save_as_and_select(client: httpx.Client, site: Path) -> None:
     login(client)
     form = form_for(client, "beginner")
     bad = client.post("/presets/new", data={**form, "name": "Kids Class!"})
@@ -289,7 +307,9 @@ def test_presets_save_as_and_select(client: TestClient, site: Path) -> None:
     assert "kids ●" in page
 
 
-def test_alerts_page_saves_quiet_hours_and_rejects_bad_ones(client: TestClient, site: Path) -> None:
+def test_alerts_page_saves_quiet_hours_and_rejects_bad_ones(
+    client: httpx.Client, site: Path
+) -> None:
     login(client)
     html = client.get("/alerts").text
     form = {"csrf": csrf_of(html), "version": version_of(html), "alerts.enabled": "on"}
@@ -308,7 +328,7 @@ def test_alerts_page_saves_quiet_hours_and_rejects_bad_ones(client: TestClient, 
     assert alerts["back"]["beeps"] == 3
 
 
-def test_api_set_for_live_tuning(client: TestClient, site: Path) -> None:
+def test_api_set_for_live_tuning(client: httpx.Client, site: Path) -> None:
     token = login(client)
     version = form_for(client)["version"]
     headers = {"X-CSRF-Token": token}
@@ -338,7 +358,7 @@ time.sleep(60)
 """
 
 
-def test_a_save_sends_sighup_to_the_station(client: TestClient, state_dir: Path) -> None:
+def test_a_save_sends_sighup_to_the_station(client: httpx.Client, state_dir: Path) -> None:
     import subprocess
     import sys
 
@@ -385,7 +405,7 @@ def station(state_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_test_beep_and_snapshot_and_mat_zero(
-    client: TestClient, station: None, site: Path, state_dir: Path
+    client: httpx.Client, station: None, site: Path, state_dir: Path
 ) -> None:
     token = login(client)
     reply = client.post("/alerts/test-beep", data={"csrf": token, "fault": "back"})
@@ -405,15 +425,13 @@ def test_test_beep_and_snapshot_and_mat_zero(
     assert "Saved to the config file" in client.get("/mat").text
 
 
-def test_commands_without_a_station_say_so(client: TestClient) -> None:
+def test_commands_without_a_station_say_so(client: httpx.Client) -> None:
     token = login(client)
     client.post("/alerts/test-beep", data={"csrf": token})
     assert "the station did not answer" in client.get("/alerts").text
 
 
 def test_live_stream_relays_every_status(site: Path, state_dir: Path) -> None:
-    import httpx
-
     auth.set_password(state_dir, PASSWORD)
     app = create_app(site, state_dir)
     writer = LiveStatusWriter(state_dir, interval_s=0.0)
@@ -451,7 +469,7 @@ def test_live_stream_relays_every_status(site: Path, state_dir: Path) -> None:
     assert seen[-1] - seen[0] <= 6
 
 
-def test_history_and_csv(client: TestClient, state_dir: Path) -> None:
+def test_history_and_csv(client: httpx.Client, state_dir: Path) -> None:
     from datetime import datetime
 
     with SessionLog.in_state_dir(state_dir) as db:

@@ -162,3 +162,45 @@ def test_a_separate_process_reaches_the_socket_and_its_children_do_not(
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "None"
     assert systemd.messages() == ["READY=1\nSTATUS=up", "WATCHDOG=1", "STOPPING=1"]
+
+
+def test_a_headless_simulated_station_run_speaks_the_notify_protocol(
+    systemd: FakeSystemd, tmp_path: Path
+) -> None:
+    """The unit's contract end to end: `station run` (simulated, headless) under a fake
+    systemd sends READY=1, then WATCHDOG=1 again and again from its main loop, and
+    STOPPING=1 on SIGTERM, exiting cleanly."""
+    import signal
+
+    from conftest import REPO
+
+    env = {
+        **os.environ,
+        "NOTIFY_SOCKET": systemd.address,
+        "WATCHDOG_USEC": "1000000",  # ping every 0.5 s
+        "SDL_VIDEODRIVER": "dummy",
+        "STATION_CONFIG": str(tmp_path / "absent.toml"),
+    }
+    state = str(tmp_path / "state")
+    proc = subprocess.Popen(
+        [str(REPO / ".venv/bin/station"), "run", "--simulate", "--headless", "--state-dir", state],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        systemd.sock.settimeout(120)
+        received = [systemd.receive()]
+        while received.count("WATCHDOG=1") < 3:
+            received.append(systemd.receive())
+        proc.send_signal(signal.SIGTERM)
+        while not received[-1].startswith("STOPPING=1"):
+            received.append(systemd.receive())
+        _out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert received[0].startswith("READY=1"), received
+    assert set(received[1:-1]) == {"WATCHDOG=1"}, received
+    assert proc.returncode == 0, err[-2000:]

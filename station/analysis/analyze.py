@@ -249,16 +249,19 @@ class Annotator:
                     cv2.line(img, tuple(pts[a]), tuple(pts[b]), (255, 255, 255), 2)
             for p in pts:
                 cv2.circle(img, tuple(p), 3, (0, 200, 255), -1)
+        # Lights down the left edge, the count top right: fits portrait clips too.
         states = lights.states() if lights is not None else {}
         for k, fault in enumerate(FAULTS):
             state = states.get(fault, "unknown")
-            center = (20 + k * 90, 25)
-            cv2.circle(img, center, 12, LIGHT_BGR.get(state, LIGHT_BGR["unknown"]), -1)
-            cv2.putText(
-                img, fault, (center[0] - 15, 52), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255)
-            )
+            y = 22 + 28 * k
+            cv2.circle(img, (18, y), 10, LIGHT_BGR.get(state, LIGHT_BGR["unknown"]), -1)
+            cv2.putText(img, fault, (34, y + 5), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 3)
+            cv2.putText(img, fault, (34, y + 5), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1)
+        text = str(count)
+        (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 1.4, 3)
+        cv2.rectangle(img, (w - tw - 20, 6), (w - 6, th + 22), (0, 0, 0), -1)
         cv2.putText(
-            img, f"{count}", (w - 110, 50), cv2.FONT_HERSHEY_SIMPLEX, 1.6, (255, 255, 255), 3
+            img, text, (w - tw - 13, th + 14), cv2.FONT_HERSHEY_SIMPLEX, 1.4, (255, 255, 255), 3
         )
         self._writer.write(img)
 

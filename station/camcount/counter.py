@@ -54,6 +54,8 @@ class CounterParams:
     bounce_above: float = 0.0  # … above this: "bounce" again (hysteresis)
     max_missing_s: float = 0.25  # a longer pose gap resets the signals
     double_ratio: float = 1.35  # bounce this much bigger than recent jumps = double-under
+    max_travel_per_s: float = 2.0  # hips moving sideways faster (torso lengths/s): walking
+    travel_s: float = 1.0  # measured as the displacement over this long
 
 
 DEFAULT_PARAMS = CounterParams()
@@ -124,6 +126,8 @@ class CameraJumpCounter:
         self._bout_peaks: deque[float] = deque(maxlen=8)
         self.jumping = False
         self.style = "bounce"
+        self._xs: deque[tuple[float, float]] = deque()
+        self.travel_per_s = 0.0
 
     @property
     def count(self) -> int:
@@ -163,6 +167,7 @@ class CameraJumpCounter:
             ):
                 self._reset_signals()
             return self._expire(frame.t)
+        self._track_travel(frame, signals[3])
         self._last_valid_t = frame.t
         self._raw.append((frame.t, *signals))
         if len(self._raw) < self._raw.maxlen:  # type: ignore[operator]
@@ -174,6 +179,27 @@ class CameraJumpCounter:
         feet = float(np.mean([r[3] for r in self._raw]))
         return self._step(t_mid, b, a, feet, self._raw[-1][4])
 
+    def _track_travel(self, frame: PoseFrame, scale: float) -> None:
+        """Sideways speed of the hips in torso lengths per second, as the displacement over
+        the last `travel_s` (per-frame differences would mostly measure landmark jitter).
+        Someone walking through moves their feet alternately too; a jumper stays put."""
+        assert frame.lm is not None
+        x = float(frame.lm[HIPS, 0].mean()) * frame.width / (scale * frame.height)
+        self._xs.append((frame.t, x))
+        while self._xs and frame.t - self._xs[0][0] > self.params.travel_s:
+            self._xs.popleft()
+        span = self._xs[-1][0] - self._xs[0][0]
+        if span >= 0.5 * self.params.travel_s:
+            head = [v for _, v in list(self._xs)[:3]]
+            tail = [v for _, v in list(self._xs)[-3:]]
+            self.travel_per_s = abs(float(np.mean(tail)) - float(np.mean(head))) / span
+        else:
+            self.travel_per_s = 0.0
+
+    @property
+    def travelling(self) -> bool:
+        return self.travel_per_s > self.params.max_travel_per_s
+
     def finish(self) -> list[CameraJump]:
         """End of input: nothing more will confirm a pending first jump."""
         self._pending = None
@@ -181,6 +207,8 @@ class CameraJumpCounter:
 
     def _reset_signals(self) -> None:
         self._raw.clear()
+        self._xs.clear()
+        self.travel_per_s = 0.0
         self._trend_b = self._trend_a = self._trend_f = None
         self._bounce.reset()
         self._alternate.reset()
@@ -230,6 +258,10 @@ class CameraJumpCounter:
 
     def _event(self, t: float, style: str, peak: float) -> list[CameraJump]:
         p = self.params
+        if self.travelling:  # walking past, not jumping: end any bout
+            self.jumping = False
+            self._pending = None
+            return []
         if self._last_event_t is not None and t - self._last_event_t < p.min_gap_s:
             return []
         previous, self._last_event_t = self._last_event_t, t

@@ -32,7 +32,7 @@ from station.clock import Clock, MonotonicClock
 from station.events import DeviceStatus, Event, PoseFrame
 from station.hardware import HardwareMissing, Source
 from station.pose.backends import PoseBackend, open_backend
-from station.pose.jumper import JumperPicker
+from station.pose.jumper import JumperPicker, detect_jumper
 from station.pose.track import load_track
 
 log = logging.getLogger(__name__)
@@ -260,7 +260,7 @@ class PosePipeline:
                     break
                 index, t, rgb = item
                 start = self._clock.now()
-                chosen = self._picker.pick(self._backend.detect(rgb, t))
+                chosen = detect_jumper(self._backend, self._picker, rgb, t)
                 inference_ms = 1000.0 * (self._clock.now() - start)
                 height, width = rgb.shape[:2]
                 self.frames_inferred += 1

@@ -27,7 +27,7 @@ from pathlib import Path
 from station.camera.video import VideoError, VideoInfo, VideoReader
 from station.events import PoseFrame
 from station.pose.backends import LegacyPoseBackend, PoseBackend
-from station.pose.jumper import FULL_FRAME, JumperPicker
+from station.pose.jumper import FULL_FRAME, JumperPicker, detect_jumper
 from station.pose.track import LandmarkTrack, save_track
 
 Progress = Callable[[int, int], None]
@@ -133,7 +133,7 @@ def _run_segment(
                     if seg.stop is not None and i >= seg.stop:
                         break
                     start = time.perf_counter()
-                    chosen = picker.pick(backend.detect(rgb, t))
+                    chosen = detect_jumper(backend, picker, rgb, t)
                     spent = time.perf_counter() - start
                     seg.inference_s += spent
                     seg.frames.append(

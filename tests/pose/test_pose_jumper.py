@@ -45,3 +45,30 @@ def test_nan_landmarks_and_nobody_do_not_crash() -> None:
 def test_tasks_backend_names_the_missing_model(tmp_path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(PoseModelMissing, match="task_model"):
         TasksPoseBackend(tmp_path / "pose_landmarker_full.task")
+
+
+def test_crop_box_and_back() -> None:
+    from station.pose.jumper import _uncrop, crop_box
+
+    assert crop_box((0.0, 0.0, 1.0, 1.0), 640, 480) is None
+    box = crop_box((0.3, 0.2, 0.6, 0.7), 1000, 500)
+    assert box == (200, 0, 700, 375)
+    lm = np.zeros((NUM_LANDMARKS, 4))
+    lm[:, 0], lm[:, 1] = 0.5, 1.0  # middle of the crop's bottom edge
+    back = _uncrop(PoseCandidate(lm, None), box, 1000, 500)
+    assert back.lm[0, 0] == pytest.approx(0.45) and back.lm[0, 1] == pytest.approx(0.75)
+
+
+def test_passer_by_is_never_taken_for_the_jumper(shared_data) -> None:  # type: ignore[no-untyped-def]
+    """Sports2D's demo: a man on a box (our "mat") while a woman walks past in front of it.
+    Real inference with the ROI on the box: every pose kept is the man's."""
+    from station.pose.extract import infer_video
+    from station.pose.jumper import anchor_point
+
+    roi = (0.1, 0.0, 0.45, 0.6)
+    result = infer_video(shared_data / "sports2d" / "demo.mp4", roi=roi)
+    kept = [f.lm for f in result.frames if f.lm is not None]
+    assert len(result.frames) == 230 and len(kept) >= 80
+    for lm in kept:
+        x, y = anchor_point(lm)  # type: ignore[misc]
+        assert 0.07 <= x <= 0.48 and y <= 0.63

@@ -12,6 +12,7 @@ the near side then stands for both (they project almost onto each other anyway).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,6 +47,7 @@ class Body:
     px: Vec
     counts: NDArray[np.bool_]
     world: Vec | None
+    world_counts: NDArray[np.bool_] | None = None  # counts, and finite in world coordinates
 
     @classmethod
     def from_frame(cls, frame: PoseFrame, min_visibility: float) -> Body | None:
@@ -59,16 +61,17 @@ class Body:
         finite = np.all(np.isfinite(lm[:, :2]), axis=1)
         with np.errstate(invalid="ignore"):
             inside = np.all((lm[:, :2] >= -IMAGE_MARGIN) & (lm[:, :2] <= 1 + IMAGE_MARGIN), axis=1)
-        vis = np.nan_to_num(lm[:, 3], nan=0.0)
-        counts = finite & inside & (vis >= min_visibility)
+            counts = finite & inside & (lm[:, 3] >= min_visibility)  # NaN visibility: False
         if not counts.any():
             return None
         world: Vec | None = None
+        world_counts: NDArray[np.bool_] | None = None
         if frame.world is not None:
             w = np.asarray(frame.world, dtype=np.float64)
             if w.shape == (len(LANDMARK), 3):
                 world = w
-        return cls(px=px, counts=counts, world=world)
+                world_counts = counts & np.all(np.isfinite(w), axis=1)
+        return cls(px=px, counts=counts, world=world, world_counts=world_counts)
 
     # --- image (pixel) points -------------------------------------------------------------
 
@@ -87,15 +90,14 @@ class Body:
 
     def world_point(self, name: str) -> Vec:
         i = LANDMARK[name]
-        if self.world is None or not self.counts[i] or not np.all(np.isfinite(self.world[i])):
+        if self.world is None or self.world_counts is None or not self.world_counts[i]:
             raise NotVisible(f"{name} (world)")
         return self.world[i]
 
     def world_mid(self, pair: str) -> Vec:
-        if self.world is None:
+        if self.world is None or self.world_counts is None:
             raise NotVisible(f"{pair} (world)")
-        ok = self.counts & np.all(np.isfinite(self.world), axis=1)
-        return self._mid(pair, self.world, ok)
+        return self._mid(pair, self.world, self.world_counts)
 
     @staticmethod
     def _mid(pair: str, points: Vec, ok: NDArray[np.bool_]) -> Vec:
@@ -110,8 +112,13 @@ class Body:
         raise NotVisible(f"{left}/{right}")
 
 
+def norm(v: Vec) -> float:
+    """Length of a 2-D or 3-D vector (math.hypot: much cheaper than np.linalg.norm here)."""
+    return math.hypot(*(float(c) for c in v))
+
+
 def unit(v: Vec) -> Vec:
-    n = float(np.linalg.norm(v))
+    n = norm(v)
     if not n > 1e-9:
         raise NotVisible("degenerate (two landmarks on top of each other)")
     return np.asarray(v / n, dtype=np.float64)
@@ -121,4 +128,4 @@ def point_line_distance(p: Vec, a: Vec, b: Vec) -> float:
     """Distance from `p` to the infinite line through `a` and `b` (2-D or 3-D)."""
     d = unit(b - a)
     r = p - a
-    return float(np.linalg.norm(r - np.dot(r, d) * d))
+    return norm(r - np.dot(r, d) * d)

@@ -12,6 +12,7 @@ disabled, or has had no sample for `posture.unknown_after_s`.
 from __future__ import annotations
 
 import math
+import statistics
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -140,12 +141,14 @@ class TouchdownFinder:
     def __init__(self, window_s: float, band: float = 0.06) -> None:
         self.window_s = window_s
         self.band = band
-        self._lows: dict[str, deque[tuple[float, float]]] = {s: deque() for s in FEET}
+        self._times: dict[str, deque[float]] = {s: deque() for s in FEET}
+        self._lows: dict[str, deque[float]] = {s: deque() for s in FEET}
         self._down: dict[str, bool] = dict.fromkeys(FEET, True)
 
     def reset(self) -> None:
-        for lows in self._lows.values():
-            lows.clear()
+        for side in FEET:
+            self._times[side].clear()
+            self._lows[side].clear()
         self._down = dict.fromkeys(FEET, True)
 
     def touchdowns(self, t: float, body: Body) -> list[str]:
@@ -155,11 +158,13 @@ class TouchdownFinder:
                 low, leg = foot_low_point(body, side)
             except NotVisible:
                 continue
-            lows = self._lows[side]
-            lows.append((t, low))
-            while lows and lows[0][0] < t - self.window_s:
+            times, lows = self._times[side], self._lows[side]
+            times.append(t)
+            lows.append(low)
+            while times and times[0] < t - self.window_s:
+                times.popleft()
                 lows.popleft()
-            floor = max(y for _, y in lows)  # image y grows downward
+            floor = max(lows)  # image y grows downward
             down = low >= floor - self.band * leg
             if down and not self._down[side] and len(lows) > 2:
                 found.append(side)
@@ -346,7 +351,7 @@ class PostureJudge:
             track.samples.popleft()
         value: float | None = None
         if len(track.samples) >= s.min_samples:
-            value = float(np.median([v for _, v in track.samples]))
+            value = float(statistics.median(v for _, v in track.samples))
         if t - track.last_sample_t >= s.unknown_after_s:
             self._set(track, "unknown", t)
             track.known_since = None

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from station.posture.body import Body, NotVisible, Vec, point_line_distance, unit
+from station.posture.body import Body, NotVisible, Vec, norm, point_line_distance, unit
 
 PLACEMENTS: tuple[str, ...] = ("front", "oblique", "side")
 
@@ -82,7 +82,7 @@ def _trunk_px(body: Body) -> tuple[Vec, Vec, float]:
     """Hip midpoint, unit vector hip→shoulder ("up the trunk") and torso length, in pixels."""
     hip = body.mid("hip")
     shoulder = body.mid("shoulder")
-    length = float(np.linalg.norm(shoulder - hip))
+    length = norm(shoulder - hip)
     return hip, unit(shoulder - hip), length
 
 
@@ -157,7 +157,7 @@ def _stance_ankle(
         left, right = point("left_ankle"), point("right_ankle")
     except NotVisible:
         return mid("ankle")
-    leg = float(np.linalg.norm(hip - (left + right) / 2.0))
+    leg = norm(hip - (left + right) / 2.0)
     # A foot is lifted when its toes are off the floor, not just its heel (a rear foot on its
     # toes in a split stance has a raised ankle too).
     try:
@@ -209,7 +209,7 @@ def hand_reach(body: Body, placement: str) -> float:
 
 
 def _reach(point: Callable[[str], Vec], hip: Vec, shoulder: Vec) -> float:
-    torso = float(np.linalg.norm(shoulder - hip))
+    torso = norm(shoulder - hip)
     reaches = []
     for side in ("left_wrist", "right_wrist"):
         try:
@@ -239,7 +239,7 @@ def head_pitch_deg(body: Body, placement: str) -> float:
         return _deg(math.atan2(float(d[1]), abs(float(d[0]))))
     if placement == "front":
         left, right = body.point("left_ear"), body.point("right_ear")
-        width = float(np.linalg.norm(left - right))
+        width = norm(left - right)
         if not width > 1e-6:
             raise NotVisible("ears on top of each other")
         drop = float(body.point("nose")[1] - (left[1] + right[1]) / 2.0)
@@ -288,7 +288,7 @@ def standing_foot_lift_deg(body: Body, placement: str) -> float:
 def foot_low_point(body: Body, side: str) -> tuple[float, float]:
     """(lowest image y of heel and toes, leg length hip→ankle) in pixels, for contact finding."""
     heel, toe = body.point(f"{side}_heel"), body.point(f"{side}_foot_index")
-    leg = float(np.linalg.norm(body.point(f"{side}_hip") - body.point(f"{side}_ankle")))
+    leg = norm(body.point(f"{side}_hip") - body.point(f"{side}_ankle"))
     return max(float(heel[1]), float(toe[1])), leg
 
 

@@ -141,8 +141,25 @@ class Fonts:
             ):
                 break
             px = max(4, int(px * 0.94))
+        lines = self._balance(text, lines, width, px)
         self._wraps[key] = (px, lines)
         return px, lines
+
+    def _balance(self, text: str, lines: tuple[str, ...], width: int, px: int) -> tuple[str, ...]:
+        """The same number of lines, as even as possible ("Good form -" / "keep going!" rather
+        than "Good form - keep" / "going!"): the narrowest width that still wraps into as many
+        lines."""
+        if len(lines) < 2:
+            return lines
+        lo = max(self.size(word, px)[0] for word in text.split())
+        hi = width
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if len(self._greedy_wrap(text, mid, px)) <= len(lines):
+                hi = mid
+            else:
+                lo = mid + 1
+        return self._greedy_wrap(text, lo, px)
 
     def _greedy_wrap(self, text: str, width: int, px: int) -> tuple[str, ...]:
         lines: list[str] = []

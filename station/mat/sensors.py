@@ -294,6 +294,10 @@ class AdcSource:
                 return
             yield ev
 
+    def stats(self) -> SamplingStats:
+        """Achieved rate and jitter so far (for `station diag` and the trainer console)."""
+        return self.reader.stats()
+
     def close(self) -> None:
         self.reader.stop()
 

@@ -131,3 +131,51 @@ def test_calibration_never_writes_an_invalid_file(tmp_path: Path) -> None:
         write_calibration(site, [1.0, 2.0], [1.0, 1.0])  # two values for three channels
     assert site.read_text() == before
     assert [p.name for p in tmp_path.iterdir()] == ["station.toml"]
+
+
+def _fake_bus(monkeypatch: pytest.MonkeyPatch, waveform) -> None:  # type: ignore[no-untyped-def]
+    """Put a simulated MCP3008 where /dev/spidev0.0 would be (the hardware edge only)."""
+    import station.mat.sensors as sensors
+
+    monkeypatch.setattr(
+        sensors, "open_spidev", lambda bus, device, hz: SimulatedSpi(waveform, "mcp3008")
+    )
+
+
+def test_record_writes_a_mat_csv_that_analyze_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _fake_bus(monkeypatch, lambda t: [300.0, 500.0])
+    out = tmp_path / "rec.csv"
+    assert main(["mat", "record", str(out), "--seconds", "0.3", "--raw"]) == 0
+    assert "Hz achieved" in capsys.readouterr().out
+    from station.mat.recording import read_mat_csv
+
+    rec = read_mat_csv(out)
+    assert rec.zones == ("left", "right") and len(rec.t) >= 250
+    assert set(rec.force[:, 0]) == {300.0} and set(rec.force[:, 1]) == {500.0}
+    assert main(["mat", "analyze", str(out), "--json"]) == 0
+
+
+def test_calibrate_command_writes_the_site_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    steps = iter([None, 0, 1])  # empty mat, then the load on left, then on right
+    current: dict[str, int | None] = {"zone": None}
+
+    def waveform(t: float) -> list[float]:
+        out = [20.0, 40.0]
+        if current["zone"] is not None:
+            out[current["zone"]] += 196.0
+        return out
+
+    _fake_bus(monkeypatch, waveform)
+    monkeypatch.setattr("builtins.input", lambda prompt: current.update(zone=next(steps)))
+    site = tmp_path / "station.toml"
+    site.write_text("# site\n")
+    args = ["mat", "calibrate", "--load-kg", "20", "--seconds", "0.1", "--config", str(site)]
+    assert main(args) == 0
+    cfg = load_config(site, required=True)
+    assert list(cfg["mat"]["offset_counts"]) == [20.0, 40.0]
+    assert list(cfg["mat"]["scale_n_per_count"]) == pytest.approx([20 * KG / 196.0] * 2)
+    assert site.read_text().startswith("# site")

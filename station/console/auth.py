@@ -29,8 +29,8 @@ PASSWORD_FILE = "console-password"
 SECRET_FILE = "console-secret"
 MIN_PASSWORD_LEN = 6
 
-# scrypt cost: N=2**15, r=8 uses 32 MiB and ~0.1 s on a desktop core, under a second on a Pi 4;
-# a stolen hash costs an attacker that much memory per guess.
+# scrypt cost: N=2**15, r=8 uses 32 MiB per check, and a few hundred ms of one core (`station
+# bench console-login`); a stolen hash costs an attacker that much per guess.
 SCRYPT_N = 2**15
 SCRYPT_R = 8
 SCRYPT_P = 1

@@ -59,3 +59,22 @@ def test_evaluate_prints_time_shares_per_clip(
     assert 0.2 <= head["fault"] <= 0.45 and row["shares"]["arms"]["fault"] == 0.0
     assert evaluate_main([str(path)]) == 0
     assert "| constructed | side |" in capsys.readouterr().out
+
+
+def test_summary_of_nothing_and_an_episode_open_at_the_end() -> None:
+    from station.config.loader import build_config
+    from station.config.sections import SCHEMA
+    from station.posture import PostureJudge, summarise
+
+    assert all(s.total_s == 0.0 and s.episodes == [] for s in summarise([]).values())
+    head_down = replace(JUMPING_OK, head_pitch_deg=40.0)
+    frames = session("side", [(2.5, STANDING, False), (6, head_down, True)], fps=10)
+    judge = PostureJudge(build_config(SCHEMA, [("t", {"camera": {"placement": "side"}})]))
+    judge.start_baseline()
+    judged = [judge.update(f) for f in frames]
+    summary = summarise(judged, end_t=10.0)
+    head = summary["head"]
+    assert head.total_s == pytest.approx(10.0)
+    ((start, end),) = head.episodes
+    assert end == pytest.approx(10.0) and head.fault_s == pytest.approx(end - start)
+    assert head.share("fault") == pytest.approx(head.fault_s / 10.0)

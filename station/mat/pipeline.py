@@ -80,6 +80,9 @@ within this time (22-65 ms in the force-plate recordings; a foot lifted to step 
 PUSH_OFF_WINDOW_S = 0.4
 """... where "recent" is this long before the take-off."""
 
+PROBLEM_REPEAT_S = 5.0
+"""An input problem that goes on is reported again (as a DeviceStatus) at most this often."""
+
 HEEL_WINDOW_S = 0.01
 """Heel-first: heel zones carry most of the force over this long after touchdown."""
 
@@ -290,6 +293,7 @@ class MatPipeline:
         self._last_t = -math.inf
         self._now = -math.inf  # time of the last sample processed
         self._nan_zones: set[int] = set()
+        self._problem_told: dict[str, float] = {}
         self.first_body_weight: tuple[float, str] | None = None  # (N, how), for reports
         # Sums are exact (math.fsum over whole chunks) so that how the samples were split into
         # blocks cannot change a single bit of the results.
@@ -396,8 +400,14 @@ class MatPipeline:
         return tb, fb
 
     def _problem(self, message: str) -> None:
+        """Record an input problem; the screen hears about each kind at most every
+        PROBLEM_REPEAT_S, not once per 5 ms block."""
         self.state.problems = [*self.state.problems[-9:], message]
-        self._events.append(DeviceStatus(self._last_t, "mat", False, message))
+        kind = message.split(" ", 1)[-1]
+        t = self._last_t if math.isfinite(self._last_t) else 0.0
+        if t - self._problem_told.get(kind, -math.inf) >= PROBLEM_REPEAT_S:
+            self._problem_told[kind] = t
+            self._events.append(DeviceStatus(t, "mat", False, message))
 
     def _zone(self, z: int, status: str, t: float) -> None:
         name = self.zones[z]

@@ -160,3 +160,14 @@ def test_stuck_adc_gives_no_jumps_and_no_crash(level: float) -> None:
     force = np.full((5000, 2), level)
     result = analyze(t, force, LR)
     assert result.jumps == 0
+
+
+def test_a_lasting_input_problem_is_reported_now_and_then_not_every_block() -> None:
+    pipe = MatPipeline(LR)
+    told = []
+    for k in range(2000):  # 10 s of 5 ms blocks, each with one sample lacking a time
+        t = k * 0.005 + np.arange(5) * 0.001
+        t[2] = np.nan
+        told += [e for e in pipe.feed(t, np.zeros((5, 2))) if isinstance(e, DeviceStatus)]
+    assert 1 <= len(told) <= 3
+    assert "without a valid time" in pipe.state.problems[-1]

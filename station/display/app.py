@@ -28,6 +28,7 @@ from typing import Any
 
 from station.display.render import FrameReport, Renderer
 from station.display.viewmodel import ViewModel
+from station.hardware import HardwareMissing
 
 log = logging.getLogger(__name__)
 
@@ -84,19 +85,29 @@ class Display:
         """Open the screen. `settings` is the [display] config section; `windowed` (the
         runtime's --windowed, e.g. `make run` on a laptop) overrides display.fullscreen."""
         fullscreen = bool(settings.get("fullscreen", True)) and not windowed
-        prepare_environment(windowed=not fullscreen)
+        chosen = prepare_environment(windowed=not fullscreen)
         import pygame
 
-        pygame.display.init()
-        pygame.font.init()
-        self.driver = pygame.display.get_driver()
         width, height = int(settings.get("width", 0)), int(settings.get("height", 0))
-        if fullscreen:
-            # (0, 0) takes the screen's own mode: the only sensible one under KMS/DRM.
-            self._surface = pygame.display.set_mode((width, height), pygame.FULLSCREEN)
-        else:
-            size = (width or WINDOW_DEFAULT[0], height or WINDOW_DEFAULT[1])
-            self._surface = pygame.display.set_mode(size, pygame.RESIZABLE)
+        try:
+            pygame.display.init()
+            pygame.font.init()
+            self.driver = pygame.display.get_driver()
+            if fullscreen:
+                # (0, 0) takes the screen's own mode: the only sensible one under KMS/DRM.
+                self._surface = pygame.display.set_mode((width, height), pygame.FULLSCREEN)
+            else:
+                size = (width or WINDOW_DEFAULT[0], height or WINDOW_DEFAULT[1])
+                self._surface = pygame.display.set_mode(size, pygame.RESIZABLE)
+        except pygame.error as exc:
+            pygame.display.quit()
+            raise HardwareMissing(
+                "display",
+                f"SDL could not open the screen (video driver {chosen or 'auto'}): {exc}",
+                "on the Pi console: a screen on HDMI, the user in the video, render and input "
+                "groups, libdrm2 libgbm1 libegl1 libgles2 installed, no desktop holding the "
+                "screen (docs/display.md); on a laptop: --windowed",
+            ) from exc
         pygame.display.set_caption("station")
         self.kiosk = fullscreen
         if settings.get("hide_cursor", True) and fullscreen:

@@ -14,6 +14,7 @@ from station.display.cues import CUES, TIPS, cue_for, tip_for, worst_fault
 from station.display.demo import demo_view
 from station.display.viewmodel import Light, lights_from_states
 from station.events import FAULTS
+from station.hardware import HardwareMissing
 
 SEED = REPO.parent / "shared" / "seed" / "jump-rope-back-pain.txt"
 
@@ -57,6 +58,15 @@ def test_kiosk_hides_the_cursor_and_ignores_stray_keys() -> None:
         assert display.poll_events() is True
     finally:
         display.close()
+
+
+def test_a_screen_that_cannot_open_names_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SDL_VIDEODRIVER", "kmsdrm")  # this machine has no /dev/dri
+    with pytest.raises(HardwareMissing) as caught:
+        Display().open({"fullscreen": True})
+    assert caught.value.device == "display"
+    assert "kmsdrm" in caught.value.problem
+    assert "video, render and input" in caught.value.fix
 
 
 def test_quit_keys() -> None:

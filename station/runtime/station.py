@@ -326,7 +326,7 @@ class Station:
 
     def shutdown(self, now: float) -> None:
         """SIGTERM: save the session in progress and silence the outputs."""
-        if self._session_id is not None and self.session.stats is not None:
+        if self.session.phase == "active" and self.session.stats is not None:
             self._log_finish(self.session.finish(now))
         self.outputs.close()
 

@@ -34,7 +34,7 @@ FAULT_ARMS_ELBOW_DEG = 20.0  # elbow nearly straight (neutral: forearm bent ~65 
 FAULT_ARMS_CIRCLE_M = 0.09  # big arm circles instead of wrist turns (neutral 0.04)
 FAULT_HEAD_PITCH_DEG = 35.0  # neck flexed: looking at the floor ~2 m ahead
 HEEL_TOUCHDOWN_DEG = -10.0  # heel landing: toes up, heel strikes first
-SOFT_TOUCHDOWN_DEG = 28.0  # soft landing: on the balls of the feet, heel raised
+SOFT_TOUCHDOWN_DEG = 32.0  # soft landing: on the balls of the feet, heel raised
 FAULT_RAMP_S = 0.3  # deformations ease in and out over this long
 WALK_OFFSET_M = 2.6  # where the member walks in from / out to (to the image's right)
 
@@ -116,7 +116,7 @@ def _head_and_trunk(p: Proportions) -> dict[str, FloatArray]:
         "left_ear": (0.044, 0.912, -0.004),
         "mouth_left": (0.014, 0.893, 0.050),
         "left_shoulder": (0.115, 0.818, -0.006),
-        "left_hip": (0.055, p.hip_height / h, 0.0),
+        "left_hip": (0.065, p.hip_height / h, 0.0),
     }
     out: dict[str, FloatArray] = {}
     for name, (x, y, z) in pts.items():
@@ -135,7 +135,7 @@ class Skeleton:
         self.rest = _head_and_trunk(self.p)
         h = self.p.h
         self.neck_pivot = np.array([0.0, 0.87 * h, -0.01 * h])
-        self.foot_x = 0.05 * h
+        self.foot_x = 0.06 * h
         self.leg_max = (self.p.thigh + self.p.shank) * 0.9995
         self.lift_on_toes = self._ankle_rise(SOFT_TOUCHDOWN_DEG)
 
@@ -155,9 +155,9 @@ class Skeleton:
         pitched `pitch_deg` (positive: heel raised, pivoting on the toes; negative: toes raised,
         pivoting on the heel)."""
         f = self.p.foot
-        heel = np.array([0.012 * self.p.h, -0.22 * f])
+        heel = np.array([0.012 * self.p.h, -0.17 * f])
         ankle = np.array([self.p.ankle_height, 0.0])
-        toe = np.array([0.006 * self.p.h, 0.78 * f])
+        toe = np.array([0.006 * self.p.h, 0.62 * f])
         pivot = toe if pitch_deg >= 0 else heel
         a = math.radians(pitch_deg)
         c, s = math.cos(a), math.sin(a)
@@ -281,12 +281,15 @@ class Skeleton:
         straight = _turn_toward(upper, bent, FAULT_ARMS_ELBOW_DEG)
         fore = bent * (1 - arms_w) + straight * arms_w
         fore /= np.linalg.norm(fore)
-        wrist = elbow + self.p.forearm * fore
         if rope_angle is not None:
+            # The hand circles about where it would rest; the elbow swings a little with it and
+            # the forearm swivels to reach, so no segment changes length.
             r = NEUTRAL_CIRCLE_M + (FAULT_ARMS_CIRCLE_M - NEUTRAL_CIRCLE_M) * arms_w
             circle = r * np.array([0.0, math.sin(rope_angle), -math.cos(rope_angle)])
-            wrist = wrist + circle
-            elbow = elbow + 0.35 * circle
+            hand = elbow + self.p.forearm * fore + circle
+            elbow = shoulder + self.p.upper_arm * _unit(upper * self.p.upper_arm + 0.35 * circle)
+            fore = _unit(hand - elbow)
+        wrist = elbow + self.p.forearm * fore
         side = np.array([sign, 0.0, 0.0])
         index = wrist + 0.085 * fore + 0.01 * side
         pinky = wrist + 0.07 * fore + 0.025 * side
@@ -369,6 +372,11 @@ class Skeleton:
         if p.kind == "step_off":
             return WALK_OFFSET_M * _ss((u - (1 - STEP_WALK)) / STEP_WALK)
         return 0.0
+
+
+def _unit(v: FloatArray) -> FloatArray:
+    out: FloatArray = v / float(np.linalg.norm(v))
+    return out
 
 
 def _turn_toward(a: FloatArray, b: FloatArray, deg: float) -> FloatArray:

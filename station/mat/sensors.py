@@ -203,7 +203,7 @@ class AdcReader:
             log.error("mat ADC stopped: %s", exc)
             self._put(DeviceStatus(self.clock.now(), "mat", False, f"ADC read failed: {exc}"))
         finally:
-            self.queue.put(None)
+            self._put(None)  # end of stream, even if nobody has been emptying the queue
 
     def _sample_forever(self) -> None:
         n, z = self.block, len(self.channels)
@@ -250,7 +250,7 @@ class AdcReader:
         self._zone_problems = problems
         self._put(ForceBlock(float(t[-1]), t, force, self.calibration.zones, True))
 
-    def _put(self, event: Event) -> None:
+    def _put(self, event: Event | None) -> None:
         try:
             self.queue.put_nowait(event)
         except queue.Full:  # the main loop is stuck; drop the oldest, keep sampling

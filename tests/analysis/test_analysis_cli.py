@@ -94,3 +94,40 @@ def test_nobody_in_frame_and_nan_landmarks_do_not_crash(
     data = run_json(capsys, str(tmp_path / "empty.npz"))
     assert data["jumps"] == 0 and data["pose_frames"] == 30
     assert data["faults"]["head"]["unknown_s"] > 0
+
+
+class FakeTerminal:
+    def __init__(self, tty: bool) -> None:
+        self.tty = tty
+        self.text = ""
+
+    def isatty(self) -> bool:
+        return self.tty
+
+    def write(self, s: str) -> None:
+        self.text += s
+
+    def flush(self) -> None:
+        pass
+
+
+def test_progress_bar_only_on_a_terminal() -> None:
+    from station.analysis.analyze import progress_bar
+
+    assert progress_bar(FakeTerminal(tty=False)) is None
+    term = FakeTerminal(tty=True)
+    show = progress_bar(term)
+    assert show is not None
+    for done in range(1, 101):
+        show(done, 100)
+    assert "100%" in term.text and "100/100 frames" in term.text
+
+
+def test_annotate_needs_a_video(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from station.pose.track import LandmarkTrack, save_track
+
+    lm = np.full((3, 33, 4), 0.5)
+    save_track(LandmarkTrack(np.arange(3) / 30.0, lm, np.zeros((3, 33, 3)), 30.0, 64, 48),
+               tmp_path / "t.npz")  # fmt: skip
+    assert main(["analyze", str(tmp_path / "t.npz"), "--annotate", str(tmp_path / "o.mp4")]) == 2
+    assert "needs a video" in capsys.readouterr().err

@@ -107,5 +107,7 @@ def _serve(args: argparse.Namespace) -> int:
         log_level="info",
         proxy_headers=False,  # the client address in the audit log is the real peer
         server_header=False,
+        # Live pages hold a stream open; a stop (systemctl stop, SIGTERM) must not wait on them.
+        timeout_graceful_shutdown=3,
     )
     return 0

@@ -39,14 +39,22 @@ NEW_FILE_HEADER = (
 
 
 class ConcurrentEdit(Exception):
-    """The file changed on disk since the form was loaded; nothing was written."""
+    """The file changed on disk since the form was loaded; nothing was written.
 
-    def __init__(self, changed_keys: list[str]) -> None:
+    `changed_keys` names the settings that differ (empty: only comments or layout changed;
+    None: the console no longer knows the version the form came from, e.g. it restarted)."""
+
+    def __init__(self, changed_keys: list[str] | None) -> None:
         self.changed_keys = changed_keys
-        keys = ", ".join(changed_keys) if changed_keys else "its layout or comments"
+        if changed_keys:
+            what = f" (changed: {', '.join(changed_keys)})"
+        elif changed_keys is not None:
+            what = " (its comments or layout)"
+        else:
+            what = ""
         super().__init__(
-            "the config file was changed by someone else since you opened this page "
-            f"(changed: {keys}); your changes were NOT saved. Reload the page and make them again."
+            f"the config file was changed by someone else since you opened this page{what}; "
+            "your changes were NOT saved. Reload the page and make them again."
         )
 
 
@@ -203,14 +211,14 @@ class SiteConfigFile:
         self._remember(text)
         return self.version_of(text)
 
-    def _keys_changed_since(self, version: str, text: str) -> list[str]:
+    def _keys_changed_since(self, version: str, text: str) -> list[str] | None:
         old_text = self._recent.get(version)
         if old_text is None:
-            return []
+            return None
         try:
             old, new = _flatten(tomllib.loads(old_text)), _flatten(tomllib.loads(text))
         except tomllib.TOMLDecodeError:
-            return []
+            return None
         return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
 
 

@@ -486,3 +486,31 @@ def test_history_and_csv(client: httpx.Client, state_dir: Path) -> None:
     assert csv_reply.headers["content-type"].startswith("text/csv")
     lines = csv_reply.text.splitlines()
     assert lines[0].startswith("id,status,started_at") and len(lines) == 3
+
+
+def test_a_broken_site_file_is_shown_not_overwritten(client: httpx.Client, site: Path) -> None:
+    login(client)
+    broken = SITE_TEXT + "\n[mat]\nsample_rate_hz = 50\n"
+    site.write_text(broken)
+    page = client.get("/thresholds")
+    assert page.status_code == 500
+    assert "mat.sample_rate_hz = 50: too small" in page.text
+    assert "keeps running on its last good config" in page.text
+    token = csrf_of(page.text)
+    reply = client.post("/thresholds", data={"csrf": token, "version": "x", "preset": "beginner"})
+    assert reply.status_code == 500
+    assert site.read_text() == broken
+
+
+def test_a_stale_form_from_before_a_restart_is_refused(app: Starlette, site: Path) -> None:
+    """The console no longer knows the form's version: it still refuses, without guessing."""
+    with http(app) as c:
+        login(c)
+        form = form_for(c)
+    site.write_text(SITE_TEXT + "\n")
+    with http(create_app(site, site.parent / "state")) as c:
+        token = login(c)
+        reply = c.post("/thresholds", data={**form, "csrf": token,
+                                            "presets.intermediate.back.hold_s": "2"})  # fmt: skip
+    assert reply.status_code == 409 and "NOT saved" in reply.text
+    assert site.read_text() == SITE_TEXT + "\n"

@@ -353,6 +353,14 @@ class MatPipeline:
         self._resolve_pending(force=True)
         return self._events
 
+    def update_params(self, params: PipelineParams) -> None:
+        """New thresholds (a reloaded config, a preset change) for what comes next, keeping
+        the session. The sample rate and quiet_s set the chunking at construction: a change to
+        those (or to the zones) needs a new pipeline."""
+        self.p = params
+        self._tally.window = params.cadence_window_s
+        self._set_thresholds()
+
     # --------------------------------------------------------- input checking
 
     def _sanitise(self, t: Any, force: Any) -> tuple[FloatArray, FloatArray]:

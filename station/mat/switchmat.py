@@ -36,6 +36,11 @@ class SwitchPipeline:
         self._last_t = -math.inf
         self._events: list[Event] = []
 
+    def update_params(self, params: PipelineParams) -> None:
+        """New thresholds for what comes next, keeping the session."""
+        self.p = params
+        self._tally.window = params.cadence_window_s
+
     def feed(self, edge: ContactEdge) -> list[Event]:
         self._events = []
         if edge.t < self._last_t:

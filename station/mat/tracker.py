@@ -30,7 +30,7 @@ class MatTracker:
         self._switch: SwitchPipeline | None = None
         if self.sensor == "switch":
             self._switch = SwitchPipeline(self.params)
-        else:
+        else:  # adc, replay and the simulated mat all give ForceBlocks
             self._force = MatPipeline(self.zones, self.params)
 
     @property
@@ -70,6 +70,6 @@ class MatTracker:
         fresh = PipelineParams.from_config(config)
         self.params = replace(self.params, **{f: getattr(fresh, f) for f in _JUDGE_FIELDS})
         if self._force is not None:
-            self._force.p = self.params
+            self._force.update_params(self.params)
         if self._switch is not None:
-            self._switch.p = self.params
+            self._switch.update_params(self.params)

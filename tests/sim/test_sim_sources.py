@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from station.config.loader import build_config
 from station.config.sections import SCHEMA
 from station.events import ForceBlock, PoseFrame
 from station.runtime.feeds import merged_events
-from station.sim.sources import simulated_mat, simulated_pose
+from station.sim.sources import ground_truth, simulated_mat, simulated_pose, zone_matrix
 
 
 def test_default_script_replays_in_time_order() -> None:
@@ -51,3 +53,53 @@ def test_loop_replays_the_script_with_continuing_timestamps() -> None:
     assert all(f.lm is None for f in second if f.t < duration + 1.5)
     assert second[-1].lm is not None
     pose.close()
+
+
+def test_the_hardware_switch_opens_the_simulator_with_script_and_seed() -> None:
+    from station.hardware import select_hardware
+    from station.sim.script import packaged_scripts
+
+    config = build_config(SCHEMA, [])
+    script = packaged_scripts()["double_under"]
+    hardware = select_hardware(config, simulate=True, script=script, seed=4)
+    mat, camera = hardware.open_mat(), hardware.open_camera()
+    assert mat is not None and camera is not None
+    truth = ground_truth(script, seed=4)
+    assert mat.truth == truth == camera.truth  # type: ignore[attr-defined]
+    assert truth.jumps[0].double
+
+
+def test_zones_take_their_foot_and_part_by_name() -> None:
+    m = zone_matrix(["left_heel", "left_fore", "right_heel", "right_fore"])
+    assert np.array_equal(m, np.eye(4))
+    m = zone_matrix(["left", "right"])  # model columns: L heel, L fore, R heel, R fore
+    assert np.array_equal(m, [[1, 0], [1, 0], [0, 1], [0, 1]])
+    m = zone_matrix(["mat"])
+    assert np.array_equal(m, np.ones((4, 1)))
+    m = zone_matrix(["left_toe", "right_ball", "heels"])
+    assert np.array_equal(m, [[0, 0, 1], [1, 0, 0], [0, 0, 1], [0, 1, 0]])
+    m = zone_matrix(["left", "left_heel"])  # overlapping zones share the load
+    assert np.array_equal(m, [[0.5, 0.5], [1, 0], [0, 0], [0, 0]])
+
+
+def test_the_skeleton_is_rigid_bones_and_hinges() -> None:
+    """Whatever the faults, jumps and rope turns do, no bone changes length."""
+    from station.events import LANDMARK as L
+
+    config = build_config(SCHEMA, [("t", {"camera": {"placement": "oblique"}})])
+    pose = simulated_pose(config, None, seed=0)
+    bones = [
+        ("left_hip", "left_knee"), ("left_knee", "left_ankle"), ("right_hip", "right_knee"),
+        ("right_knee", "right_ankle"), ("left_shoulder", "left_elbow"),
+        ("left_elbow", "left_wrist"), ("right_shoulder", "right_elbow"),
+        ("right_elbow", "right_wrist"), ("left_heel", "left_foot_index"),
+        ("left_ankle", "left_heel"), ("left_ear", "right_ear"), ("nose", "left_eye"),
+        ("left_hip", "right_hip"),
+    ]  # fmt: skip
+    lengths = []
+    for t in np.arange(4.0, 86.0, 0.037):
+        _, world = pose.pose_at(float(t))  # no noise
+        assert world is not None
+        lengths.append([np.linalg.norm(world[L[a]] - world[L[b]]) for a, b in bones])
+    spread = np.ptp(np.array(lengths), axis=0)
+    assert np.all(spread < 1e-6), dict(zip(bones, spread, strict=True))

@@ -36,6 +36,8 @@ class Posture:
     elbow_deg: float = 70.0  # forearms bent forward
     heel_lift_deg: float = 0.0  # heel above toes (feet on the ground)
     lift_m: float = 0.0  # whole body off the floor (jumping)
+    step_lift_m: float = 0.0  # left foot lifted, knee up (alternate-foot / speed step)
+    stagger_m: float = 0.0  # left foot this far forward, right foot this far back
 
 
 STANDING = Posture()
@@ -67,8 +69,15 @@ def body_points(p: Posture) -> NDArray[np.float64]:
         toe = 0.14 * F + s * 0.10 * L + lift
         heel = toe + _rot(-0.24 * F, L, p.heel_lift_deg)  # the foot pivots about the toes
         ankle = toe + _rot(-0.19 * F + 0.08 * U, L, p.heel_lift_deg)
-        hip = ankle + 0.86 * U + s * -0.01 * L
+        hip = ankle + 0.86 * U + s * -0.01 * L  # the hips stay where the stance puts them
+        # feet apart front to back (left forward), or the left knee lifted (a step)
+        move = s * p.stagger_m * F
+        if side == "left":
+            move = move + p.step_lift_m * (U + F)  # high knee: the foot comes up and forward
+        toe, heel, ankle = toe + move, heel + move, ankle + move
         knee = (ankle + hip) / 2 + 0.02 * F
+        if side == "left":
+            knee = knee + 0.6 * p.step_lift_m * F
         put(f"{side}_foot_index", toe)
         put(f"{side}_heel", heel)
         put(f"{side}_ankle", ankle)

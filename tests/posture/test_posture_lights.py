@@ -316,3 +316,29 @@ def test_summary_gives_time_shares_and_fault_episodes() -> None:
     assert list(out) == list(FAULTS)
     assert set(out["arms"]) == {"fault_s", "warn_s", "unknown_s", "episodes"}
     assert out["arms"]["episodes"] == [[round(start, 3), round(end, 3)]]
+
+
+@pytest.mark.parametrize("placement", ["front", "oblique", "side"])
+def test_a_lifted_knee_is_not_a_bent_back(placement: str) -> None:
+    stepping = replace(JUMPING_OK, step_lift_m=0.35)
+    judge = PostureJudge(config(placement))
+    judge.start_baseline()
+    judged = run(judge, protocol(placement, stepping))
+    assert states_between(judged, "back", 11.5, 14.5) == {"ok"}
+    # ... while a real bend is still seen on one leg
+    judge = PostureJudge(config(placement))
+    judge.start_baseline()
+    judged = run(judge, protocol(placement, replace(stepping, trunk_pitch_deg=24.0)))
+    assert states_between(judged, "back", 11.5, 14.5) == {"fault"}
+
+
+@pytest.mark.parametrize("placement", ["oblique", "side"])
+def test_a_split_stance_leaves_the_back_unmeasured(placement: str) -> None:
+    split = replace(STANDING, stagger_m=0.15)
+    frames = session(placement, [(2.5, STANDING, False), (4.0, split, False)], fps=FPS)
+    judge = PostureJudge(config(placement))
+    judge.start_baseline()
+    judged = run(judge, frames)
+    assert judged[-1]["back"].state == "unknown"
+    assert "feet apart" in judged[-1]["back"].reason
+    assert judged[-1]["head"].state == "ok"

@@ -194,7 +194,8 @@ create_directories() {
         run systemd-tmpfiles --create "$TMPFILES_FILE"
     else
         # No station user in a prefix tree: the same directories and modes, owned by the caller.
-        run install -d -m 0750 "$STATE_DIR" "$MODEL_DIR" "$ROOT/run/station" "$CONF_DIR"
+        run install -d -m 0750 "$STATE_DIR" "$MODEL_DIR" "$ROOT/run/station"
+        run install -d -m 0755 "$CONF_DIR"
     fi
 }
 
@@ -233,15 +234,17 @@ install_config() {
     if system_mode; then
         owner=(-o station -g station)
     fi
-    run install -d -m 0750 "${owner[@]}" "$CONF_DIR"
+    run install -d -m 0755 "${owner[@]}" "$CONF_DIR"
     if ((DRY_RUN == 1)); then
-        printf '+ write %s (the defaults, commented out; mode 0640)\n' "$CONF_FILE"
+        printf '+ write %s (the defaults, commented out; mode 0644)\n' "$CONF_FILE"
         return
     fi
     local tmp
     tmp="$(mktemp "$CONF_DIR/.station.toml.XXXXXX")"
     site_config_text >"$tmp"
-    chmod 0640 "$tmp"
+    # Readable by all (no secrets in it: `station diag` and `station config check` run as any
+    # user); written by root and by the console (user station).
+    chmod 0644 "$tmp"
     if system_mode; then
         chown station:station "$tmp"
     fi
@@ -366,7 +369,7 @@ uninstall_station() {
     if system_mode; then
         say "stopping and disabling the units"
         for unit in "${UNITS[@]}"; do
-            if systemctl list-unit-files "$unit" >/dev/null 2>&1; then
+            if [[ -f "$UNIT_DIR/$unit" ]]; then
                 run systemctl disable --now "$unit"
             fi
         done

@@ -88,13 +88,19 @@ def check_config(ctx: Context, problem: Any) -> Check:
     """`problem` is the ConfigInvalid raised while loading, or None."""
     where = str(ctx.config_path)
     if problem is not None:
+        unreadable = any("cannot read" in e.message for e in problem.errors)
+        fix = (
+            f"run diag as a user who can read {where} (e.g. `sudo -u station station diag`)"
+            if unreadable
+            else f"correct the keys named above; then `station config check {where}` and "
+            "`sudo systemctl reload station`"
+        )
         return Check(
             "config",
             FAIL,
             f"{where} is rejected; the station would run on the last good config",
             details=[str(e) for e in problem.errors],
-            fix=f"correct the keys named above; then `station config check {where}` and "
-            "`sudo systemctl reload station`",
+            fix=fix,
         )
     if not ctx.config_path.exists():
         return Check(

@@ -92,8 +92,8 @@ def test_prefix_install_lays_out_files_with_their_modes(installed: Installed) ->
         "etc/systemd/system/station-console.service": "-rw-r--r--",
         "etc/sysusers.d/station.conf": "-rw-r--r--",
         "etc/tmpfiles.d/station.conf": "-rw-r--r--",
-        "etc/station": "drwxr-x---",
-        "etc/station/station.toml": "-rw-r-----",
+        "etc/station": "drwxr-xr-x",
+        "etc/station/station.toml": "-rw-r--r--",
         "var/lib/station": "drwxr-x---",
         "var/lib/station/models": "drwxr-x---",
         "run/station": "drwxr-x---",
@@ -216,9 +216,14 @@ def test_sysusers_and_tmpfiles_create_the_user_groups_and_directories(tmp_path: 
         text=True,
     )
     assert out.returncode == 0, out.stderr
-    for rel in ("var/lib/station", "var/lib/station/models", "run/station", "etc/station"):
+    for rel, mode in (
+        ("var/lib/station", "drwxr-x---"),
+        ("var/lib/station/models", "drwxr-x---"),
+        ("run/station", "drwxr-x---"),
+        ("etc/station", "drwxr-xr-x"),
+    ):
         st = (root / rel).stat()
-        assert (st.st_uid, stat.filemode(st.st_mode)) == (uid, "drwxr-x---"), rel
+        assert (st.st_uid, stat.filemode(st.st_mode)) == (uid, mode), rel
 
 
 def test_uninstall_keeps_config_and_sessions_and_purge_removes_them(

@@ -161,3 +161,15 @@ def test_gpio_missing_is_reported_with_its_fix() -> None:
         "cannot open the GPIO chip",
         "install python3-lgpio",
     )
+
+
+def test_a_running_kiosk_makes_device_checks_say_in_use() -> None:
+    """The kiosk holds the camera, GPIO and display; diag must not fight it for them."""
+    from station.diag.checks import check_camera, check_display
+
+    cfg = config({"alerts": {"buzzer": "active"}})
+    ctx = Context(cfg, Path("/x"), service_active=True, pin_factory=lambda: pytest.fail("opened"))
+    for result in (check_camera(ctx), check_outputs(ctx), check_display(ctx)):
+        assert result.status == SKIP and not result.required, result
+        assert "in use by the running station" in result.summary
+        assert "systemctl stop station" in result.fix

@@ -319,3 +319,19 @@ def test_pose_model_download_is_checksum_verified(installed: Installed, tmp_path
     assert target.read_bytes() == served.read_bytes()
     again = install("--prefix", root, env={**env, "STATION_POSE_MODEL_SHA256": good})
     assert again.returncode == 0 and "checksum OK" in again.stdout
+
+
+@pytest.mark.parametrize("unit", UNITS)
+def test_each_units_command_line_is_accepted_by_the_station_cli(unit: str) -> None:
+    """ExecStart must stay in step with the commands the runtime and console rooms define."""
+    import shlex
+
+    from station.cli import build_parser
+
+    lines = (REPO / "systemd" / unit).read_text().splitlines()
+    (exec_start,) = [line for line in lines if line.startswith("ExecStart=")]
+    program, *args = shlex.split(exec_start.removeprefix("ExecStart="))
+    assert program == "/opt/station/venv/bin/station"
+    parsed = build_parser().parse_args(args)
+    assert parsed.config == "/etc/station/station.toml"
+    assert callable(parsed.func)

@@ -16,6 +16,18 @@ from starlette.applications import Starlette
 
 PASSWORD = "jump-coach-42"
 
+# Debian's chromium, headless, with nothing that reaches the network on its own.
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
 SITE_TEXT = """\
 # Site config for the gym's station. Installed by Sam, 2026-05-01.
 [posture]

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, require_tool
-from console_helpers import PASSWORD, make_site, served
+from console_helpers import CHROMIUM_FLAGS, PASSWORD, make_site, served
 
 from station.console import auth
 from station.console.app import create_app
@@ -38,16 +38,6 @@ from station.storage.sessions import SessionLog
 pytest.importorskip("playwright")
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PHONE = {"width": 390, "height": 844}
 
 STAND_IN = """

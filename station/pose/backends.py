@@ -144,7 +144,13 @@ class TasksPoseBackend:
         )
         self._options = options
         self._vision = vision
-        self._landmarker = vision.PoseLandmarker.create_from_options(options)
+        try:
+            self._landmarker = vision.PoseLandmarker.create_from_options(options)
+        except (RuntimeError, ValueError) as exc:
+            raise PoseModelMissing(
+                f"{path} is not a usable pose landmarker model ({exc}); [pose] task_model must "
+                "be MediaPipe's pose_landmarker_*.task bundle"
+            ) from exc
         self._last_ms = -1
 
     def detect(self, rgb: NDArray[np.uint8], t: float) -> list[PoseCandidate]:

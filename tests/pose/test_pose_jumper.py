@@ -72,3 +72,10 @@ def test_passer_by_is_never_taken_for_the_jumper(shared_data) -> None:  # type: 
     for lm in kept:
         x, y = anchor_point(lm)  # type: ignore[misc]
         assert 0.07 <= x <= 0.48 and y <= 0.63
+
+
+def test_tasks_backend_rejects_a_file_that_is_not_a_model(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "pose_landmarker_full.task"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(PoseModelMissing, match="not a usable pose landmarker model"):
+        TasksPoseBackend(bad)

@@ -3,7 +3,8 @@
 Each figure is the median (and 95th percentile) time to render one frame off screen, in steady
 state: after warm-up frames have filled the caches, over a sequence of view models that changes
 the way a real session does (the count every 10 frames at 30 fps = 180 jumps/min, the clock
-every frame, the idle demonstration's phase every frame). The issue's target: the active screen
+every frame, the idle demonstration's phase every frame). Wall-clock and this thread's CPU time
+are both reported: on a shared machine the wall clock also counts waiting for a core. The issue's target: the active screen
 at 1920×1080 in ≤ 8 ms, so 30 fps leaves the CPU to pose inference.
 """
 
@@ -54,8 +55,12 @@ def _frames(screen: str, n: int) -> list[object]:
     return out
 
 
-def measure(screen: str, size: tuple[int, int], frames: int, warmup: int) -> list[float]:
-    """Milliseconds per frame for `frames` frames after `warmup` frames."""
+def measure(
+    screen: str, size: tuple[int, int], frames: int, warmup: int
+) -> tuple[list[float], list[float]]:
+    """(wall-clock ms, CPU ms) per frame for `frames` frames after `warmup` frames. CPU time
+    is this thread's own (CLOCK_THREAD_CPUTIME_ID): what rendering takes from pose inference,
+    and much less disturbed than wall time by other jobs on a shared machine."""
     import pygame
 
     from station.display.render import Renderer
@@ -64,14 +69,16 @@ def measure(screen: str, size: tuple[int, int], frames: int, warmup: int) -> lis
     renderer = Renderer()
     surface = pygame.Surface(size)
     sequence = _frames(screen, warmup + frames)
-    times: list[float] = []
+    wall: list[float] = []
+    cpu: list[float] = []
     for i, vm in enumerate(sequence):
         assert isinstance(vm, ViewModel)
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.thread_time()
         renderer.render(surface, vm)
         if i >= warmup:
-            times.append((time.perf_counter() - start) * 1000.0)
-    return times
+            wall.append((time.perf_counter() - start) * 1000.0)
+            cpu.append((time.thread_time() - start_cpu) * 1000.0)
+    return wall, cpu
 
 
 def _run(quick: bool) -> list[Figure]:
@@ -83,22 +90,21 @@ def _run(quick: bool) -> list[Figure]:
     pygame.font.init()
     frames, warmup = (30, 10) if quick else (300, 60)
     sizes = ((1920, 1080), (800, 480)) if quick else SIZES
-    # Other jobs on a shared machine inflate medians; the load says how much to trust them.
+    # Other jobs on a shared machine inflate wall-clock medians; the load says how much.
     figures: list[Figure] = [Figure("host load, 1-min average", os.getloadavg()[0], "")]
     for size in sizes:
         for screen in SCREENS:
-            times = measure(screen, size, frames, warmup)
-            median = statistics.median(times)
-            p95 = sorted(times)[int(0.95 * (len(times) - 1))]
+            wall, cpu = measure(screen, size, frames, warmup)
+            median = statistics.median(wall)
+            p95 = sorted(wall)[int(0.95 * (len(wall) - 1))]
             label = f"{screen} {size[0]}x{size[1]}"
             if screen == "active" and size == (1920, 1080):
-                figures.append(
-                    Figure(f"{label} median", median, "ms", f"≤ {TARGET_MS:g}", median <= TARGET_MS)
-                )
-                figures.append(Figure(f"{label} fastest", min(times), "ms"))
+                ok = median <= TARGET_MS
+                figures.append(Figure(f"{label} median", median, "ms", f"≤ {TARGET_MS:g}", ok))
             else:
                 figures.append(Figure(f"{label} median", median, "ms"))
             figures.append(Figure(f"{label} p95", p95, "ms"))
+            figures.append(Figure(f"{label} cpu median", statistics.median(cpu), "ms"))
     return figures
 
 

@@ -279,6 +279,19 @@ def snapshot_path() -> Path:
     return volatile_dir() / "snapshot.jpg"
 
 
+def write_snapshot(jpeg: bytes) -> Path:
+    """The station's side of ``snapshot``: put one JPEG where the console will take it (and
+    delete it), readable by this user only; then reply ok to the command."""
+    path = snapshot_path()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(jpeg)
+    os.replace(tmp, path)
+    return path
+
+
 # --- pid file and reload -----------------------------------------------------------------------
 
 

@@ -24,6 +24,7 @@ from station.storage.live import (
     snapshot_path,
     wait_result,
     write_pid_file,
+    write_snapshot,
 )
 from station.storage.paths import COMMANDS_DIR, LIVE_STATUS, state_dir
 
@@ -203,3 +204,14 @@ def test_live_files_go_to_the_runtime_dir_when_there_is_one(
     assert status is not None and status.phase == "summary"
     assert [c.name for c in CommandPoller(state).poll()] == ["beep"]
     remove_pid_file(state)
+
+
+def test_write_snapshot_goes_to_ram_for_this_user_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STATION_RUNTIME_DIR", str(tmp_path / "ram"))
+    path = write_snapshot(b"\xff\xd8jpeg\xff\xd9")
+    assert path == snapshot_path() == tmp_path / "ram" / "snapshot.jpg"
+    assert path.read_bytes() == b"\xff\xd8jpeg\xff\xd9"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in path.parent.iterdir()] == ["snapshot.jpg"]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 from station.config.loader import build_config
 from station.config.sections import SCHEMA
@@ -115,3 +118,19 @@ def test_the_skeleton_is_rigid_bones_and_hinges() -> None:
         lengths.append([np.linalg.norm(world[L[a]] - world[L[b]]) for a, b in bones])
     spread = np.ptp(np.array(lengths), axis=0)
     assert np.all(spread < 1e-6), dict(zip(bones, spread, strict=True))
+
+
+def test_script_checker_prints_the_truth_or_the_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from station.sim.__main__ import main
+
+    assert main(["double_under", "--seed", "2"]) == 0
+    count = ground_truth(packaged_scripts()["double_under"], 2).jump_count
+    assert f"jumps: {count}" in capsys.readouterr().out
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[phase]]\nkind = "stand"\nduration_s = 2\nstyle = "two-foot"\n')
+    assert main([str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "phase[0].style: only for kind = 'jump'" in err
+    assert "phase[0].kind = 'stand': the jumper is not on the mat" in err

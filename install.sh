@@ -32,7 +32,7 @@ up the development venv (.venv, the same as `make venv`).
 Environment: STATION_POSE_MODEL_URL and STATION_POSE_MODEL_SHA256 override the pose model
 download (a mirror inside the gym's network, say); the checksum is always verified.
 
-After installing, check every part with:  station diag
+After installing, check every part with:  sudo -u station station diag --beep
 EOF
 }
 
@@ -145,6 +145,7 @@ install_dev_venv() {
 
 install_packages() {
     say "system packages"
+    export DEBIAN_FRONTEND=noninteractive  # no questions: this may run over SSH, unattended
     run apt-get update
     run apt-get install -y --no-install-recommends "${APT_PICAMERA[@]}"
     run apt-get install -y "${APT_PACKAGES[@]}"
@@ -165,11 +166,13 @@ enable_interfaces() {
     fi
     local boot_config=/boot/firmware/config.txt
     [[ -f "$boot_config" ]] || boot_config=/boot/config.txt
-    if [[ -f "$boot_config" ]] && ! grep -Eq '^\s*(camera_auto_detect=1|dtoverlay=imx)' "$boot_config"; then
+    if [[ ! -f "$boot_config" ]]; then
+        warn "no config.txt in /boot/firmware or /boot: check camera_auto_detect=1 yourself"
+    elif grep -Eq '^\s*(camera_auto_detect=1|dtoverlay=imx)' "$boot_config"; then
+        echo "camera detection already configured in $boot_config"
+    else
         run sh -c "printf '%s\n' 'camera_auto_detect=1' >> '$boot_config'"
         REBOOT_NEEDED=1
-    else
-        echo "camera detection already configured"
     fi
     # The kiosk draws with KMS/DRM on tty1: boot to the console, not a desktop that would hold
     # the display.
@@ -208,7 +211,8 @@ install_app() {
         run python3 -m venv --system-site-packages "$VENV"
     fi
     if system_mode; then
-        run "$VENV/bin/python" -m pip install --quiet --upgrade "${REPO}[pi]"
+        # Not quiet: mediapipe is large, and a silent minute looks like a hang.
+        run "$VENV/bin/python" -m pip install --upgrade "${REPO}[pi]"
     else
         # A prefix tree gets the station itself (its `station` command) but not the
         # dependencies: tests and image builds need the files, not another mediapipe.
@@ -357,7 +361,10 @@ install_station() {
     install_pose_model
     install_app
     install_units
-    say "installed. Check every part with: station diag"
+    say "installed. Check every part with: sudo -u station station diag --beep"
+    if system_mode; then
+        say "(stop the kiosk first so diag can use its devices: sudo systemctl stop station)"
+    fi
     if ((REBOOT_NEEDED == 1)); then
         say "SPI, camera or boot settings changed: reboot to apply them (sudo reboot)"
     fi

@@ -177,6 +177,13 @@ def test_session_cookie_flags(client: httpx.Client) -> None:
     assert "httponly" in cookie and "samesite=strict" in cookie and "max-age=28800" in cookie
 
 
+def test_pages_refuse_framing_and_foreign_scripts(client: httpx.Client) -> None:
+    page = client.get("/login")
+    assert page.headers["x-frame-options"] == "DENY"
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+
+
 def test_sessions_expire(site: Path, state_dir: Path) -> None:
     auth.set_password(state_dir, PASSWORD)
     app = create_app(site, state_dir, session_hours=0.5 / 3600)  # half a second

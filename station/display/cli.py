@@ -25,7 +25,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="render a screen to a PNG",
         description="Render one kiosk screen from a representative state (a member mid-session) "
         "to a PNG, off screen: needs no display. 'degraded' is the active screen with the camera "
-        "off (lights unknown, the mat counts) and a trainer config notice; 'degraded-mat' has "
+        "off (its four lights unknown; the mat counts and judges landings) and a trainer config "
+        "notice; 'degraded-mat' has "
         "the mat off (the camera counts); 'active-live' adds the mirrored live view.",
     )
     p.add_argument("--screen", required=True, choices=SCREENS, help="which screen")

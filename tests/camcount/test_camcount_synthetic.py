@@ -117,3 +117,17 @@ def test_output_is_causal_jumps_arrive_in_time_order() -> None:
             assert f.t - jump.t <= 0.7
             seen.append(jump.t)
     assert seen == sorted(seen) and len(seen) >= 15
+
+
+def test_walking_past_is_not_jumping() -> None:
+    """Alternating feet while the hips travel sideways (someone walking through the picture):
+    nothing counts. The same feet in place count."""
+    torso_x_per_s = 3.0 * 0.2 * 480 / 640  # 3 torso lengths/s (torso 0.2 of the height)
+    walking, in_place = [], []
+    for i in range(150):
+        lm = alternate(i, 4.0)
+        in_place.append(frame(i, lm.copy()))
+        lm[:, 0] = 0.1 + torso_x_per_s * i / FPS
+        walking.append(frame(i, lm))
+    assert jumps_in(walking) == []
+    assert len(jumps_in(in_place)) >= 15

@@ -39,6 +39,10 @@ THRESHOLD_SECTION: dict[str, str] = {f: f for f in FAULTS} | {"landing": "landin
 """Where each fault's camera thresholds live inside a preset."""
 APPROACH_S = 0.25
 """A foot's angle up to this long before its touchdown frame counts as its approach."""
+MIN_LANDING_FPS = 8.0
+"""Below this pose frame rate a touchdown is caught at a random point of the contact (5 frames/s
+at 120 jumps/min is 2.5 frames per jump; the simulator's heel landings then drown in false
+warnings): the camera's landing light reads unknown. At 8 frames/s it still agreed with them."""
 
 
 @dataclass(frozen=True)
@@ -212,6 +216,8 @@ class PostureJudge:
         self._baseline_status = "none"
         self._touchdowns.reset()
         self._last_lift: dict[str, tuple[float, float]] = {}
+        self._last_frame_t: float | None = None
+        self._frame_dts: deque[float] = deque(maxlen=30)
 
     def start_baseline(self) -> None:
         """Measure the member's baseline from the next `baseline_s` seconds of frames."""
@@ -242,6 +248,9 @@ class PostureJudge:
     def update(self, frame: PoseFrame) -> Lights:
         s = self.settings
         t = float(frame.t)
+        if self._last_frame_t is not None and t > self._last_frame_t:
+            self._frame_dts.append(t - self._last_frame_t)
+        self._last_frame_t = t
         body = Body.from_frame(frame, s.min_visibility)
         raws: dict[str, float | None] = {}
         reasons: dict[str, str] = {}
@@ -274,13 +283,24 @@ class PostureJudge:
         for fault, metric in METRICS.items():
             raw = raws[fault]
             if fault == "landing":
-                raw = self._touchdown_lift(t, body) if raw is not None else None
+                measurable = raw is not None
+                raw = self._touchdown_lift(t, body) if measurable else None
+                fps = self.frame_rate()
+                if measurable and fps < MIN_LANDING_FPS:
+                    reasons[fault] = f"{fps:.1f} frames/s is too few to see touchdowns"
+                    raw = None
             base = metric.clamp_baseline(self._baseline.get(fault))
             value = None if raw is None else metric.value(raw, base)
             if value is not None and not math.isfinite(value):
                 value, reasons[fault] = None, "not measurable"
             out[fault] = value
         return out
+
+    def frame_rate(self) -> float:
+        """Pose frames per second over the recent frames (infinite until two have come)."""
+        if not self._frame_dts:
+            return math.inf
+        return 1.0 / max(statistics.median(self._frame_dts), 1e-6)
 
     def _touchdown_lift(self, t: float, body: Body | None) -> float | None:
         """The worst heel lift of the feet touching down in this frame, or None.

@@ -342,3 +342,14 @@ def test_a_split_stance_leaves_the_back_unmeasured(placement: str) -> None:
     assert judged[-1]["back"].state == "unknown"
     assert "feet apart" in judged[-1]["back"].reason
     assert judged[-1]["head"].state == "ok"
+
+
+def test_landing_reads_unknown_when_the_frame_rate_is_too_low_to_see_touchdowns() -> None:
+    frames = protocol("side", FAULTY["landing"], noise_px=1.0)
+    slow = [f for i, f in enumerate(frames) if i % 3 == 0]  # 12 → 4 frames/s
+    judge = PostureJudge(config("side"))
+    judge.start_baseline()
+    judged = run(judge, slow)
+    assert states_between(judged, "landing", 5.5, 20.5) == {"unknown"}
+    assert "frames/s" in judged[-1]["landing"].reason
+    assert states_between(judged, "head", 5.5, 20.5) == {"ok"}  # the rest is still judged

@@ -78,7 +78,9 @@ class Hardware:
         if self.simulate:
             from station.sim.sources import simulated_mat
 
-            return simulated_mat(self.config, self.script, self.seed, clock=self.clock)
+            # Paced live, the script loops (a kiosk demo); replayed fast, it runs once.
+            live = self.clock is not None
+            return simulated_mat(self.config, self.script, self.seed, clock=self.clock, loop=live)
         from station.mat.sensors import open_mat_sensor
 
         return open_mat_sensor(self.config["mat"], self.pin_factory)
@@ -91,7 +93,8 @@ class Hardware:
         if self.simulate:
             from station.sim.sources import simulated_pose
 
-            return simulated_pose(self.config, self.script, self.seed, clock=self.clock)
+            live = self.clock is not None
+            return simulated_pose(self.config, self.script, self.seed, clock=self.clock, loop=live)
         from station.camera.sources import open_pose_pipeline
 
         return open_pose_pipeline(self.config)

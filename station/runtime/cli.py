@@ -146,7 +146,6 @@ def _run_live(store: Any, hardware: Any, state_dir: Path, args: argparse.Namespa
     clock = OffsetClock() if hardware.simulate else MonotonicClock()
     hardware.clock = clock  # simulated sources pace themselves in real time
     station = Station(store, hardware, session_log=_open_log(state_dir))
-    # When a simulated script ends its feed reopens it: the demo loops for as long as it runs.
     openers = [("mat", hardware.open_mat), ("camera", hardware.open_camera)]
     display = None
     if not args.headless:

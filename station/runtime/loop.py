@@ -82,6 +82,7 @@ def run_fast(
             break
         tick_until(event.t)
         station.handle(event)
+    station.end_of_data(next_tick)
     settle = settle_s if settle_s is not None else _settle_time(station)
     end = next_tick + settle
     while next_tick <= end and station.session.phase in ("calibrating", "active"):

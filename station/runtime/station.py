@@ -214,6 +214,13 @@ class Station:
             self.live.posture = None
             self.live.person_in_view = False
 
+    def end_of_data(self, t: float) -> None:
+        """A replay ran out: its sensors say nothing more, as if unplugged, so a member
+        still "on the mat" at the end of a recording is seen leaving and the session ends."""
+        for device, health in self.devices.items():
+            if health.fitted:
+                self._on_status(DeviceStatus(t, device, False, "end of the recording"))
+
     # --- who counts ------------------------------------------------------------------------
 
     @property

@@ -19,9 +19,14 @@ STAND_STILL_FROM_S = 3.6  # the default script has the member standing still fro
 LATENCY_S = 4.0  # half a window + hold + a frame, with room to spare
 
 
-@pytest.mark.parametrize("placement", ["front", "oblique", "side"])
-def test_lights_match_the_simulated_fault_episodes(placement: str) -> None:
-    config = build_config(SCHEMA, [("test", {"camera": {"placement": placement}})])
+@pytest.mark.parametrize(
+    ("placement", "fps"),
+    [("front", 30), ("oblique", 30), ("side", 30), ("oblique", 5), ("side", 5)],
+)
+def test_lights_match_the_simulated_fault_episodes(placement: str, fps: int) -> None:
+    """The script's pose rate is 15 frames/s (capped by camera.fps): 5 is a slow Pi."""
+    camera = {"placement": placement, "fps": fps}
+    config = build_config(SCHEMA, [("test", {"camera": camera})])
     truth = ground_truth(None, seed=0)
     judge = PostureJudge(config)
     judged = []
@@ -38,7 +43,7 @@ def test_lights_match_the_simulated_fault_episodes(placement: str) -> None:
         episodes = [(e.start_s, e.end_s) for e in truth.episodes(fault)]
         assert episodes, f"the default script has no {fault} episode any more"
         lit = summary[fault].episodes
-        if fault == "landing" and placement == "front":
+        if fault == "landing" and (placement == "front" or fps < 8):
             assert lit == [] and summary[fault].unknown_s > 0.9 * summary[fault].total_s
             continue
         assert len(lit) == len(episodes), (fault, lit, episodes)

@@ -415,7 +415,7 @@ class MatPipeline:
         t = self._last_t if math.isfinite(self._last_t) else 0.0
         if t - self._problem_told.get(kind, -math.inf) >= PROBLEM_REPEAT_S:
             self._problem_told[kind] = t
-            self._events.append(DeviceStatus(t, "mat", False, message))
+            self._events.append(DeviceStatus(t, "mat.input", False, message))
 
     def _zone(self, z: int, status: str, t: float) -> None:
         name = self.zones[z]

@@ -8,7 +8,11 @@ own) on a 30 fps 640×480 clip made from a real recording (hb_double_2, 640×360
 - analysis + counting cost per frame as a share of inference time per frame (both timed
   inside the same process, frame by frame);
 - the camera counter alone per frame (in this process, on the track the run saved);
-- peak resident memory of the command.
+- peak resident memory of the command;
+- CPU seconds the command used per second of video, and the 1-minute load average: on a
+  shared machine the wall-clock speed depends on what else runs; CPU time per video second
+  tells how much of the machine the analysis itself needs (with 2 free cores, the speed
+  would be about 2 / that figure).
 """
 
 from __future__ import annotations
@@ -77,9 +81,12 @@ def run(quick: bool) -> list[Figure]:
         track = Path(tmp) / "track.npz"
         command = [sys.executable, "-m", "station", "analyze", str(clip), "--json"]
         command += ["--save-track", str(track)]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         if done.returncode != 0:
             raise RuntimeError(f"station analyze failed: {done.stderr.strip()[-500:]}")
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
@@ -95,6 +102,8 @@ def run(quick: bool) -> list[Figure]:
         Figure("analysis / inference", 100.0 * share, "%", "≤ 5", share <= 0.05),
         Figure("camera counter alone", count_ms, "ms/frame"),
         Figure("speed vs real time", speed, "×", "≥ 2", speed >= 2.0),
+        Figure("CPU time per video second", cpu_s / data["duration_s"], "s/s"),
+        Figure("load average (1 min) at the end", os.getloadavg()[0], ""),
         Figure("peak memory", peak_mb, "MB", "< 600", peak_mb < 600.0),
     ]
 

@@ -79,10 +79,11 @@ def run_fast(
 
     for event in merged_events(sources):
         if until_s is not None and event.t > until_s:
-            break
+            break  # stopped early: the sensors have not gone quiet
         tick_until(event.t)
         station.handle(event)
-    station.end_of_data(next_tick)
+    else:
+        station.end_of_data(next_tick)
     settle = settle_s if settle_s is not None else _settle_time(station)
     end = next_tick + settle
     while next_tick <= end and station.session.phase in ("calibrating", "active"):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,8 +33,7 @@ from station.events import (
     PoseFrame,
 )
 from station.hardware import Hardware
-from station.mat.pipeline import MatPipeline, PipelineParams
-from station.mat.switchmat import SwitchPipeline
+from station.mat.tracker import MatTracker
 from station.posture.judge import Lights, PostureJudge
 from station.runtime.view import build_view
 from station.session.landing import LandingLight
@@ -63,6 +63,8 @@ class LiveState:
     person_in_view: bool = False
     last_landing: Landing | None = None
     last_force: dict[str, float] = field(default_factory=dict)
+    recent_force: deque[tuple[float, ...]] = field(default_factory=lambda: deque(maxlen=100))
+    """Per-zone mean of each of the last 100 mat blocks (half a second at 5 ms blocks)."""
     camera_jumps: int = 0
 
 
@@ -89,6 +91,7 @@ class Station:
             "camera": DeviceHealth(self.config["camera"]["source"] != "none"),
         }
         self.live = LiveState()
+        self.degraded: dict[str, str] = {}  # "mat.left" -> its problem ("" once recovered)
         self.session = Session(self.config["session"])
         self.summaries: list[dict[str, Any]] = []
         self._session_id: int | None = None
@@ -96,7 +99,7 @@ class Station:
         self.outputs = AlertOutputs(self.config["alerts"], hardware.pin_factory)
         self.policy = AlertPolicy(self.config["alerts"])
         self._build_judges()
-        self.mat_pipeline = self._new_mat_pipeline()
+        self.mat = MatTracker(self.config) if self.devices["mat"].fitted else None
         self.camera_counter = CameraJumpCounter()
 
     # --- configuration ---------------------------------------------------------------------
@@ -107,19 +110,10 @@ class Station:
         preset = cfg["presets"][cfg["posture"]["preset"]]
         self.landing_light = LandingLight(cfg["posture"]["window_s"], preset["landing"]["hold_s"])
 
-    def _new_mat_pipeline(self) -> MatPipeline | SwitchPipeline | None:
-        mat = self.config["mat"]
-        params = PipelineParams.from_config(self.config)
-        if mat["sensor"] == "adc":
-            return MatPipeline(mat["zones"], params)
-        if mat["sensor"] == "switch":
-            return SwitchPipeline(params)
-        return None
-
     @property
     def mat_weighs(self) -> bool:
         """A force mat (not a contact switch): it can judge landings and weigh the member."""
-        return isinstance(self.mat_pipeline, MatPipeline)
+        return self.mat is not None and self.mat.weighs
 
     def reload(self) -> bool:
         """SIGHUP: apply a valid new config at once; keep the last good one otherwise. The
@@ -131,11 +125,8 @@ class Station:
         self._build_judges()
         if baseline is not None:
             self.posture.set_baseline({k: v for k, v in baseline.items() if v is not None})
-        if isinstance(self.mat_pipeline, MatPipeline):
-            self.mat_pipeline.p = PipelineParams.from_config(self.config)
-            self.mat_pipeline._set_thresholds()
-        elif isinstance(self.mat_pipeline, SwitchPipeline):
-            self.mat_pipeline.p = PipelineParams.from_config(self.config)
+        if self.mat is not None:
+            self.mat.use_thresholds(self.config)
         self.session.settings = self.config["session"]
         self.policy.configure(self.config["alerts"])
         self.outputs.close()
@@ -155,21 +146,20 @@ class Station:
     # --- events ----------------------------------------------------------------------------
 
     def handle(self, event: Event) -> None:
-        if isinstance(event, ForceBlock):
-            self._on_force(event)
+        if isinstance(event, ForceBlock | ContactEdge):
+            self._on_mat(event)
         elif isinstance(event, PoseFrame):
             self._on_pose(event)
-        elif isinstance(event, ContactEdge):
-            self._on_contact(event)
         elif isinstance(event, DeviceStatus):
             self._on_status(event)
 
-    def _on_force(self, block: ForceBlock) -> None:
-        if not isinstance(self.mat_pipeline, MatPipeline):
+    def _on_mat(self, event: ForceBlock | ContactEdge) -> None:
+        if self.mat is None:
             return
-        if len(block.force):
-            self.live.last_force = dict(zip(block.zones, block.force[-1].tolist(), strict=True))
-        self._on_mat_events(self.mat_pipeline.feed(block.t_samples, block.force))
+        if isinstance(event, ForceBlock) and len(event.force):
+            self.live.last_force = dict(zip(event.zones, event.force[-1].tolist(), strict=True))
+            self.live.recent_force.append(tuple(event.force.mean(axis=0).tolist()))
+        self._on_mat_events(self.mat.handle(event))
 
     def _on_mat_events(self, events: list[Event]) -> None:
         for ev in events:
@@ -188,10 +178,6 @@ class Station:
         if landing.peak_bw is not None:
             self.landing_light.add(landing)
 
-    def _on_contact(self, edge: ContactEdge) -> None:
-        if isinstance(self.mat_pipeline, SwitchPipeline):
-            self._on_mat_events(self.mat_pipeline.feed(edge))
-
     def _on_pose(self, frame: PoseFrame) -> None:
         self.live.last_pose_t = frame.t
         self.live.person_in_view = frame.lm is not None
@@ -202,15 +188,19 @@ class Station:
                 self.session.add_jump(jump.t, double=jump.double)
 
     def _on_status(self, status: DeviceStatus) -> None:
-        device = status.device.split(".")[0]
-        health = self.devices.get(device)
+        health = self.devices.get(status.device)
         if health is None:
+            # A part of a device ("mat.left" dead, "mat.input" bad samples) degrades it; the
+            # device keeps working with what it has, so counting does not change hands.
+            log.warning("%s: %s", status.device, status.message)
+            self.degraded[status.device] = "" if status.ok else status.message
             return
         if health.ok != status.ok:
-            log.warning("%s %s: %s", device, "back" if status.ok else "unavailable", status.message)
+            state = "back" if status.ok else "unavailable"
+            log.warning("%s %s: %s", status.device, state, status.message)
             health.since = status.t
         health.ok, health.message = status.ok, status.message
-        if device == "camera" and not status.ok:
+        if status.device == "camera" and not status.ok:
             self.live.posture = None
             self.live.person_in_view = False
 
@@ -242,9 +232,9 @@ class Station:
 
     def tick(self, now: float) -> None:
         """Once per UI frame: lifecycle, lights, alerts, checkpoint."""
-        if isinstance(self.mat_pipeline, SwitchPipeline):
+        if self.mat is not None:
             # a switch mat learns of stops and stepping off from time passing, not edges
-            self._on_mat_events(self.mat_pipeline.tick(now))
+            self._on_mat_events(self.mat.tick(now))
         obs = self._observe(now)
         changed = self.session.observe(obs)
         if changed:
@@ -264,8 +254,8 @@ class Station:
     def _observe(self, now: float) -> Observation:
         on_mat: bool | None = None
         still = False
-        if self.mat_working and self.mat_pipeline is not None:
-            state = self.mat_pipeline.state
+        if self.mat_working and self.mat is not None:
+            state = self.mat.state
             on_mat = state.on_mat
             still = state.still or state.body_weight_n is not None or not self.mat_weighs
         in_view: bool | None = None
@@ -341,4 +331,6 @@ class Station:
         return build_view(self, now)
 
     def status_lines(self) -> Mapping[str, str]:
-        return {d: ("ok" if h.ok else h.message) for d, h in self.devices.items() if h.fitted}
+        lines = {d: ("ok" if h.ok else h.message) for d, h in self.devices.items() if h.fitted}
+        lines.update({part: problem for part, problem in self.degraded.items() if problem})
+        return lines

@@ -49,12 +49,11 @@ def _metrics(station: Station) -> dict[str, dict[str, Any]]:
 
 
 def _mat(station: Station) -> dict[str, Any]:
-    pipeline = station.mat_pipeline
     force = station.live.last_force
     return {
         "zones": list(force),
         "force_n": [round(v, 1) for v in force.values()],
         "total_n": round(sum(force.values()), 1),
-        "body_weight_n": None if pipeline is None else pipeline.state.body_weight_n,
+        "body_weight_n": None if station.mat is None else station.mat.state.body_weight_n,
         "calibrated": True,
     }

@@ -15,7 +15,8 @@ follows the recent amplitude turns them into events: for ``b`` one event per dow
 oscillates more (alternation when the feet swap by more than ``alternate_ratio`` times the
 body's bounce). Jumping starts when two events arrive within ``max_gap_s`` of each other (the
 first is then counted too), and stops when none arrives for ``max_gap_s``; a single twitch
-is never counted. The only look-ahead is the centred smoothing window (``smooth_frames``).
+is never counted. The only look-ahead is half the centred smoothing window: one frame at
+25–30 frames/s, none below 17 frames/s (where smoothing would blur the jumps themselves).
 
 Double-unders: a jump whose bounce is clearly bigger and slower than the member's recent
 jumps is marked ``double`` (a heuristic: the camera cannot see the rope).
@@ -37,11 +38,14 @@ LEFT_FOOT = [LANDMARK[n] for n in ("left_ankle", "left_heel", "left_foot_index")
 RIGHT_FOOT = [LANDMARK[n] for n in ("right_ankle", "right_heel", "right_foot_index")]
 
 
+MAX_WINDOW = 7  # frames kept for smoothing (± 3)
+
+
 @dataclass(frozen=True)
 class CounterParams:
     """One parameter set for every style and clip (see docs/counting.md)."""
 
-    smooth_frames: int = 3  # centred moving average; the look-ahead is (n - 1) / 2 frames
+    smooth_half_s: float = 0.03  # centred moving average of ± round(this / frame interval)
     highpass_s: float = 0.3  # time constant of the drift removal
     amplitude_s: float = 0.5  # time constant of the amplitude follower
     hysteresis: float = 0.3  # trigger at ± this fraction of the recent amplitude …
@@ -107,9 +111,9 @@ class CameraJumpCounter:
     jumps: list[CameraJump] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        n = max(1, self.params.smooth_frames)
         # t, bounce, alternation, feet, scale
-        self._raw: deque[tuple[float, float, float, float, float]] = deque(maxlen=n)
+        self._raw: deque[tuple[float, float, float, float, float]] = deque(maxlen=MAX_WINDOW)
+        self._frame_dt: float | None = None  # running estimate of the frame interval
         self._torso: deque[float] = deque(maxlen=90)
         self._last_t: float | None = None
         self._last_valid_t: float | None = None
@@ -168,16 +172,26 @@ class CameraJumpCounter:
                 self._reset_signals()
             return self._expire(frame.t)
         self._track_travel(frame, signals[3])
+        if self._raw:
+            dt = frame.t - self._raw[-1][0]
+            if dt > 0:
+                prev = self._frame_dt
+                self._frame_dt = dt if prev is None else prev + 0.1 * (dt - prev)
         self._last_valid_t = frame.t
         self._raw.append((frame.t, *signals))
-        if len(self._raw) < self._raw.maxlen:  # type: ignore[operator]
+        if self._frame_dt is None:
             return []
+        half = min(MAX_WINDOW // 2, round(self.params.smooth_half_s / self._frame_dt))
+        n = 2 * half + 1
+        if len(self._raw) < n:
+            return []
+        window = list(self._raw)[-n:]
         # Centre of the smoothing window: the frame we decide about now.
-        t_mid = self._raw[len(self._raw) // 2][0]
-        b = float(np.mean([r[1] for r in self._raw]))
-        a = float(np.mean([r[2] for r in self._raw]))
-        feet = float(np.mean([r[3] for r in self._raw]))
-        return self._step(t_mid, b, a, feet, self._raw[-1][4])
+        t_mid = window[half][0]
+        b = float(np.mean([r[1] for r in window]))
+        a = float(np.mean([r[2] for r in window]))
+        feet = float(np.mean([r[3] for r in window]))
+        return self._step(t_mid, b, a, feet, window[-1][4])
 
     def _track_travel(self, frame: PoseFrame, scale: float) -> None:
         """Sideways speed of the hips in torso lengths per second, as the displacement over

@@ -35,3 +35,27 @@ def test_no_clip_off_by_more_than_five_percent(results: list) -> None:
 def test_every_style_is_covered(results: list) -> None:
     styles = {r.truth.style for r in results}
     assert {"two-foot", "alternate-foot", "speed-step", "double-under"} <= styles
+
+
+@pytest.mark.parametrize("step", [2, 3])
+def test_counting_holds_at_pi_frame_rates(jumprope_tracks: dict[str, object], step: int) -> None:
+    """A Pi runs the model at 5–15 frames/s. Every 2nd / 3rd frame of the real tracks
+    (≈ 15 / 10 frames/s; an approximation: the tracker saw every frame) with the same
+    parameters: the summed error stays within 4 % (measured: 2.3 % and 2.0 %)."""
+    from station.pose.track import LandmarkTrack
+
+    truths = read_ground_truth(SHARED_DATA / "jumprope" / "ground_truth.csv")
+    results = []
+    for truth in truths:
+        full: LandmarkTrack = jumprope_tracks[truth.clip]  # type: ignore[assignment]
+        sub = LandmarkTrack(
+            full.t[::step],
+            full.lm[::step],
+            full.world[::step],
+            full.fps / step,
+            full.width,
+            full.height,
+        )
+        results.append(score_clip(truth, sub))
+    total, _worst, _ok = summarize(results)
+    assert total <= 0.04, markdown_table(results)

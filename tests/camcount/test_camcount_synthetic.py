@@ -131,3 +131,14 @@ def test_walking_past_is_not_jumping() -> None:
         walking.append(frame(i, lm))
     assert jumps_in(walking) == []
     assert len(jumps_in(in_place)) >= 15
+
+
+def test_two_foot_at_ten_frames_per_second() -> None:
+    """A Pi's frame rate: 2.5 jumps/s seen at 10 frames/s (4 frames per jump)."""
+    fps, hz, seconds = 10.0, 2.5, 10
+    frames = []
+    for i in range(int(fps * seconds)):
+        lm = standing()
+        lm[:, 1] -= 0.05 * abs(math.sin(math.pi * hz * i / fps + 0.3))
+        frames.append(PoseFrame(t=i / fps, lm=lm, world=None, width=640, height=480, index=i))
+    assert abs(len(jumps_in(frames)) - hz * seconds) <= 2

@@ -6,7 +6,12 @@ import argparse
 import json
 import sys
 
-from station.config.loader import ConfigInvalid, load_config, site_config_path
+from station.config.loader import (
+    ConfigInvalid,
+    load_config,
+    load_config_or_report,
+    site_config_path,
+)
 from station.config.render import render_defaults, toml_value
 from station.config.schema import iter_keys
 
@@ -54,11 +59,8 @@ def _check(args: argparse.Namespace) -> int:
 def _show(args: argparse.Namespace) -> int:
     from station.config.sections import SCHEMA
 
-    try:
-        cfg = load_config(args.config, required=bool(args.config))
-    except ConfigInvalid as exc:
-        for err in exc.errors:
-            print(err, file=sys.stderr)
+    cfg = load_config_or_report(args.config)
+    if cfg is None:
         return 1
     paths = [p for p, _ in iter_keys(SCHEMA)]
     paths += sorted(set(cfg.origins) - set(paths))  # keys of trainer-named tables

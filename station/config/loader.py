@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import tomllib
 from collections.abc import Mapping
@@ -122,6 +123,17 @@ def load_config(
     else:
         log.info("no site config at %s; using the packaged defaults", site)
     return build_config(schema, layers)
+
+
+def load_config_or_report(path: str | os.PathLike[str] | None) -> Config | None:
+    """For command-line tools: the config (an explicit path must exist), or None after
+    printing every error, each with its key path, to stderr."""
+    try:
+        return load_config(path, required=bool(path))
+    except ConfigInvalid as exc:
+        for err in exc.errors:
+            print(err, file=sys.stderr)
+        return None
 
 
 class ConfigStore:

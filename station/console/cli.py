@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from station.config.loader import ConfigInvalid, load_config, site_config_path
+from station.config.loader import load_config_or_report, site_config_path
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -50,11 +50,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _state_dir(config_arg: str | None) -> tuple[Path, Mapping[str, Any]] | None:
     from station.storage.paths import state_dir
 
-    try:
-        cfg = load_config(config_arg, required=bool(config_arg))
-    except ConfigInvalid as exc:
-        for err in exc.errors:
-            print(err, file=sys.stderr)
+    cfg = load_config_or_report(config_arg)
+    if cfg is None:
         print("fix the config first (`station config check`)", file=sys.stderr)
         return None
     return state_dir(cfg.get("storage.state_dir")), cfg["console"]

@@ -204,19 +204,9 @@ def write_calibration(path: Path, offsets: list[float], scales: list[float]) -> 
 
 
 def _open_reader(cfg: Any) -> Any:
-    from station.mat.calibration import Calibration
-    from station.mat.sensors import AdcReader, open_spidev
+    from station.mat.sensors import open_adc_reader
 
-    mat = cfg["mat"]
-    spi = open_spidev(int(mat["spi_bus"]), int(mat["spi_device"]), int(mat["spi_clock_hz"]))
-    return AdcReader(
-        spi,
-        mat["adc_chip"],
-        list(mat["channels"]),
-        float(mat["sample_rate_hz"]),
-        Calibration.from_config(mat),
-        float(mat["block_ms"]),
-    )
+    return open_adc_reader(cfg["mat"])
 
 
 def _read_counts(reader: Any, seconds: float, rate: float) -> NDArray[np.float64]:

@@ -374,8 +374,13 @@ def open_mat_sensor(mat: Mapping[str, Any], pin_factory: Any) -> Source:
             raise HardwareMissing("mat replay", str(exc), "fix or replace the CSV") from exc
     if kind != "adc":
         raise ValueError(f"mat.sensor = {kind!r} has no sensor to open")
+    return AdcSource(open_adc_reader(mat))
+
+
+def open_adc_reader(mat: Mapping[str, Any]) -> AdcReader:
+    """The ADC reader the [mat] section describes, on the real SPI bus (not yet started)."""
     spi = open_spidev(int(mat["spi_bus"]), int(mat["spi_device"]), int(mat["spi_clock_hz"]))
-    reader = AdcReader(
+    return AdcReader(
         spi,
         mat["adc_chip"],
         list(mat["channels"]),
@@ -383,4 +388,3 @@ def open_mat_sensor(mat: Mapping[str, Any], pin_factory: Any) -> Source:
         Calibration.from_config(mat),
         float(mat["block_ms"]),
     )
-    return AdcSource(reader)

@@ -9,7 +9,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from station.config.loader import ConfigInvalid, load_config
+from station.config.loader import load_config_or_report
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -46,11 +46,8 @@ def _sessions(args: argparse.Namespace) -> int:
     if args.state_dir:
         folder = Path(args.state_dir)
     else:
-        try:
-            cfg = load_config(args.config, required=bool(args.config))
-        except ConfigInvalid as exc:
-            for err in exc.errors:
-                print(err, file=sys.stderr)
+        cfg = load_config_or_report(args.config)
+        if cfg is None:
             return 1
         folder = state_dir(cfg.get("storage.state_dir"))
     if not (folder / SESSIONS_DB).exists():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -182,9 +181,14 @@ def test_request_reload_sends_sighup_to_the_pid_files_process(tmp_path: Path) ->
 
 
 def test_pid_file_is_removed_only_by_its_owner(tmp_path: Path) -> None:
-    write_pid_file(tmp_path, pid=os.getppid())
-    remove_pid_file(tmp_path)
-    assert read_pid(tmp_path) == os.getppid()  # someone else's: left alone
+    other = subprocess.Popen(["sleep", "30"])  # a live process that is not us
+    try:
+        write_pid_file(tmp_path, pid=other.pid)
+        remove_pid_file(tmp_path)
+        assert read_pid(tmp_path) == other.pid  # someone else's: left alone
+    finally:
+        other.kill()
+        other.wait()
     write_pid_file(tmp_path)
     remove_pid_file(tmp_path)
     assert read_pid(tmp_path) is None

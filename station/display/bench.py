@@ -4,8 +4,9 @@ Each figure is the median (and 95th percentile) time to render one frame off scr
 state: after warm-up frames have filled the caches, over a sequence of view models that changes
 the way a real session does (the count every 10 frames at 30 fps = 180 jumps/min, the clock
 every frame, the idle demonstration's phase every frame). Wall-clock and this thread's CPU time
-are both reported: on a shared machine the wall clock also counts waiting for a core. The issue's target: the active screen
-at 1920×1080 in ≤ 8 ms, so 30 fps leaves the CPU to pose inference.
+are both reported: on a shared machine the wall clock also counts waiting for a core.
+The issue's target: the active screen at 1920×1080 in ≤ 8 ms, so 30 fps leaves the CPU to
+pose inference.
 """
 
 from __future__ import annotations

@@ -206,11 +206,14 @@ def summary(width: int, height: int, banner: bool, notice: bool) -> Layout:
         out[f"fig.{name}"] = box
         _text_pair(box, f"fig.{name}", out, 0.62)
     out["chart"] = chart
-    chart_title, plot = rows(inset(chart, u * 1.2), (0.16, 0.84), round(u))
+    chart_title, plot, xaxis = rows(inset(chart, u * 1.2), (0.16, 0.72, 0.12), round(u * 0.5))
     out["chart.title"] = chart_title
     axis_w = round(plot.width * 0.12)
     out["chart.axis"] = Rect(plot.left, plot.top, axis_w, plot.height)
     out["chart.plot"] = Rect(plot.left + axis_w, plot.top, plot.width - axis_w, plot.height)
+    out["chart.start"], out["chart.end"] = cols(
+        Rect(plot.left + axis_w, xaxis.top, plot.width - axis_w, xaxis.height), (1, 1), 0
+    )
     out["faults"] = faults
     faults_title, fault_rows = rows(inset(faults, u * 1.2), (0.16, 0.84), round(u))
     out["faults.title"] = faults_title

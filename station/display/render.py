@@ -649,6 +649,9 @@ class Renderer:
             box.centery = y
             box.clamp_ip(axis)
             p.text(f"chart.tick.{tick}", str(tick), box, T.TEXT_DIM, "right", template="888")
+        p.text("chart.start", "0:00", lay["chart.start"], T.TEXT_DIM, "left", template="88:88")
+        end = format_duration(view.duration_s)
+        p.text("chart.end", end, lay["chart.end"], T.TEXT_DIM, "right", template="88:88")
         if len(series) < 2:
             return
         t_end = max(series[-1][0], 1e-9)

@@ -163,9 +163,10 @@ class _Painter:
         max_lines: int,
         colour: T.Colour = T.TEXT,
         bg: T.Colour | None = None,
+        max_px: int | None = None,
     ) -> None:
         fonts = self.r.fonts
-        px, lines = fonts.wrap(text, box.width, box.height, box.height, max_lines)
+        px, lines = fonts.wrap(text, box.width, box.height, max_px or box.height, max_lines)
         line_h = fonts.font(px).get_linesize()
         y = box.centery - line_h * len(lines) // 2
         for i, line in enumerate(lines):
@@ -489,15 +490,16 @@ class Renderer:
         p.panel(lay["figure"])
         p.text("forms.title", "GOOD FORM", lay["forms.title"], T.TEXT_DIM, "left")
         boxes = {f: lay[f"form.{f}.name"].union(lay[f"form.{f}.state"]) for f in FAULTS}
-        # One size for all five lines (the longest decides), so they read as one list.
+        # One size for all five cues (the longest decides), so they read as one list; a cue
+        # may take two lines where that makes the list larger (narrow, portrait screens).
         px = min(
-            self.fonts.fit(CUES[f], b.width, b.height, round(b.height * 0.8))
+            self.fonts.wrap(CUES[f], b.width, b.height, round(b.height * 0.8), 2)[0]
             for f, b in boxes.items()
         )
         for fault in FAULTS:
             p.panel(lay[f"form.{fault}"])
             p.glyph(f"form.{fault}", "ok", lay[f"form.{fault}.icon"])
-            p.text(f"form.{fault}.text", CUES[fault], boxes[fault], T.TEXT, "left", max_px=px)
+            p.paragraph(f"form.{fault}.text", CUES[fault], boxes[fault], 2, max_px=px)
 
     def _idle(self, p: _Painter, lay: L.Layout, view: IdleView) -> None:
         p.text("headline", view.headline, lay["headline"], T.TEXT, "left")

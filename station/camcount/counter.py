@@ -49,10 +49,12 @@ class CounterParams:
     highpass_s: float = 0.3  # time constant of the drift removal
     amplitude_s: float = 0.5  # time constant of the amplitude follower
     hysteresis: float = 0.3  # trigger at ± this fraction of the recent amplitude …
-    min_threshold: float = 0.02  # … but never below this many torso lengths
+    min_threshold: float = 0.02  # … but never below this many torso lengths (bounce) …
+    min_swap: float = 0.05  # … or this many between the feet (standing still jitters)
     min_gap_s: float = 0.09  # two contacts closer than this are one (≈ 11 contacts/s)
     max_gap_s: float = 1.0  # no contact for this long: jumping has stopped
-    start_gap_s: float = 0.7  # the first two contacts of a bout must be at most this apart
+    start_gap_s: float = 0.7  # the first two contacts of a bout must be at most this apart …
+    start_min_gap_s: float = 0.0  # … at least this apart, and of the same style
     style_s: float = 0.3  # time constant of the style decision
     alternate_below: float = -0.1  # feet correlation below this: "alternate" …
     bounce_above: float = 0.0  # … above this: "bounce" again (hysteresis)
@@ -77,9 +79,10 @@ class _Trigger:
     """Schmitt trigger on a zero-mean signal with an amplitude-following threshold."""
 
     params: CounterParams
+    floor: float
+    count_first: bool = True  # does leaving the unknown state count as a switch?
     amplitude: float = 0.0
     state: int = 0  # -1 below, +1 above, 0 unknown
-    last_extreme: float = 0.0
     peak: float = 0.0  # largest |value| since the last switch (for double-under marking)
 
     def reset(self) -> None:
@@ -91,14 +94,16 @@ class _Trigger:
         p = self.params
         decay = float(np.exp(-dt / p.amplitude_s))
         self.amplitude = max(abs(value), self.amplitude * decay)
-        threshold = max(p.min_threshold, p.hysteresis * self.amplitude)
+        threshold = max(self.floor, p.hysteresis * self.amplitude)
         self.peak = max(self.peak, abs(value))
         if value > threshold and self.state != 1:
+            switched = 1 if self.state == -1 or self.count_first else 0
             self.state = 1
-            return 1
+            return switched
         if value < -threshold and self.state != -1:
+            switched = -1 if self.state == 1 or self.count_first else 0
             self.state = -1
-            return -1
+            return switched
         return 0
 
 
@@ -119,8 +124,9 @@ class CameraJumpCounter:
         self._last_valid_t: float | None = None
         self._trend_b: float | None = None
         self._trend_a: float | None = None
-        self._bounce = _Trigger(self.params)
-        self._alternate = _Trigger(self.params)
+        self._bounce = _Trigger(self.params, self.params.min_threshold)
+        # From feet level, the first foot leaving the ground is a lift, not a contact.
+        self._alternate = _Trigger(self.params, self.params.min_swap, count_first=False)
         self._trend_f: float | None = None
         self._power_f = 0.0
         self._power_a = 0.0
@@ -288,7 +294,12 @@ class CameraJumpCounter:
         if self.jumping:
             self.jumps.append(jump)
             return [jump]
-        if self._pending is not None and previous is not None and t - previous <= p.start_gap_s:
+        if (
+            self._pending is not None
+            and previous is not None
+            and p.start_min_gap_s <= t - previous <= p.start_gap_s
+            and self._pending.style == style
+        ):
             first, self._pending = self._pending, None
             self.jumping = True
             self.jumps.extend((first, jump))

@@ -137,11 +137,12 @@ def day(quick: bool) -> list[Figure]:
         tmp = Path(scratch)
         _day_script(tmp / "day.toml", sessions)
         station, hardware = _station(tmp, tmp / "day.toml", log=True)
+        station.keep_summaries = False  # as on the kiosk: the log keeps them, not memory
         marks: list[tuple[int, int, int]] = []  # sessions done, rss, fds
 
         def on_frame(st: Station, now: float) -> None:
-            if len(st.summaries) > len(marks):
-                marks.append((len(st.summaries), _rss_kib(), _fds()))
+            if st.sessions_done > len(marks):
+                marks.append((st.sessions_done, _rss_kib(), _fds()))
 
         sources = [s for s in (hardware.open_mat(), hardware.open_camera()) if s]
         wall0 = time.perf_counter()

@@ -86,10 +86,14 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_HARDWARE
     with tempfile.TemporaryDirectory(prefix="station-") as scratch:
         state_dir = _state_dir(args, store.config, scratch if args.fast else None)
-        if args.fast:
-            summaries = _run_fast(store, hardware, state_dir)
-        else:
-            summaries = _run_live(store, hardware, state_dir, args)
+        try:
+            if args.fast:
+                summaries = _run_fast(store, hardware, state_dir)
+            else:
+                summaries = _run_live(store, hardware, state_dir, args)
+        except HardwareMissing as exc:  # e.g. no screen for SDL to open
+            print(f"station run: {exc}", file=sys.stderr)
+            return EXIT_HARDWARE
     if args.json:
         print(json.dumps(summaries, indent=2))
     return 0
@@ -145,14 +149,14 @@ def _run_live(store: Any, hardware: Any, state_dir: Path, args: argparse.Namespa
 
     clock = OffsetClock() if hardware.simulate else MonotonicClock()
     hardware.clock = clock  # simulated sources pace themselves in real time
-    station = Station(store, hardware, session_log=_open_log(state_dir))
+    station = Station(store, hardware, session_log=_open_log(state_dir), keep_summaries=args.json)
     openers = [("mat", hardware.open_mat), ("camera", hardware.open_camera)]
     display = None
     if not args.headless:
         from station.display.app import Display
 
         display = Display()
-        display.open(store.config["display"], windowed=args.windowed)
+        display.open(store.config["display"], windowed=args.windowed)  # HardwareMissing
     write_pid_file(state_dir)
     try:
         run_live(

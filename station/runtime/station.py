@@ -79,6 +79,7 @@ class Station:
         session_log: Any = None,
         wall: Callable[[], float] = time.time,
         local_time: Callable[[], dt.time] = lambda: dt.datetime.now().time(),
+        keep_summaries: bool = True,
     ) -> None:
         self.store = store
         self.hardware = hardware
@@ -93,7 +94,11 @@ class Station:
         self.live = LiveState()
         self.degraded: dict[str, str] = {}  # "mat.left" -> its problem ("" once recovered)
         self.session = Session(self.config["session"])
+        # Each session's record as logged, for `run --json` and tests. A kiosk that runs for
+        # months passes keep_summaries=False: the log has them, memory must not grow.
+        self.keep_summaries = keep_summaries
         self.summaries: list[dict[str, Any]] = []
+        self.sessions_done = 0
         self._session_id: int | None = None
         self._last_checkpoint = 0.0
         self.outputs = AlertOutputs(self.config["alerts"], hardware.pin_factory)
@@ -312,7 +317,9 @@ class Station:
             self.session_log.finish(self._session_id, summary, ended_at=self.wall())
             record = self._logged(self._session_id)
         self._session_id = None
-        self.summaries.append(record)
+        self.sessions_done += 1
+        if self.keep_summaries:
+            self.summaries.append(record)
 
     def _logged(self, session_id: int) -> dict[str, Any]:
         """The session exactly as the log holds it."""

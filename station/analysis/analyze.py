@@ -115,7 +115,7 @@ def _infer(
 ) -> list[PoseFrame]:
     """Real inference on every frame of the video (see station.pose.extract)."""
     from station.camera.video import VideoError
-    from station.pose.backends import open_backend
+    from station.pose.backends import PoseModelMissing, open_backend
     from station.pose.extract import infer_video
 
     try:
@@ -126,7 +126,7 @@ def _infer(
             progress,
             workers,
         )
-    except VideoError as exc:
+    except (VideoError, PoseModelMissing) as exc:
         raise AnalysisError(str(exc)) from exc
     analysis.fps = result.info.fps
     analysis.width, analysis.height = result.info.width, result.info.height

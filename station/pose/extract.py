@@ -2,9 +2,10 @@
 
 Offline only (the live camera uses :mod:`station.camera.sources`, where the newest frame
 wins). To use more than one core, the video is cut into ``workers`` contiguous segments, each
-decoded and inferred by its own thread with its own pose graph (MediaPipe releases the GIL
-while it computes). Each segment starts with a fresh person detection, exactly as after a
-tracking loss; every frame still goes through the model.
+decoded and inferred by its own thread with its own pose graph (the graph computes in
+MediaPipe's own native threads; the Python thread only feeds it and waits). Each segment
+starts with a fresh person detection, exactly as after a tracking loss; every frame still
+goes through the model. Two segments only help when a second core is free.
 
 Usage (scratch extraction of many clips)::
 

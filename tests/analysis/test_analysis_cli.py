@@ -131,3 +131,13 @@ def test_annotate_needs_a_video(tmp_path: Path, capsys: pytest.CaptureFixture[st
                tmp_path / "t.npz")  # fmt: skip
     assert main(["analyze", str(tmp_path / "t.npz"), "--annotate", str(tmp_path / "o.mp4")]) == 2
     assert "needs a video" in capsys.readouterr().err
+
+
+def test_missing_task_model_is_a_clear_error(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = tmp_path / "station.toml"
+    cfg.write_text(f'[pose]\nbackend = "tasks"\ntask_model = "{tmp_path / "none.task"}"\n')
+    clip = shared_data / "jumprope" / "quva_rope_beach.mp4"
+    assert main(["analyze", str(clip), "--config", str(cfg)]) == 2
+    assert "none.task not found" in capsys.readouterr().err

@@ -1,8 +1,8 @@
 """`station bench analyze`: offline analysis speed, its cost against inference, and memory.
 
-One run of the real `station analyze --json` command (a subprocess, so its peak memory is its
-own) on a 30 fps 640×480 clip made from a real recording (hb_double_2, 640×360, padded to
-640×480 top and bottom; 20 s, or 5 s with --quick). Figures, all from that one run:
+One run of the real `station analyze --json --workers 1` command (a subprocess, so its peak
+memory is its own) on a 30 fps 640×480 clip made from a real recording (hb_double_2, 640×360,
+padded to 640×480 top and bottom; 20 s, or 5 s with --quick). Figures, all from that one run:
 
 - real-time factor: clip duration / wall time of the whole command (start-up included);
 - analysis + counting cost per frame as a share of inference time per frame (both timed
@@ -79,7 +79,10 @@ def run(quick: bool) -> list[Figure]:
     with tempfile.TemporaryDirectory() as tmp:
         clip = make_clip(Path(tmp) / "clip_640x480_30fps.mp4", 5.0 if quick else 20.0)
         track = Path(tmp) / "track.npz"
+        # One inference worker: with two, each worker's time per frame also counts the time
+        # the other one held the core, which would flatter the analysis/inference ratio.
         command = [sys.executable, "-m", "station", "analyze", str(clip), "--json"]
+        command += ["--workers", "1"]
         command += ["--save-track", str(track)]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()

@@ -19,6 +19,8 @@ import numpy as np
 from station.camcount.counter import CameraJump, CameraJumpCounter
 from station.events import FAULTS, NUM_LANDMARKS, PoseFrame
 from station.pose.track import LandmarkTrack, load_track, save_track
+from station.posture import PostureJudge, faults_json, summarise
+from station.posture.placement import guess_placement
 
 Progress = Callable[[int, int], None]
 TRACK_SUFFIXES = (".npz",)
@@ -41,7 +43,7 @@ class Analysis:
     faults: dict[str, dict[str, Any]] = field(default_factory=dict)
     inference_s: float | None = None
     analysis_s: float = 0.0
-    posture_available: bool = False
+    placement: str = ""  # the camera placement the posture lights were judged for
 
     @property
     def cadence_per_min(self) -> float:
@@ -81,33 +83,31 @@ def unknown_faults(duration_s: float) -> dict[str, dict[str, Any]]:
 
 
 class PostureAdapter:
-    """The posture room's judge if it is installed; otherwise every light reads unknown."""
+    """The posture judge, as the live station runs it, plus the lights it gave per frame."""
 
-    def __init__(self, config: Any, baseline: bool = True) -> None:
-        self.judge: Any = None
+    def __init__(self, config: Any, placement: str, baseline: bool = True) -> None:
         self.judged: list[Any] = []
-        self.current: Any = None
-        try:
-            from station.posture import PostureJudge
-        except ImportError:
-            return
-        self.judge = PostureJudge(config)
+        self.judge = PostureJudge(config, placement=placement)
         if baseline:  # as live: the member stands tall for a moment when stepping on
             self.judge.start_baseline()
 
     def update(self, frame: PoseFrame) -> Any:
-        if self.judge is None:
-            return None
-        self.current = self.judge.update(frame)
-        self.judged.append(self.current)
-        return self.current
+        current = self.judge.update(frame)
+        self.judged.append(current)
+        return current
 
     def faults(self, duration_s: float, t0: float) -> dict[str, dict[str, Any]]:
-        if self.judge is None or not self.judged:
+        if not self.judged:
             return unknown_faults(duration_s)
-        from station.posture import faults_json, summarise
-
         return dict(faults_json(summarise(self.judged, end_t=t0 + duration_s, t0=t0)))
+
+
+def pick_placement(requested: str, frames: list[PoseFrame], config: Any) -> str:
+    """'auto': guessed from the shoulders' apparent width (a recorded video may come from
+    any angle); otherwise as asked. Falls back to camera.placement without a pose."""
+    if requested != "auto":
+        return requested
+    return guess_placement(frames) or str(config["camera"]["placement"])
 
 
 def _infer(
@@ -152,6 +152,7 @@ def analyze(
     save_track_to: str | Path | None = None,
     baseline: bool = True,
     workers: int | None = None,
+    placement: str = "auto",
 ) -> Analysis:
     """Count jumps and judge posture in a video or a landmark track (.npz)."""
     path = Path(input_path)
@@ -178,7 +179,8 @@ def analyze(
         raise AnalysisError(f"{path}: no frames")
 
     counter = CameraJumpCounter()
-    posture = PostureAdapter(config, baseline)
+    analysis.placement = pick_placement(placement, frames, config)
+    posture = PostureAdapter(config, analysis.placement, baseline)
     writer = (
         Annotator(annotate, analysis.fps, analysis.width, analysis.height)
         if annotate is not None
@@ -203,7 +205,6 @@ def analyze(
     analysis.duration_s = t_last - origin + 1.0 / analysis.fps
     analysis.jumps = [CameraJump(j.t - origin, j.style, j.double) for j in counter.jumps]
     analysis.faults = posture.faults(analysis.duration_s, origin)
-    analysis.posture_available = posture.judge is not None
     if save_track_to is not None:
         save_track(
             LandmarkTrack.from_frames(frames, analysis.fps, analysis.width, analysis.height),

@@ -34,6 +34,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="pose inference threads, each on its own part of the video (default: 2 or the "
         "number of CPU cores if fewer)",
     )
+    p.add_argument(
+        "--placement",
+        choices=("auto", "front", "oblique", "side"),
+        default="auto",
+        help="where the camera stood; 'auto' (default) guesses it from the shoulders' "
+        "apparent width. The posture metrics differ per placement.",
+    )
     p.add_argument("--config", type=Path, help="config file (default: the station's)")
     p.set_defaults(func=run)
 
@@ -53,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
             save_track_to=args.save_track,
             baseline=not args.no_baseline,
             workers=args.workers,
+            placement=args.placement,
         )
     except AnalysisError as exc:
         if progress is not None:
@@ -70,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         f"{data['pose_frames']} with a pose, {data['duration_s']} s"
     )
     print(f"jumps: {data['jumps']} (cadence {data['cadence_per_min']}/min)")
+    print(f"posture judged for a {result.placement} camera")
     for fault, s in data["faults"].items():
         print(
             f"  {fault:9s} fault {s['fault_s']:6.1f} s  warn {s['warn_s']:6.1f} s  "

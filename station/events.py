@@ -87,6 +87,9 @@ class PoseFrame:
     height: int
     index: int = 0
     inference_ms: float = 0.0
+    image: NDArray[np.uint8] | None = None
+    """The RGB picture the pose came from, attached only while the screen shows a live view
+    (display.live_view); it is drawn and dropped, never stored."""
 
 
 @dataclass(frozen=True)

@@ -223,6 +223,7 @@ class PosePipeline:
         self._threads: list[threading.Thread] = []
         self.frames_captured = 0
         self.frames_inferred = 0
+        self.keep_image = False  # hand each picture on with its pose (the screen's live view)
 
     @property
     def dropped(self) -> int:
@@ -274,6 +275,7 @@ class PosePipeline:
                         height=height,
                         index=index,
                         inference_ms=inference_ms,
+                        image=rgb if self.keep_image else None,
                     )
                 )
         except Exception as exc:
@@ -343,4 +345,6 @@ def open_pose_pipeline(config: Any, clock: Clock | None = None) -> Source:
     except Exception as exc:
         grabber.close()
         raise HardwareMissing("pose model", str(exc), "see [pose] in the config") from exc
-    return PosePipeline(grabber, backend, JumperPicker(cam["roi"]), clock)
+    pipeline = PosePipeline(grabber, backend, JumperPicker(cam["roi"]), clock)
+    pipeline.keep_image = bool(config["display"]["live_view"])
+    return pipeline

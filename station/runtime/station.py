@@ -60,6 +60,7 @@ class LiveState:
     lights: dict[str, LightState] = field(default_factory=lambda: dict.fromkeys(FAULTS, "unknown"))
     posture: Lights | None = None
     last_pose_t: float | None = None
+    last_pose: PoseFrame | None = None  # for the live view
     person_in_view: bool = False
     last_landing: Landing | None = None
     last_force: dict[str, float] = field(default_factory=dict)
@@ -185,6 +186,7 @@ class Station:
 
     def _on_pose(self, frame: PoseFrame) -> None:
         self.live.last_pose_t = frame.t
+        self.live.last_pose = frame
         self.live.person_in_view = frame.lm is not None
         self.live.posture = self.posture.update(frame)
         for jump in self.camera_counter.update(frame):

@@ -6,7 +6,11 @@ count, the five lights, the one cue, the banners and the trainer notice.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
 
 from station.display.cues import cue_for, tip_for
 from station.display.viewmodel import (
@@ -18,6 +22,7 @@ from station.display.viewmodel import (
     IdleView,
     LandingMeter,
     Light,
+    LiveView,
     Screen,
     ViewModel,
     summary_view,
@@ -68,7 +73,23 @@ def _active(station: Station, now: float) -> ActiveView:
         lights=lights,
         cue=cue_for(lights),
         landing=_meter(station),
+        live=_live_view(station),
     )
+
+
+def _live_view(station: Station) -> LiveView | None:
+    """The mirrored live view (display.live_view): the camera's picture with the skeleton, or
+    the skeleton alone on a dark picture where there is none (the simulator)."""
+    frame = station.live.last_pose
+    if not station.config["display"]["live_view"] or not station.camera_working or frame is None:
+        return None
+    image = frame.image if frame.image is not None else _blank(frame.width, frame.height)
+    return LiveView(image=image, landmarks=frame.lm)
+
+
+@functools.lru_cache(maxsize=2)
+def _blank(width: int, height: int) -> NDArray[np.uint8]:
+    return np.zeros((height, width, 3), dtype=np.uint8)
 
 
 def _light(station: Station, fault: str) -> Light:

@@ -84,7 +84,19 @@ def test_pipeline_drops_frames_instead_of_queueing(shared_data: Path) -> None:
     ts = [p.t for p in poses]
     assert ts == sorted(ts)
     assert all(p.inference_ms > 0 for p in poses)
+    assert all(p.image is None for p in poses)  # pictures are not passed on unless asked
     assert grabber.closed
+
+
+def test_pipeline_hands_on_the_picture_for_the_live_view(shared_data: Path) -> None:
+    frames = clip_frames(shared_data, 5)
+    grabber = SlowConsumerGrabber(list(frames))  # it consumes its list
+    pipeline = PosePipeline(grabber, LegacyPoseBackend(), JumperPicker())
+    pipeline.keep_image = True
+    poses = [e for e in pipeline.events() if isinstance(e, PoseFrame)]
+    pipeline.close()
+    assert poses and all(p.image is not None for p in poses)
+    assert any(any(np.array_equal(p.image, f) for f in frames) for p in poses)
 
 
 def test_track_replay_source(tmp_path: Path) -> None:
@@ -137,7 +149,8 @@ def test_missing_picamera2_names_the_fix(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_close_stops_threads(shared_data: Path) -> None:
     frames = clip_frames(shared_data, 5)
-    pipeline = PosePipeline(SlowConsumerGrabber(frames), LegacyPoseBackend(), JumperPicker())
+    grabber = SlowConsumerGrabber(list(frames))  # it consumes its list
+    pipeline = PosePipeline(grabber, LegacyPoseBackend(), JumperPicker())
     pipeline.start()
     pipeline.close()
     alive = [t for t in threading.enumerate() if t.name.startswith("camera-")]

@@ -287,6 +287,7 @@ class Station:
     def _enter(self, phase: str, now: float) -> None:
         log.info("session: %s", phase)
         if phase == "calibrating":
+            self.camera_counter = CameraJumpCounter()  # one per member: its list of jumps
             self.posture.reset()
             self.posture.start_baseline()
             self.landing_light.reset()

@@ -224,6 +224,7 @@ class PosePipeline:
         self.frames_captured = 0
         self.frames_inferred = 0
         self.keep_image = False  # hand each picture on with its pose (the screen's live view)
+        self.latest_image: NDArray[np.uint8] | None = None  # for a trainer's snapshot
 
     @property
     def dropped(self) -> int:
@@ -246,6 +247,7 @@ class PosePipeline:
                 if rgb is None:
                     break
                 self._mailbox.put((index, self._clock.now(), rgb))
+                self.latest_image = rgb  # one reference, replaced each frame: nothing piles up
                 index += 1
                 self.frames_captured = index
         except Exception as exc:  # a dead camera degrades the station, it does not crash it

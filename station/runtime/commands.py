@@ -39,7 +39,30 @@ def _run(station: Station, name: str, args: dict[str, Any], now: float) -> Reply
         return _beep(station, args, now)
     if name in ("mat_zero", "mat_scale"):
         return _calibrate(station, name, args)
+    if name == "snapshot":
+        return _snapshot(station)
     return False, f"{name} is not supported by this station yet", {}
+
+
+def _snapshot(station: Station) -> Reply:
+    """One JPEG of what the camera sees, for placing the camera and drawing the mat's region;
+    it goes to RAM for the console, which deletes it once shown (never stored)."""
+    import cv2
+
+    from station.storage.live import write_snapshot
+
+    rgb = station.camera_picture()
+    if rgb is None:
+        why = "the camera is not working" if not station.camera_working else "no picture yet"
+        if station.hardware.simulate:
+            why = "the simulated camera has no pictures"
+        return False, why, {}
+    ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    if not ok:
+        return False, "could not encode the picture", {}
+    write_snapshot(jpeg.tobytes())
+    height, width = rgb.shape[:2]
+    return True, f"snapshot {width}×{height}", {"width": width, "height": height}
 
 
 def _beep(station: Station, args: dict[str, Any], now: float) -> Reply:

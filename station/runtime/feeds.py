@@ -52,6 +52,12 @@ class ThreadedFeed:
     def start(self) -> None:
         self._thread.start()
 
+    @property
+    def source(self) -> Source | None:
+        """The source open right now (None between a failure and the reopen)."""
+        with self._lock:
+            return self._source
+
     def _run(self) -> None:
         delay = self._retry_s
         while not self._stop.is_set():

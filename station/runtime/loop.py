@@ -115,6 +115,8 @@ def run_live(
     feeds = [ThreadedFeed(name, opener, events, clock) for name, opener in openers]
     for feed in feeds:
         feed.start()
+        if feed.device == "camera":
+            station.camera_picture = _newest_picture(feed)
     if notifier is not None:
         notifier.ready("station running")
     frame = 1.0 / fps
@@ -161,6 +163,10 @@ def run_live(
         station.shutdown(clock.now())
         if live_writer is not None:
             live_writer.remove()
+
+
+def _newest_picture(feed: ThreadedFeed) -> Callable[[], Any]:
+    return lambda: getattr(feed.source, "latest_image", None)
 
 
 def _drain(station: Station, events: queue.Queue[Event], clock: Clock) -> float:

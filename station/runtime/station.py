@@ -93,7 +93,11 @@ class Station:
             "camera": DeviceHealth(self.config["camera"]["source"] != "none"),
         }
         self.live = LiveState()
-        self.degraded: dict[str, str] = {}  # "mat.left" -> its problem ("" once recovered)
+        self.degraded: dict[str, str] = {}
+        # The camera's newest picture, for a trainer's snapshot; set by the live loop.
+        self.camera_picture: Callable[[], Any] = lambda: (
+            None
+        )  # "mat.left" -> its problem ("" once recovered)
         self.session = Session(self.config["session"])
         # Each session's record as logged, for `run --json` and tests. A kiosk that runs for
         # months passes keep_summaries=False: the log has them, memory must not grow.

@@ -59,4 +59,25 @@ def test_beep_plays_on_the_buzzer_and_unknown_is_refused(tmp_path: Path) -> None
     ok, message, _ = ask(station, tmp_path, "beep", fault="knees")
     assert not ok and "knees" in message
     ok, message, _ = ask(station, tmp_path, "snapshot")
-    assert not ok and "not supported" in message
+    assert not ok and "simulated camera has no pictures" in message
+
+
+def test_snapshot_writes_the_newest_picture_to_ram_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import cv2
+    import numpy as np
+
+    monkeypatch.setenv("STATION_RUNTIME_DIR", str(tmp_path / "run"))
+    station = station_at(tmp_path, until_s=1.0)
+    picture = np.zeros((120, 160, 3), dtype=np.uint8)
+    picture[:, :80] = (255, 0, 0)  # left half red (RGB)
+    station.camera_picture = lambda: picture
+    ok, message, data = ask(station, tmp_path, "snapshot")
+    assert ok, message
+    assert data == {"width": 160, "height": 120}
+    (jpeg,) = (tmp_path / "run").glob("*.jpg")
+    decoded = cv2.cvtColor(cv2.imread(str(jpeg)), cv2.COLOR_BGR2RGB)
+    assert decoded.shape == picture.shape
+    assert decoded[60, 20, 0] > 200 and decoded[60, 140, 0] < 50  # colours not swapped
+    assert not list((tmp_path / "state").rglob("*.jpg"))  # nothing on the state disk

@@ -17,6 +17,7 @@ import time
 from dataclasses import replace
 
 from station.bench import Benchmark, Figure
+from station.display.screens import SCREENS
 
 SIZES: tuple[tuple[int, int], ...] = (
     (800, 480),
@@ -26,8 +27,6 @@ SIZES: tuple[tuple[int, int], ...] = (
     (480, 800),
     (1080, 1920),
 )
-SCREENS = ("idle", "calibrating", "active", "active-live", "summary", "degraded", "degraded-mat")
-"""= station.display.demo.SCREENS (repeated: this module imports no pygame at import time)."""
 TARGET_MS = 8.0
 FPS = 30
 

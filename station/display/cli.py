@@ -8,15 +8,7 @@ import re
 import sys
 from pathlib import Path
 
-SCREENS = (
-    "idle",
-    "calibrating",
-    "active",
-    "active-live",
-    "summary",
-    "degraded",
-    "degraded-mat",
-)  # = station.display.demo.SCREENS, repeated so `station --help` needs no pygame import
+from station.display.screens import SCREENS
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

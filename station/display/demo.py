@@ -12,6 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from station.display.cues import cue_for, tip_for
+from station.display.screens import SCREENS
 from station.display.viewmodel import (
     CAMERA_UNAVAILABLE,
     MAT_UNAVAILABLE,
@@ -26,18 +27,6 @@ from station.display.viewmodel import (
     lights_from_states,
 )
 from station.events import LANDMARK, NUM_LANDMARKS
-
-SCREENS: tuple[str, ...] = (
-    "idle",
-    "calibrating",
-    "active",
-    "active-live",
-    "summary",
-    "degraded",
-    "degraded-mat",
-)
-"""What `station screenshot --screen` accepts: the five screens of the issue plus the active
-screen with the live view and the mat-unavailable variant of the degraded banners."""
 
 CONFIG_NOTICE = "config error in mat.sample_rate_hz - running on the last good config"
 

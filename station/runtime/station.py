@@ -59,14 +59,11 @@ class LiveState:
 
     lights: dict[str, LightState] = field(default_factory=lambda: dict.fromkeys(FAULTS, "unknown"))
     posture: Lights | None = None
-    last_pose_t: float | None = None
-    last_pose: PoseFrame | None = None  # for the live view
-    person_in_view: bool = False
+    last_pose: PoseFrame | None = None  # who is in view, and the live view's picture
     last_landing: Landing | None = None
     last_force: dict[str, float] = field(default_factory=dict)
     recent_force: deque[tuple[float, ...]] = field(default_factory=lambda: deque(maxlen=100))
     """Per-zone mean of each of the last 100 mat blocks (half a second at 5 ms blocks)."""
-    camera_jumps: int = 0
 
 
 class Station:
@@ -93,11 +90,9 @@ class Station:
             "camera": DeviceHealth(self.config["camera"]["source"] != "none"),
         }
         self.live = LiveState()
-        self.degraded: dict[str, str] = {}
+        self.degraded: dict[str, str] = {}  # "mat.left" -> its problem ("" once recovered)
         # The camera's newest picture, for a trainer's snapshot; set by the live loop.
-        self.camera_picture: Callable[[], Any] = lambda: (
-            None
-        )  # "mat.left" -> its problem ("" once recovered)
+        self.camera_picture: Callable[[], Any] = _no_picture
         self.session = Session(self.config["session"])
         # Each session's record as logged, for `run --json` and tests. A kiosk that runs for
         # months passes keep_summaries=False: the log has them, memory must not grow.
@@ -189,12 +184,9 @@ class Station:
             self.landing_light.add(landing)
 
     def _on_pose(self, frame: PoseFrame) -> None:
-        self.live.last_pose_t = frame.t
         self.live.last_pose = frame
-        self.live.person_in_view = frame.lm is not None
         self.live.posture = self.posture.update(frame)
         for jump in self.camera_counter.update(frame):
-            self.live.camera_jumps += 1
             if self.counting_source == "camera":
                 self.session.add_jump(jump.t, double=jump.double)
 
@@ -213,7 +205,7 @@ class Station:
         health.ok, health.message = status.ok, status.message
         if status.device == "camera" and not status.ok:
             self.live.posture = None
-            self.live.person_in_view = False
+            self.live.last_pose = None
 
     def end_of_data(self, t: float) -> None:
         """A replay ran out: its sensors say nothing more, as if unplugged, so a member
@@ -270,11 +262,9 @@ class Station:
             on_mat = state.on_mat
             still = state.still or state.body_weight_n is not None or not self.mat_weighs
         in_view: bool | None = None
+        pose = self.live.last_pose
         if self.camera_working:
-            recent = self.live.last_pose_t is not None and now - self.live.last_pose_t < (
-                POSE_STALE_S
-            )
-            in_view = recent and self.live.person_in_view
+            in_view = pose is not None and now - pose.t < POSE_STALE_S and pose.lm is not None
         return Observation(now, on_mat, still, in_view, self.posture.baseline_ready)
 
     def _lights(self, now: float) -> dict[str, LightState]:
@@ -348,3 +338,7 @@ class Station:
         lines = {d: ("ok" if h.ok else h.message) for d, h in self.devices.items() if h.fitted}
         lines.update({part: problem for part, problem in self.degraded.items() if problem})
         return lines
+
+
+def _no_picture() -> None:
+    return None

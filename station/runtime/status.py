@@ -24,6 +24,8 @@ def live_status(station: Station, now: float) -> LiveStatus:
             "cadence_per_min": round(session.cadence(now), 1),
             "elapsed_s": round(session.elapsed(now), 1),
             "count_source": station.counting_source,
+            # the camera's own count of this member's jumps: a cross-check of the mat's
+            "camera_jumps": station.camera_counter.count,
         },
         devices=dict(station.status_lines()),
         preset=str(station.config["posture"]["preset"]),

@@ -90,6 +90,17 @@ def _deg(rad: float) -> float:
     return math.degrees(rad)
 
 
+def _below_horizontal_px(d: Vec) -> float:
+    """How far an image vector points below horizontal, degrees (y points down), whichever way
+    it points sideways."""
+    return _deg(math.atan2(float(d[1]), abs(float(d[0]))))
+
+
+def _below_horizontal_world(d: Vec) -> float:
+    """How far a world vector points below the horizontal plane, degrees (y points down)."""
+    return _deg(math.atan2(float(d[1]), math.hypot(float(d[0]), float(d[2]))))
+
+
 # --- shoulders: ear height above the shoulder line -------------------------------------------
 
 
@@ -236,7 +247,7 @@ def head_pitch_deg(body: Body, placement: str) -> float:
     Oblique camera: in MediaPipe's world coordinates."""
     if placement == "side":
         d = body.point("nose") - body.mid("ear")
-        return _deg(math.atan2(float(d[1]), abs(float(d[0]))))
+        return _below_horizontal_px(d)
     if placement == "front":
         left, right = body.point("left_ear"), body.point("right_ear")
         width = norm(left - right)
@@ -245,7 +256,7 @@ def head_pitch_deg(body: Body, placement: str) -> float:
         drop = float(body.point("nose")[1] - (left[1] + right[1]) / 2.0)
         return _deg(math.asin(max(-1.0, min(1.0, drop / (HEAD_DEPTH_OVER_WIDTH * width)))))
     d = body.world_point("nose") - body.world_mid("ear")
-    return _deg(math.atan2(float(d[1]), math.hypot(float(d[0]), float(d[2]))))
+    return _below_horizontal_world(d)
 
 
 def pitch_change_deg(raw: float, baseline: float) -> float:
@@ -265,10 +276,10 @@ def foot_lift_deg(body: Body, placement: str, side: str) -> float:
     at the camera and the angle cannot be seen."""
     if placement == "side":
         d = body.point(f"{side}_foot_index") - body.point(f"{side}_heel")
-        return _deg(math.atan2(float(d[1]), abs(float(d[0]))))
+        return _below_horizontal_px(d)
     if placement == "oblique":
         d = body.world_point(f"{side}_foot_index") - body.world_point(f"{side}_heel")
-        return _deg(math.atan2(float(d[1]), math.hypot(float(d[0]), float(d[2]))))
+        return _below_horizontal_world(d)
     raise NotMeasurable(f"not measurable from a {placement} camera")
 
 

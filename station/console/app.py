@@ -362,8 +362,19 @@ class Pages:
 
     # --- thresholds ----------------------------------------------------------------------------
 
-    def _preset_tables(self, config: Config, preset: str) -> list[tuple[str, str]]:
-        return subtables(self.c.schema, f"presets.{preset}")
+    def _preset_groups(
+        self,
+        config: Config,
+        preset: str,
+        errors: Mapping[str, str] | None = None,
+        submitted: Mapping[str, Any] | None = None,
+    ) -> list[tuple[str, str, list[Field]]]:
+        """(fault, doc, fields) for each fault of one preset: what its pages show and save."""
+        return [
+            (fault, doc, fields_for(self.c.schema, config, f"presets.{preset}.{fault}",
+                                    errors=errors, submitted=submitted))
+            for fault, doc in subtables(self.c.schema, f"presets.{preset}")
+        ]  # fmt: skip
 
     async def thresholds(
         self,
@@ -384,11 +395,7 @@ class Pages:
         chosen = preset or request.query_params.get("preset") or in_force
         if chosen not in presets:
             chosen = in_force
-        groups = [
-            (fault, doc, fields_for(self.c.schema, config, f"presets.{chosen}.{fault}",
-                                    errors=errors, submitted=submitted))
-            for fault, doc in self._preset_tables(config, chosen)
-        ]  # fmt: skip
+        groups = self._preset_groups(config, chosen, errors, submitted)
         return self.render(
             request,
             "thresholds.html",
@@ -414,11 +421,7 @@ class Pages:
         preset = form.get("preset", "")
         if preset not in config["presets"]:
             return PlainTextResponse(f"no preset {preset!r}", status_code=400)
-        fields = [
-            f
-            for fault, _doc in self._preset_tables(config, preset)
-            for f in fields_for(self.c.schema, config, f"presets.{preset}.{fault}")
-        ]
+        fields = [f for _fault, _doc, group in self._preset_groups(config, preset) for f in group]
         return await self._apply(
             request, fields, form, "thresholds", f"/thresholds?preset={preset}",
             lambda e, s, b, st: self.thresholds(request, e, s, b, st, preset),
@@ -479,8 +482,8 @@ class Pages:
         if source not in config["presets"]:
             return PlainTextResponse(f"no preset {source!r}", status_code=400)
         values = {}
-        for fault, _doc in self._preset_tables(config, source):
-            for f in fields_for(self.c.schema, config, f"presets.{source}.{fault}"):
+        for fault, _doc, group in self._preset_groups(config, source):
+            for f in group:
                 values[f"presets.{name}.{fault}.{f.name}"] = _thaw(f.value)
         changes, _errors, banner, status = self._save(
             request, values, form.get("version", ""), "thresholds"
@@ -500,10 +503,7 @@ class Pages:
         if config is None:
             return self.render(request, "broken.html", {"problem": problem}, 500)
         preset = str(config.get("posture.preset"))
-        groups = [
-            (fault, doc, fields_for(self.c.schema, config, f"presets.{preset}.{fault}"))
-            for fault, doc in self._preset_tables(config, preset)
-        ]
+        groups = self._preset_groups(config, preset)
         return self.render(
             request, "live.html", {"preset": preset, "groups": groups, "version": version}
         )
@@ -572,10 +572,22 @@ class Pages:
 
     # --- alerts --------------------------------------------------------------------------------
 
-    def _alert_tables(self) -> list[tuple[str, str]]:
-        return [("alerts", "All alerts")] + [
+    def _alert_groups(
+        self,
+        config: Config,
+        errors: Mapping[str, str] | None = None,
+        submitted: Mapping[str, Any] | None = None,
+    ) -> list[tuple[str, str, list[Field]]]:
+        """(fault, or "" for all alerts; doc; fields): what the alerts page shows and saves."""
+        tables = [("alerts", "All alerts")] + [
             (f"alerts.{name}", doc) for name, doc in subtables(self.c.schema, "alerts")
             if name in FAULTS
+        ]  # fmt: skip
+        return [
+            (table.removeprefix("alerts.") if table != "alerts" else "", doc,
+             fields_for(self.c.schema, config, table, errors=errors, submitted=submitted,
+                        skip=("buzzer_pin",)))
+            for table, doc in tables
         ]  # fmt: skip
 
     async def alerts(
@@ -591,12 +603,7 @@ class Pages:
         config, version, problem = self._load()
         if config is None:
             return self.render(request, "broken.html", {"problem": problem}, 500)
-        groups = [
-            (table.removeprefix("alerts.") if table != "alerts" else "", doc,
-             fields_for(self.c.schema, config, table, errors=errors, submitted=submitted,
-                        skip=("buzzer_pin",)))
-            for table, doc in self._alert_tables()
-        ]  # fmt: skip
+        groups = self._alert_groups(config, errors, submitted)
         return self.render(
             request,
             "alerts.html",
@@ -611,11 +618,7 @@ class Pages:
         config, _v, problem = self._load()
         if config is None:
             return self.render(request, "broken.html", {"problem": problem}, 500)
-        fields = [
-            f
-            for table, _doc in self._alert_tables()
-            for f in fields_for(self.c.schema, config, table, skip=("buzzer_pin",))
-        ]
+        fields = [f for _fault, _doc, group in self._alert_groups(config) for f in group]
         return await self._apply(
             request, fields, form, "alerts", "/alerts",
             lambda e, s, b, st: self.alerts(request, e, s, b, st),
@@ -707,6 +710,19 @@ class Pages:
 
     # --- camera --------------------------------------------------------------------------------
 
+    def _camera_fields(
+        self,
+        config: Config,
+        errors: Mapping[str, str] | None = None,
+        submitted: Mapping[str, Any] | None = None,
+    ) -> list[Field]:
+        """The camera settings a trainer sets on the camera page (and only those are saved)."""
+        return [
+            f
+            for f in fields_for(self.c.schema, config, "camera", errors=errors, submitted=submitted)
+            if f.name in ("placement", "roi")
+        ]
+
     async def camera(
         self,
         request: Request,
@@ -720,11 +736,7 @@ class Pages:
         config, version, problem = self._load()
         if config is None:
             return self.render(request, "broken.html", {"problem": problem}, 500)
-        fields = [
-            f
-            for f in fields_for(self.c.schema, config, "camera", errors=errors, submitted=submitted)
-            if f.name in ("placement", "roi")
-        ]
+        fields = self._camera_fields(config, errors, submitted)
         return self.render(
             request,
             "camera.html",
@@ -739,8 +751,7 @@ class Pages:
         config, _v, problem = self._load()
         if config is None:
             return self.render(request, "broken.html", {"problem": problem}, 500)
-        fields = [f for f in fields_for(self.c.schema, config, "camera")
-                  if f.name in ("placement", "roi")]  # fmt: skip
+        fields = self._camera_fields(config)
         return await self._apply(
             request, fields, form, "camera", "/camera",
             lambda e, s, b, st: self.camera(request, e, s, b, st),

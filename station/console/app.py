@@ -252,6 +252,10 @@ class Pages:
         form = await request.form()
         return {k: v for k, v in form.items() if isinstance(v, str)}
 
+    def _broken(self, request: Request, problem: str) -> Response:
+        """The page shown instead of a form while the config file on disk is invalid."""
+        return self.render(request, "broken.html", {"problem": problem}, 500)
+
     def _load(self) -> tuple[Config | None, str, str]:
         """(config, file version, problem). A broken file on disk is shown, not hidden."""
         version = self.c.site.remember_current()
@@ -389,7 +393,7 @@ class Pages:
             return refusal
         config, version, problem = self._load()
         if config is None:
-            return self.render(request, "broken.html", {"problem": problem}, 500)
+            return self._broken(request, problem)
         presets = list(config["presets"])
         in_force = str(config.get("posture.preset"))
         chosen = preset or request.query_params.get("preset") or in_force
@@ -417,7 +421,7 @@ class Pages:
         form = await self._form(request)
         config, _version, problem = self._load()
         if config is None:
-            return self.render(request, "broken.html", {"problem": problem}, 500)
+            return self._broken(request, problem)
         preset = form.get("preset", "")
         if preset not in config["presets"]:
             return PlainTextResponse(f"no preset {preset!r}", status_code=400)
@@ -467,7 +471,7 @@ class Pages:
         form = await self._form(request)
         config, _v, problem = self._load()
         if config is None:
-            return self.render(request, "broken.html", {"problem": problem}, 500)
+            return self._broken(request, problem)
         source, name = form.get("preset", ""), form.get("name", "").strip().lower()
         if not PRESET_NAME.match(name):
             return await self.thresholds(
@@ -501,7 +505,7 @@ class Pages:
             return refusal
         config, version, problem = self._load()
         if config is None:
-            return self.render(request, "broken.html", {"problem": problem}, 500)
+            return self._broken(request, problem)
         preset = str(config.get("posture.preset"))
         groups = self._preset_groups(config, preset)
         return self.render(
@@ -602,7 +606,7 @@ class Pages:
             return refusal
         config, version, problem = self._load()
         if config is None:
-            return self.render(request, "broken.html", {"problem": problem}, 500)
+            return self._broken(request, problem)
         groups = self._alert_groups(config, errors, submitted)
         return self.render(
             request,
@@ -617,7 +621,7 @@ class Pages:
         form = await self._form(request)
         config, _v, problem = self._load()
         if config is None:
-            return self.render(request, "broken.html", {"problem": problem}, 500)
+            return self._broken(request, problem)
         fields = [f for _fault, _doc, group in self._alert_groups(config) for f in group]
         return await self._apply(
             request, fields, form, "alerts", "/alerts",
@@ -660,7 +664,7 @@ class Pages:
             return refusal
         config, version, problem = self._load()
         if config is None:
-            return self.render(request, "broken.html", {"problem": problem}, 500)
+            return self._broken(request, problem)
         fields = [f for f in fields_for(self.c.schema, config, "mat")
                   if any(w in f.name for w in ("zones", "offset", "scale", "sensor"))]  # fmt: skip
         zones = list(config.get("mat.zones")) if "zones" in config["mat"] else []
@@ -735,7 +739,7 @@ class Pages:
             return refusal
         config, version, problem = self._load()
         if config is None:
-            return self.render(request, "broken.html", {"problem": problem}, 500)
+            return self._broken(request, problem)
         fields = self._camera_fields(config, errors, submitted)
         return self.render(
             request,
@@ -750,7 +754,7 @@ class Pages:
         form = await self._form(request)
         config, _v, problem = self._load()
         if config is None:
-            return self.render(request, "broken.html", {"problem": problem}, 500)
+            return self._broken(request, problem)
         fields = self._camera_fields(config)
         return await self._apply(
             request, fields, form, "camera", "/camera",

@@ -81,14 +81,22 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def section_at(schema: Section, dotted: str) -> Section:
+def schema_node(schema: Section, dotted: str) -> Key | Section:
+    """The Key or Section at a dotted path, following free-named tables (trainer presets).
+    KeyError when the path names nothing in the schema."""
     node: Key | Section = schema
     for part in dotted.split("."):
-        assert isinstance(node, Section), dotted
+        if not isinstance(node, Section):
+            raise KeyError(dotted)
         nxt = node.keys.get(part) or node.free
         if nxt is None:
             raise KeyError(dotted)
         node = nxt
+    return node
+
+
+def section_at(schema: Section, dotted: str) -> Section:
+    node = schema_node(schema, dotted)
     if not isinstance(node, Section):
         raise KeyError(dotted)
     return node

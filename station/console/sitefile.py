@@ -27,6 +27,7 @@ import tomlkit
 
 from station.config.loader import Config, ConfigInvalid, build_config
 from station.config.schema import ConfigError, Key, Section
+from station.console.forms import schema_node
 from station.storage.files import atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -67,14 +68,7 @@ class Change:
 
 def key_spec(schema: Section, dotted: str) -> Key:
     """The Key for a dotted path, following free-named tables (trainer presets)."""
-    node: Key | Section = schema
-    for part in dotted.split("."):
-        if not isinstance(node, Section):
-            raise KeyError(dotted)
-        nxt = node.keys.get(part) or node.free
-        if nxt is None:
-            raise KeyError(dotted)
-        node = nxt
+    node = schema_node(schema, dotted)
     if not isinstance(node, Key):
         raise KeyError(dotted)
     return node

@@ -12,7 +12,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-EXIT_CONFIG = 2
+EXIT_USAGE = 2
 EXIT_HARDWARE = 3
 
 
@@ -23,7 +23,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Run the station: the mat counts, the camera judges posture, the screen "
         "coaches. Under systemd it reports READY/WATCHDOG; SIGHUP reloads the config (a "
         "broken file keeps the last good one), SIGTERM saves the session and stops.",
-        epilog="Exit status: 0 stopped normally, 2 bad config (with --config), 3 hardware "
+        epilog="A broken or missing config file does not stop the station: it runs on the last "
+        "good config (the defaults at start), logs each error with its key path and shows a "
+        "trainer notice. Exit status: 0 stopped normally, 2 bad usage, 3 hardware "
         "missing (the message names the device and the fix).",
     )
     p.add_argument(
@@ -58,26 +60,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--state-dir",
         metavar="DIR",
         help="session log and live status (default: $STATION_STATE_DIR, else "
-        "storage.state_dir; a temporary folder for --fast)",
+        "storage.state_dir; with --simulate ~/.local/state/station-sim, and a temporary "
+        "folder with --fast)",
     )
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from station.config.loader import ConfigInvalid, ConfigStore
+    from station.config.loader import ConfigStore
     from station.hardware import HardwareMissing, select_hardware, simulation_requested
 
-    try:
-        store = ConfigStore(args.config, required=bool(args.config))
-    except ConfigInvalid as exc:  # only an explicit --config that is missing gets here
-        print(exc, file=sys.stderr)
-        return EXIT_CONFIG
+    store = ConfigStore(args.config, required=bool(args.config))
     if store.problem is not None:
         log.error("running on the last good config (the defaults) because: %s", store.problem)
     simulate = simulation_requested(args.simulate is not None)
     if args.fast and not simulate:
         print("station run: --fast needs --simulate", file=sys.stderr)
-        return EXIT_CONFIG
+        return EXIT_USAGE
     script = Path(args.simulate) if args.simulate else None
     try:
         hardware = select_hardware(store.config, simulate=simulate, script=script, seed=args.seed)
@@ -85,7 +84,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"station run: {exc}", file=sys.stderr)
         return EXIT_HARDWARE
     with tempfile.TemporaryDirectory(prefix="station-") as scratch:
-        state_dir = _state_dir(args, store.config, scratch if args.fast else None)
+        state_dir = _state_dir(args, store.config, scratch if args.fast else None, simulate)
         try:
             if args.fast:
                 summaries = _run_fast(store, hardware, state_dir)
@@ -99,16 +98,24 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _state_dir(args: argparse.Namespace, config: Any, scratch: str | None) -> Path:
+def _state_dir(args: argparse.Namespace, config: Any, scratch: str | None, simulate: bool) -> Path:
+    """--state-dir, else $STATION_STATE_DIR; else a scratch folder for --fast, the user's own
+    folder for a live simulation (a demo must not mix with the gym's real sessions, and a
+    laptop user cannot write /var/lib), and storage.state_dir for the real station."""
     import os
 
     from station.storage.paths import state_dir
 
     if args.state_dir:
         return Path(args.state_dir)
-    if os.environ.get("STATION_STATE_DIR") or scratch is None:
-        return state_dir(config["storage"]["state_dir"])
-    return Path(scratch)
+    if os.environ.get("STATION_STATE_DIR"):
+        return state_dir()
+    if scratch is not None:
+        return Path(scratch)
+    if simulate:
+        base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+        return Path(base) / "station-sim"
+    return state_dir(config["storage"]["state_dir"])
 
 
 def _open_log(state_dir: Path) -> Any:

@@ -309,21 +309,15 @@ class Station:
         self.session_log.checkpoint(self._session_id, self.session.snapshot(now))
 
     def _log_finish(self, summary: SessionSummary) -> None:
-        record = summary.to_dict()
-        if self.session_log is not None and self._session_id is not None:
+        logged = self.session_log is not None and self._session_id is not None
+        if logged:
             self.session_log.finish(self._session_id, summary, ended_at=self.wall())
-            record = self._logged(self._session_id)
-        self._session_id = None
         self.sessions_done += 1
         if self.keep_summaries:
-            self.summaries.append(record)
-
-    def _logged(self, session_id: int) -> dict[str, Any]:
-        """The session exactly as the log holds it."""
-        for record in self.session_log.sessions():
-            if record.id == session_id:
-                return dict(record.to_dict())
-        raise LookupError(f"session {session_id} is not in the log")
+            # the record exactly as the log holds it (or the summary itself without a log)
+            record = self.session_log.get(self._session_id) if logged else None
+            self.summaries.append(dict(record.to_dict()) if record else summary.to_dict())
+        self._session_id = None
 
     def shutdown(self, now: float) -> None:
         """SIGTERM: save the session in progress and silence the outputs."""

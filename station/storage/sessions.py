@@ -315,6 +315,9 @@ class SessionLog:
             params.append(_timestamp(until))
         sql = "SELECT * FROM sessions" + (f" WHERE {' AND '.join(where)}" if where else "")
         rows = self._db.execute(sql + " ORDER BY started_at, id", params).fetchall()
+        return self._records(rows)
+
+    def _records(self, rows: list[sqlite3.Row]) -> list[SessionRecord]:
         faults: dict[int, dict[str, dict[str, Any]]] = {}
         if rows:
             marks = ",".join("?" * len(rows))
@@ -330,10 +333,11 @@ class SessionLog:
         return [_record(r, faults.get(r["id"], {})) for r in rows]
 
     def get(self, session_id: int) -> SessionRecord | None:
-        for record in self.sessions():
-            if record.id == session_id:
-                return record
-        return None
+        """One session by id (one indexed read: the station calls this at every session end,
+        so it must not grow with the log)."""
+        rows = self._db.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchall()
+        records = self._records(rows)
+        return records[0] if records else None
 
     def close(self) -> None:
         self._db.close()

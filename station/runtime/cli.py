@@ -132,13 +132,16 @@ def _open_log(state_dir: Path) -> Any:
 
 
 def _run_fast(store: Any, hardware: Any, state_dir: Path) -> list[dict[str, Any]]:
+    from station.clock import ManualClock
     from station.runtime.loop import run_fast
     from station.runtime.station import Station
 
     station = Station(store, hardware, session_log=_open_log(state_dir))
     sources = [s for s in (hardware.open_mat(), hardware.open_camera()) if s is not None]
-    run_fast(station, sources, fps=float(store.config["display"]["fps"]))
-    station.shutdown(0.0)
+    clock = ManualClock()
+    run_fast(station, sources, fps=float(store.config["display"]["fps"]), clock=clock)
+    # a session still open when the replay gives up ends where the replay ended, not at 0
+    station.shutdown(clock.now())
     return station.summaries
 
 

@@ -50,7 +50,6 @@ class DeviceHealth:
     fitted: bool
     ok: bool = True
     message: str = ""
-    since: float = 0.0
 
 
 @dataclass
@@ -201,7 +200,6 @@ class Station:
         if health.ok != status.ok:
             state = "back" if status.ok else "unavailable"
             log.warning("%s %s: %s", status.device, state, status.message)
-            health.since = status.t
         health.ok, health.message = status.ok, status.message
         if status.device == "camera" and not status.ok:
             self.live.posture = None

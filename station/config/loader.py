@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import sys
 import threading
 import tomllib
@@ -70,15 +71,102 @@ def site_config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path(env) if env else SITE_CONFIG
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    """Parse one file; a syntax error becomes a ConfigInvalid naming the file and line."""
+MAX_CONFIG_BYTES = 1 << 20
+"""A site file is a few kB; anything past 1 MiB is a mistake, not a config."""
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def read_config_bytes(path: Path) -> bytes:
+    """The file's bytes; ConfigInvalid if it is not a regular file (a FIFO would block the
+    reader forever, a device never ends), too big, or unreadable. FileNotFoundError passes."""
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigInvalid([ConfigError("", f"not valid TOML: {exc}", str(path))]) from exc
+        # O_NONBLOCK: opening a FIFO must not wait for a writer before we can refuse it.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise
     except OSError as exc:
         raise ConfigInvalid([ConfigError("", f"cannot read: {exc.strerror}", str(path))]) from exc
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigInvalid(
+                [
+                    ConfigError(
+                        "",
+                        "not a regular file (a FIFO, device or folder?); give the "
+                        "path of a .toml file",
+                        str(path),
+                    )
+                ]
+            )
+        if info.st_size > MAX_CONFIG_BYTES:
+            raise ConfigInvalid(
+                [
+                    ConfigError(
+                        "",
+                        f"{info.st_size} bytes: too big for a config file "
+                        f"(at most {MAX_CONFIG_BYTES})",
+                        str(path),
+                    )
+                ]
+            )
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise ConfigInvalid([ConfigError("", f"cannot read: {exc.strerror}", str(path))]) from exc
+    finally:
+        os.close(fd)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigInvalid([ConfigError("", "too big for a config file", str(path))])
+    return data
+
+
+def decode_config(data: bytes, source: str) -> str:
+    """UTF-8 text, or a ConfigInvalid that says where the bad byte is and how to fix it."""
+    if data.startswith(_BOM):
+        raise ConfigInvalid(
+            [
+                ConfigError(
+                    "",
+                    "the file starts with a UTF-8 byte-order mark (BOM), which TOML "
+                    "does not allow; save it as UTF-8 without BOM",
+                    source,
+                )
+            ]
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigInvalid(
+            [
+                ConfigError(
+                    "",
+                    f"not UTF-8: byte 0x{data[exc.start]:02x} at line {line}, "
+                    f"column {column}; save the file as UTF-8",
+                    source,
+                )
+            ]
+        ) from None
+
+
+def parse_config_text(text: str, source: str) -> dict[str, Any]:
+    """Parse TOML text; a syntax error or absurd nesting becomes a ConfigInvalid."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigInvalid([ConfigError("", f"not valid TOML: {exc}", source)]) from exc
+    except RecursionError:
+        raise ConfigInvalid(
+            [ConfigError("", "arrays or tables nested too deeply to be a config", source)]
+        ) from None
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse one file; any problem becomes a ConfigInvalid naming the file (and line)."""
+    return parse_config_text(decode_config(read_config_bytes(path), str(path)), str(path))
 
 
 def build_config(schema: Section, layers: list[tuple[str, Mapping[str, Any]]]) -> Config:
@@ -116,13 +204,18 @@ def load_config(
         schema = SCHEMA
     site = site_config_path(path)
     layers: list[tuple[str, Mapping[str, Any]]] = []
-    if site.exists():
+    try:
         layers.append((str(site), read_toml(site)))
-    elif required:
-        raise ConfigInvalid([ConfigError("", "file not found", str(site))])
-    else:
+    except FileNotFoundError:
+        if required:
+            raise ConfigInvalid([ConfigError("", "file not found", str(site))]) from None
         log.info("no site config at %s; using the packaged defaults", site)
-    return build_config(schema, layers)
+    try:
+        return build_config(schema, layers)
+    except RecursionError:
+        raise ConfigInvalid(
+            [ConfigError("", "values nested too deeply to be a config", str(site))]
+        ) from None
 
 
 def load_config_or_report(path: str | os.PathLike[str] | None) -> Config | None:
@@ -175,17 +268,25 @@ class ConfigStore:
         try:
             fresh = load_config(self._path, self._schema, required=self._required)
         except ConfigInvalid as exc:
-            with self._lock:
-                self.problem = exc
-            for err in exc.errors:
-                log.error("config rejected, keeping the last good one: %s", err)
-            return False
+            return self._reject(exc)
+        except Exception as exc:
+            log.exception("config reload failed unexpectedly")
+            return self._reject(
+                ConfigInvalid([ConfigError("", f"cannot load: {exc!r}", str(self.path))])
+            )
         with self._lock:
             self._config = fresh
             self.problem = None
             self.generation += 1
         log.info("config loaded from %s", ", ".join(fresh.sources) or "defaults")
         return True
+
+    def _reject(self, exc: ConfigInvalid) -> bool:
+        with self._lock:
+            self.problem = exc
+        for err in exc.errors:
+            log.error("config rejected, keeping the last good one: %s", err)
+        return False
 
 
 def _freeze(value: Any) -> Any:

@@ -597,6 +597,12 @@ def check_disk(ctx: Context, state_dir: Path) -> Check:
     details = [f"{usage.used / usage.total:.0%} used of {usage.total / 1e9:.1f} GB"]
     if not state_dir.exists():
         details.append(f"{state_dir} does not exist yet (install.sh creates it)")
+    from station.storage.resilient import diagnose
+
+    problem = diagnose(state_dir)
+    if problem is not None:  # sessions are not being saved: name the cause and the fix
+        return Check("disk", FAIL, f"sessions are not being saved: {problem[0]}",
+                     details=[summary, *details], fix=problem[1])  # fmt: skip
     if free_mb < 100:
         return Check("disk", FAIL, summary, details=details, fix="free space on the SD card")
     if free_mb < 1000:

@@ -119,9 +119,10 @@ def _state_dir(args: argparse.Namespace, config: Any, scratch: str | None, simul
 
 
 def _open_log(state_dir: Path) -> Any:
-    from station.storage.sessions import SessionLog
+    from station.storage.resilient import ResilientLog
 
-    session_log = SessionLog.in_state_dir(state_dir)
+    # A read-only, full or damaged state folder degrades (a trainer notice), never stops us.
+    session_log = ResilientLog(state_dir)
     interrupted = session_log.close_interrupted()
     if interrupted:
         log.warning(

@@ -139,9 +139,10 @@ class Station:
 
     @property
     def config_notice(self) -> str | None:
+        """The trainer notice: a rejected config, else a session log that cannot be written."""
         problem = self.store.problem
         if problem is None:
-            return None
+            return getattr(self.session_log, "notice", None)
         first = problem.errors[0]
         where = first.path or Path(first.source).name
         more = f" (+{len(problem.errors) - 1} more)" if len(problem.errors) > 1 else ""

@@ -100,11 +100,15 @@ class LiveStatusWriter:
         wall: Callable[[], float] = time.time,
     ) -> None:
         self.path = runtime_dir(state_dir) / LIVE_STATUS
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.interval_s = interval_s
         self._wall = wall
         self._last: float | None = None
         self._seq = 0
+        self.problem: str | None = None  # why the console cannot see the station, if it cannot
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self._failed(exc)
 
     def publish(self, status: LiveStatus, now: float) -> bool:
         """Write if `interval_s` has passed since the last write (`now`: station clock)."""
@@ -121,7 +125,20 @@ class LiveStatusWriter:
         # No fsync: the file is a view of the present, worthless after a power cut, and an
         # fsync several times a second would wear the SD card. The rename alone guarantees a
         # reader sees either the old or the new file, never half of one.
-        atomic_write_text(self.path, status.to_json(), fsync=False)
+        try:
+            atomic_write_text(self.path, status.to_json(), fsync=False)
+        except OSError as exc:  # full or read-only: the console goes blind, the station runs on
+            self._failed(exc)
+            return
+        if self.problem is not None:
+            log.warning("live status is written again to %s", self.path)
+            self.problem = None
+
+    def _failed(self, exc: OSError) -> None:
+        problem = f"cannot write {self.path}: {exc.strerror}"
+        if problem != self.problem:  # once per problem, not 4 times a second
+            log.error("%s (the console cannot show the station live)", problem)
+        self.problem = problem
 
     def remove(self) -> None:
         """On shutdown: the console then shows "station not running" instead of stale values."""
@@ -190,8 +207,11 @@ class CommandPoller:
     ) -> None:
         self.commands = runtime_dir(state_dir) / COMMANDS_DIR
         self.results = runtime_dir(state_dir) / RESULTS_DIR
-        self.commands.mkdir(parents=True, exist_ok=True)
-        self.results.mkdir(parents=True, exist_ok=True)
+        try:
+            self.commands.mkdir(parents=True, exist_ok=True)
+            self.results.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            log.error("no console commands: cannot create %s: %s", self.commands, exc.strerror)
         self.max_age_s = max_age_s
         self._wall = wall
 
@@ -199,11 +219,15 @@ class CommandPoller:
         """New commands, oldest first; each is taken (its file removed) exactly once.
         Malformed, unknown or expired ones are answered with an error and not returned."""
         out: list[Command] = []
-        for path in sorted(self.commands.glob("*.json")):  # temp files start with "."
+        try:
+            paths = sorted(self.commands.glob("*.json"))  # temp files start with "."
+        except OSError:
+            return []
+        for path in paths:
             try:
                 text = path.read_text()
                 path.unlink()
-            except FileNotFoundError:
+            except OSError:  # gone already, or a folder we cannot change: not ours to run
                 continue
             command_id = path.stem
             try:
@@ -236,7 +260,10 @@ class CommandPoller:
         self, command_id: str, ok: bool, message: str = "", data: Mapping[str, Any] | None = None
     ) -> None:
         body = {"id": command_id, "ok": ok, "message": message, "data": dict(data or {})}
-        atomic_write_text(self.results / f"{command_id}.json", json.dumps(body), fsync=False)
+        try:
+            atomic_write_text(self.results / f"{command_id}.json", json.dumps(body), fsync=False)
+        except OSError as exc:  # the console then says the station did not answer
+            log.error("cannot answer console command %s: %s", command_id, exc.strerror)
         if not ok:
             log.warning("console command %s: %s", command_id, message)
 
@@ -297,8 +324,11 @@ def write_snapshot(jpeg: bytes) -> Path:
 
 def write_pid_file(state_dir: str | Path, pid: int | None = None) -> Path:
     path = runtime_dir(state_dir) / PID_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, f"{os.getpid() if pid is None else pid}\n", fsync=False)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, f"{os.getpid() if pid is None else pid}\n", fsync=False)
+    except OSError as exc:  # the console then cannot ask for a reload; SIGHUP still works
+        log.error("cannot write the pid file %s: %s", path, exc.strerror)
     return path
 
 

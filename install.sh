@@ -256,6 +256,46 @@ install_config() {
     printf '+ wrote %s\n' "$CONF_FILE"
 }
 
+# The console's HTTPS certificate, self-signed for the station's name (NAME and NAME.local,
+# plus any IP given), made once: an existing pair is kept, so a trainer's phone that trusted it
+# once keeps trusting it. Usage: make_console_certificate DIR NAME [IP...]. Needs openssl.
+make_console_certificate() {
+    local dir="$1" name="$2" ip san crt key tmp
+    shift 2
+    crt="$dir/console.crt"
+    key="$dir/console.key"
+    if [[ -s "$crt" && -s "$key" ]]; then
+        echo "keeping the console certificate $crt"
+        return 0
+    fi
+    san="DNS:$name,DNS:$name.local"
+    for ip in "$@"; do
+        san="$san,IP:$ip"
+    done
+    if ((${DRY_RUN:-0} == 1)); then
+        printf '+ make %s for %s (self-signed, 10 years)\n' "$crt" "$san"
+        return 0
+    fi
+    tmp="$(mktemp -d "$dir/.console-cert.XXXXXX")"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+        -subj "/CN=$name" -addext "subjectAltName=$san" \
+        -addext "extendedKeyUsage=serverAuth" -addext "basicConstraints=critical,CA:FALSE" \
+        -keyout "$tmp/key" -out "$tmp/crt" 2>/dev/null || {
+        rm -rf "$tmp"
+        warn "openssl could not make $crt: the console will serve plain HTTP"
+        return 1
+    }
+    chmod 0640 "$tmp/key"
+    chmod 0644 "$tmp/crt"
+    if system_mode 2>/dev/null && id station >/dev/null 2>&1; then
+        chown root:station "$tmp/key"  # the console (user station) reads it; nobody else
+    fi
+    mv -f "$tmp/key" "$key"
+    mv -f "$tmp/crt" "$crt"
+    rmdir "$tmp"
+    printf '+ made %s for %s\n' "$crt" "$san"
+}
+
 site_config_text() {
     cat <<'EOF'
 # This station's settings. Every key below is commented out, so the station runs on the
@@ -358,6 +398,10 @@ install_station() {
     create_user
     create_directories
     install_config
+    if system_mode; then
+        # shellcheck disable=SC2046  # one IP address per word
+        make_console_certificate "$CONF_DIR" "$(hostname)" $(hostname -I 2>/dev/null) || true
+    fi
     install_pose_model
     install_app
     install_units

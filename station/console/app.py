@@ -14,7 +14,6 @@ import csv
 import io
 import json
 import logging
-import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -49,7 +48,7 @@ from station.console.forms import (
     parse_fields,
     subtables,
 )
-from station.console.sitefile import ConcurrentEdit, SiteConfigFile
+from station.console.sitefile import PRESET_NAME, PRESET_RULE, ConcurrentEdit, SiteConfigFile
 from station.events import FAULTS
 from station.storage import live
 from station.storage.paths import SESSIONS_DB
@@ -57,10 +56,10 @@ from station.storage.paths import SESSIONS_DB
 log = logging.getLogger("station.console")
 
 HERE = Path(__file__).parent
-PRESET_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 LIVE_POLL_S = 0.1
 LIVE_STALE_S = 2.0
 COMMAND_TIMEOUT_S = 4.0
+AUDIT_PAGE = 15  # change-log entries per History page
 
 
 @dataclass
@@ -73,6 +72,9 @@ class Console:
     session_hours: float = 8.0
     limiter: auth.LoginLimiter = field(default_factory=auth.LoginLimiter)
     command_timeout_s: float = COMMAND_TIMEOUT_S
+    sessions: auth.SessionStore = field(default_factory=auth.SessionStore)
+    # Password checks at once, whoever asks: each is 32 MiB and ~0.3 s of a core (scrypt).
+    checking: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
 
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -86,12 +88,16 @@ def create_app(
     session_hours: float = 8.0,
     limiter: auth.LoginLimiter | None = None,
     command_timeout_s: float = COMMAND_TIMEOUT_S,
+    https: bool = False,
 ) -> Starlette:
     if schema is None:
         from station.config.sections import SCHEMA
 
         schema = SCHEMA
-    state_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a missing, read-only or full disk: serve anyway, say why
+        log.error("cannot create the state folder %s: %s", state_dir, exc.strerror)
     console = Console(
         SiteConfigFile(site_path, schema, state_dir),
         state_dir,
@@ -142,6 +148,7 @@ def create_app(
             # checked on the server (login_at), so a replayed old cookie is refused anyway.
             max_age=max(60, int(session_hours * 3600)),
             same_site="strict",
+            https_only=https,  # Secure: over HTTPS the cookie never travels in clear
         ),
     ]
     app = Starlette(routes=routes, middleware=middleware)
@@ -172,12 +179,29 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        started = False
+
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 message["headers"] = [*message.get("headers", []), *self.HEADERS]
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            # Answered here, not by Starlette's outer error handler, so a 500 page carries
+            # the same headers as every other page.
+            log.exception("error serving %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                raise
+            await send_with_headers(
+                {"type": "http.response.start", "status": 500,
+                 "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                             (b"cache-control", b"no-store")]}
+            )  # fmt: skip
+            await send({"type": "http.response.body", "body": b"Internal error; it is logged."})
 
 
 def client_address(request: Request) -> str:
@@ -210,17 +234,15 @@ class Pages:
 
     def _logged_in(self, request: Request) -> bool:
         session = request.session
-        if not session.get("auth"):
+        if not session.get("sid"):
             return False
         try:
             creds = auth.load_credentials(self.c.state_dir)
         except auth.ConsoleDisabled:
             return False
-        login_at = session.get("login_at")
-        if not isinstance(login_at, int | float):
-            return False
-        fresh = time.time() - login_at < self.c.session_hours * 3600
-        return fresh and session.get("pw") == creds.fingerprint
+        return self.c.sessions.valid(
+            session.get("sid"), creds.fingerprint, self.c.session_hours * 3600
+        )
 
     async def _guard(self, request: Request, *, change: bool) -> Response | None:
         """None if the request may go on; else the response that refuses it."""
@@ -254,7 +276,8 @@ class Pages:
 
     def _broken(self, request: Request, problem: str) -> Response:
         """The page shown instead of a form while the config file on disk is invalid."""
-        return self.render(request, "broken.html", {"problem": problem}, 500)
+        # 503, not 500: the console works, the station's config does not (yet).
+        return self.render(request, "broken.html", {"problem": problem}, 503)
 
     def _load(self) -> tuple[Config | None, str, str]:
         """(config, file version, problem). A broken file on disk is shown, not hidden."""
@@ -321,30 +344,39 @@ class Pages:
             return await self.login_form(request)
         if not await self._csrf_ok(request):
             return self._csrf_refusal(request)
-        wait = self.c.limiter.retry_after(address)
-        if wait > 0:
-            log.warning("login refused from %s: too many failed attempts", address)
-            self.c.site.audit(address, "login-refused", note="too many failed attempts")
+        refusal = self.c.limiter.begin(address)
+        if refusal is not None:
+            log.warning("login refused from %s: %s", address, refusal.reason)
+            if refusal.first:  # once per lock-out: refused requests cannot flood the log
+                self.c.site.audit(address, "login-refused", note=refusal.reason)
+            wait = int(refusal.wait_s) + 1
             response = await self.login_form(
-                request, f"Too many failed attempts. Try again in {int(wait) + 1} s.", 429
-            )
-            response.headers["Retry-After"] = str(int(wait) + 1)
+                request, f"{refusal.reason[0].upper()}{refusal.reason[1:]}. Try again in "
+                f"{wait} s.", 429,
+            )  # fmt: skip
+            response.headers["Retry-After"] = str(wait)
             return response
-        form = await self._form(request)
-        # The hash is deliberately slow; keep the event loop free for the live stream.
-        ok = await asyncio.to_thread(auth.check_password, creds, form.get("password", ""))
+        try:
+            form = await self._form(request)
+            # The hash is deliberately slow; keep the event loop free for the live stream.
+            async with self.c.checking:
+                ok = await asyncio.to_thread(
+                    auth.check_password, creds, form.get("password", "")[:1024]
+                )
+        except BaseException:
+            self.c.limiter.failed(address)
+            raise
         if not ok:
             self.c.limiter.failed(address)
             log.warning("failed console login from %s", address)
             self.c.site.audit(address, "login-failed")
             return await self.login_form(request, "Wrong password.", 401)
         self.c.limiter.succeeded(address)
+        self.c.sessions.revoke(request.session.get("sid"))
         request.session.clear()
         request.session.update(
             {
-                "auth": True,
-                "pw": creds.fingerprint,
-                "login_at": time.time(),
+                "sid": self.c.sessions.create(creds.fingerprint),
                 "csrf": auth.new_csrf_token(),  # a fresh token for the logged-in session
             }
         )
@@ -358,8 +390,10 @@ class Pages:
     async def logout(self, request: Request) -> Response:
         if not await self._csrf_ok(request):
             return self._csrf_refusal(request)
-        if request.session.get("auth"):
+        if self._logged_in(request):
             self.c.site.audit(client_address(request), "logout")
+        # Server-side: a copy of this cookie is worthless from now on.
+        self.c.sessions.revoke(request.session.get("sid"))
         request.session.clear()
         request.session["flash"] = "Logged out."
         return RedirectResponse("/login", status_code=303)
@@ -441,8 +475,9 @@ class Pages:
         rerender: Callable[[dict[str, str], dict[str, Any], str, int], Awaitable[Response]],
     ) -> Response:
         submitted = {f.path: form.get(f.path, "") for f in fields}
+        present = (await request.form()).getlist("present")
         try:
-            values = parse_fields(fields, form)
+            values = parse_fields(fields, form, [p for p in present if isinstance(p, str)])
         except FormError as exc:
             return await rerender(exc.errors, submitted, "Nothing was saved: fix the values "
                                   "marked below.", 400)  # fmt: skip
@@ -475,8 +510,7 @@ class Pages:
         source, name = form.get("preset", ""), form.get("name", "").strip().lower()
         if not PRESET_NAME.match(name):
             return await self.thresholds(
-                request, banner="A preset name is 1–32 lower-case letters, digits, - or _, "
-                "starting with a letter.", status=400, preset=source,
+                request, banner=PRESET_RULE, status=400, preset=source,
             )  # fmt: skip
         if name in config["presets"]:
             return await self.thresholds(
@@ -549,6 +583,8 @@ class Pages:
             return JSONResponse({"ok": False, "message": "bad request"}, status_code=400)
         if not key.startswith("presets."):
             return JSONResponse({"ok": False, "message": "not a threshold"}, status_code=400)
+        if not PRESET_NAME.match(key.split(".")[1]):
+            return JSONResponse({"ok": False, "message": PRESET_RULE}, status_code=400)
         from station.console.forms import parse_text
         from station.console.sitefile import key_spec
 
@@ -631,7 +667,10 @@ class Pages:
     async def _command(
         self, request: Request, name: str, args: Mapping[str, Any] | None = None
     ) -> live.CommandResult | None:
-        command_id = live.send_command(self.c.state_dir, name, args)
+        try:
+            command_id = live.send_command(self.c.state_dir, name, args)
+        except OSError as exc:  # full or read-only runtime folder: say so, do not crash
+            return live.CommandResult("", False, f"cannot send it to the station: {exc.strerror}")
         self.c.site.audit(client_address(request), f"command:{name}", note=json.dumps(args or {}))
         return await asyncio.to_thread(
             live.wait_result, self.c.state_dir, command_id, self.c.command_timeout_s
@@ -709,6 +748,13 @@ class Pages:
             return RedirectResponse("/mat", status_code=303)
         args: dict[str, Any] = {"known_n": known}
         if form.get("zone"):
+            config, _v, _problem = self._load()
+            zones = list(config.get("mat.zones")) if config is not None else []
+            if form["zone"] not in zones:
+                request.session["flash"] = (
+                    f"Scale: there is no zone {form['zone']!r} (zones: {', '.join(zones)})."
+                )
+                return RedirectResponse("/mat", status_code=303)
             args["zone"] = form["zone"]
         return await self._calibrate(request, "mat_scale", args)
 
@@ -782,20 +828,32 @@ class Pages:
 
     # --- history -------------------------------------------------------------------------------
 
-    def _sessions(self, since: date | None) -> list[Any]:
+    def _sessions(self, since: date | None) -> tuple[list[Any], str]:
+        """(sessions, problem): a damaged or unreadable log is reported, never a 500."""
+        import sqlite3
+
         from station.storage.sessions import SessionLog
 
         if not (self.c.state_dir / SESSIONS_DB).exists():
-            return []
-        with SessionLog.in_state_dir(self.c.state_dir) as db:
-            return db.sessions(since=since)
+            return [], ""
+        try:
+            with SessionLog.in_state_dir(self.c.state_dir) as db:
+                return db.sessions(since=since), ""
+        except (sqlite3.Error, OSError, ValueError, RuntimeError) as exc:
+            log.error("cannot read the session log: %s", exc)
+            return [], f"The session log cannot be read ({exc}); `station diag` says why."
 
     async def history(self, request: Request) -> Response:
         if refusal := await self._guard(request, change=False):
             return refusal
         days = _int_param(request, "days", 14, 1, 366)
         first = date.today() - timedelta(days=days - 1)
-        records = await asyncio.to_thread(self._sessions, first)
+        records, problem = await asyncio.to_thread(self._sessions, first)
+        audit_page = _int_param(request, "audit_page", 0, 0, 100_000)
+        audit = await asyncio.to_thread(
+            self.c.site.audit_entries, AUDIT_PAGE + 1, audit_page * AUDIT_PAGE
+        )
+        more, audit = len(audit) > AUDIT_PAGE, audit[:AUDIT_PAGE]
         return self.render(
             request,
             "history.html",
@@ -803,7 +861,10 @@ class Pages:
                 "days": days,
                 **history_summary(records, first, days),
                 "recent": records[-20:][::-1],
-                "audit": self.c.site.audit_entries(15),
+                "audit": audit,
+                "audit_page": audit_page,
+                "audit_more": more,
+                "problem": problem,
             },
         )
 
@@ -817,7 +878,9 @@ class Pages:
             first = date.fromisoformat(since) if since else None
         except ValueError:
             return PlainTextResponse("since must be a date like 2026-05-31", 400)
-        records = await asyncio.to_thread(self._sessions, first)
+        records, problem = await asyncio.to_thread(self._sessions, first)
+        if problem:
+            return PlainTextResponse(problem, 503)
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
         writer.writeheader()

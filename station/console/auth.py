@@ -16,7 +16,7 @@ import logging
 import secrets
 import threading
 import time
-from collections import deque
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,8 +115,16 @@ def cookie_secret(state_dir: Path) -> str:
             return secret
     except FileNotFoundError:
         pass
+    except OSError as exc:
+        log.error("cannot read %s (%s): a fresh secret for this run", path, exc.strerror)
     secret = secrets.token_hex(32)
-    atomic_write_text(path, secret + "\n", mode=0o600)
+    try:
+        atomic_write_text(path, secret + "\n", mode=0o600)
+    except OSError as exc:
+        # A full or read-only state folder must not stop the console: logins then last
+        # until the console restarts.
+        log.error("cannot save %s (%s); logins end when the console restarts", path,
+                  exc.strerror)  # fmt: skip
     return secret
 
 
@@ -134,55 +142,145 @@ def csrf_ok(expected: object, given: object) -> bool:
 
 
 class LoginLimiter:
-    """At most `per_address` failed logins per address and `overall` in total within
-    `window_s`; beyond that every attempt is refused without checking the password."""
+    """Per-address login back-off, with one password check at a time per address.
+
+    The first `free_attempts` failures of an address cost nothing; each one after doubles its
+    wait, from `first_wait_s` up to `max_wait_s`, during which its attempts are refused
+    without checking the password. An address's record is forgotten after `forget_s`
+    without an attempt, and on success. There is no global lock-out: one phone's guesses never
+    lock out a trainer at another address (the CPU the checks cost is bounded separately, by
+    checking at most a few passwords at once). At most `max_addresses` are remembered, the
+    least recently seen dropped first, so a flood of spoofed addresses cannot grow memory."""
 
     def __init__(
         self,
         *,
-        per_address: int = 5,
-        overall: int = 20,
-        window_s: float = 300.0,
+        free_attempts: int = 5,
+        first_wait_s: float = 30.0,
+        max_wait_s: float = 300.0,
+        forget_s: float = 900.0,
+        max_addresses: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.per_address = per_address
-        self.overall = overall
-        self.window_s = window_s
+        self.free_attempts = free_attempts
+        self.first_wait_s = first_wait_s
+        self.max_wait_s = max_wait_s
+        self.forget_s = forget_s
+        self.max_addresses = max_addresses
         self._clock = clock
-        self._failures: dict[str, deque[float]] = {}
-        self._all: deque[float] = deque()
+        self._records: OrderedDict[str, _Record] = OrderedDict()
         self._lock = threading.Lock()
 
-    def retry_after(self, address: str) -> float:
-        """0 if `address` may try now, else seconds until it may."""
+    def begin(self, address: str) -> Refusal | None:
+        """None: `address` may have its password checked now (call `failed` or `succeeded`
+        after); else why not and for how long. A refusal is `first` once per lock-out, so
+        the audit log records each lock-out once, not each refused request."""
         with self._lock:
             now = self._clock()
-            self._expire(now)
-            mine = self._failures.get(address, deque())
-            waits = []
-            if len(mine) >= self.per_address:
-                waits.append(mine[0] + self.window_s - now)
-            if len(self._all) >= self.overall:
-                waits.append(self._all[0] + self.window_s - now)
-            return max([0.0, *waits])
+            record = self._record(address, now)
+            if record.busy:
+                return Refusal(1.0, "a login from your address is already being checked", False)
+            wait = record.next_try - now
+            if wait > 0:
+                first = not record.refusal_noted
+                record.refusal_noted = True
+                return Refusal(wait, "too many failed attempts", first)
+            record.busy = True
+            return None
 
     def failed(self, address: str) -> None:
         with self._lock:
             now = self._clock()
-            self._failures.setdefault(address, deque()).append(now)
-            self._all.append(now)
+            record = self._record(address, now)
+            record.busy = False
+            record.failures += 1
+            record.refusal_noted = False
+            extra = record.failures - self.free_attempts
+            if extra >= 0:
+                record.next_try = now + min(self.max_wait_s, self.first_wait_s * 2.0**extra)
 
     def succeeded(self, address: str) -> None:
         with self._lock:
-            self._failures.pop(address, None)
+            self._records.pop(address, None)
 
-    def _expire(self, now: float) -> None:
-        limit = now - self.window_s
-        while self._all and self._all[0] <= limit:
-            self._all.popleft()
-        for address in list(self._failures):
-            times = self._failures[address]
-            while times and times[0] <= limit:
-                times.popleft()
-            if not times:
-                del self._failures[address]
+    def retry_after(self, address: str) -> float:
+        """0 if `address` may try now, else seconds until it may (without starting a try)."""
+        with self._lock:
+            now = self._clock()
+            record = self._records.get(address)
+            return 0.0 if record is None else max(0.0, record.next_try - now)
+
+    def _record(self, address: str, now: float) -> _Record:
+        record = self._records.get(address)
+        if record is not None and not record.busy and now - record.seen > self.forget_s:
+            record = None
+        if record is None:
+            record = _Record()
+            self._records[address] = record
+            while len(self._records) > self.max_addresses:
+                self._records.popitem(last=False)
+        record.seen = now
+        self._records.move_to_end(address)
+        return record
+
+
+@dataclass
+class _Record:
+    failures: int = 0
+    next_try: float = 0.0
+    seen: float = 0.0
+    busy: bool = False
+    refusal_noted: bool = False
+
+
+@dataclass(frozen=True)
+class Refusal:
+    wait_s: float
+    reason: str
+    first: bool
+
+
+class SessionStore:
+    """Server-side logins: the cookie carries only a random session id, valid while it is in
+    this table. Logout deletes it; a new password deletes them all (the table also checks the
+    password's fingerprint, so another console process's password change counts too).
+    Kept in memory: a console restart logs everyone out, which is the safe direction."""
+
+    def __init__(self, *, max_sessions: int = 1000, clock: Callable[[], float] = time.time):
+        self.max_sessions = max_sessions
+        self._clock = clock
+        self._sessions: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def create(self, fingerprint: str) -> str:
+        sid = secrets.token_urlsafe(32)
+        with self._lock:
+            self._sessions[sid] = (self._clock(), fingerprint)
+            while len(self._sessions) > self.max_sessions:
+                self._sessions.popitem(last=False)
+        return sid
+
+    def valid(self, sid: object, fingerprint: str, max_age_s: float) -> bool:
+        if not isinstance(sid, str):
+            return False
+        with self._lock:
+            entry = self._sessions.get(sid)
+            if entry is None:
+                return False
+            login_at, fp = entry
+            if fp != fingerprint or self._clock() - login_at >= max_age_s:
+                del self._sessions[sid]
+                return False
+            return True
+
+    def revoke(self, sid: object) -> None:
+        with self._lock:
+            if isinstance(sid, str):
+                self._sessions.pop(sid, None)
+
+    def revoke_all(self) -> None:
+        with self._lock:
+            self._sessions.clear()
+
+    def __len__(self) -> int:
+        return len(self._sessions)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,7 +25,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = csub.add_parser(
         "serve",
         help="serve the console ([console] bind and port)",
-        description="Serve the console over HTTP on [console] bind:port. It edits the site "
+        description="Serve the console over HTTPS ([console] tls_certificate, made by "
+        "install.sh; plain HTTP with a warning when it is missing) on [console] bind:port. "
+        "A broken site file does not stop it: its pages show the problem. It edits the site "
         "config file (--config, $STATION_CONFIG or /etc/station/station.toml) and asks the "
         "running station to reload it.",
     )
@@ -87,15 +90,17 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from station.console.app import create_app
+    from station.console.server import connection_cap, guarded_protocol
 
-    found = _state_dir(args.config)
-    if found is None:
-        return 1
-    folder, settings = found
+    site = site_config_path(args.config)
+    folder, settings = _serve_settings(args.config)
+    tls = _tls_files(settings)
+    max_connections = connection_cap(int(settings["max_connections"]))
     app = create_app(
-        site_config_path(args.config),
+        site,
         folder,
         session_hours=float(settings["session_hours"]),
+        https=tls is not None,
     )
     uvicorn.run(
         app,
@@ -104,7 +109,51 @@ def _serve(args: argparse.Namespace) -> int:
         log_level="info",
         proxy_headers=False,  # the client address in the audit log is the real peer
         server_header=False,
+        http=guarded_protocol(max_connections, float(settings["request_head_s"])),
+        limit_concurrency=max_connections,
+        timeout_keep_alive=max(1, round(float(settings["keepalive_s"]))),
+        ssl_certfile=tls[0] if tls else None,
+        ssl_keyfile=tls[1] if tls else None,
         # Live pages hold a stream open; a stop (systemctl stop, SIGTERM) must not wait on them.
         timeout_graceful_shutdown=3,
     )
     return 0
+
+
+def _serve_settings(config_arg: str | None) -> tuple[Path, Mapping[str, Any]]:
+    """The state folder and [console] settings. A broken site file does not stop the console
+    (its pages show the problem, so a trainer can see what to fix): it then starts on the
+    defaults for these settings, and says so loudly."""
+    from station.config.loader import ConfigInvalid, build_config, load_config
+    from station.config.sections import SCHEMA
+    from station.storage.paths import state_dir
+
+    try:
+        cfg = load_config(config_arg, required=bool(config_arg))
+    except ConfigInvalid as exc:
+        for err in exc.errors:
+            print(err, file=sys.stderr)
+        print(
+            "station console: the site config is broken; serving on the default [console] "
+            "settings so its pages can show the problem (fix it: `station config check`)",
+            file=sys.stderr,
+        )
+        cfg = build_config(SCHEMA, [])
+    return state_dir(cfg.get("storage.state_dir")), cfg["console"]
+
+
+def _tls_files(settings: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(certificate, key) when HTTPS is configured and both files are readable; else None
+    (plain HTTP), with a loud warning when HTTPS was asked for but cannot be served."""
+    cert, key = str(settings["tls_certificate"]), str(settings["tls_key"])
+    if not cert:
+        print("station console: plain HTTP ([console] tls_certificate is empty): passwords "
+              "and cookies cross the network in clear", file=sys.stderr)  # fmt: skip
+        return None
+    missing = [p for p in (cert, key) if not os.access(p, os.R_OK)]
+    if missing:
+        print(f"station console: cannot read {', '.join(missing)}: serving PLAIN HTTP. Make "
+              "the certificate with `sudo ./install.sh` (or set [console] tls_certificate "
+              '= "" to choose plain HTTP on a trusted network)', file=sys.stderr)  # fmt: skip
+        return None
+    return cert, key

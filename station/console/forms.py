@@ -8,7 +8,7 @@ and checked by the same schema when the file is saved.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,7 +75,10 @@ def format_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return f"{value:g}"
+        # The shortest text that reads back as the same float: a hand-edited 1.1234567 is
+        # shown (and, untouched, saved) as itself, never rounded.
+        text = repr(value)
+        return text.removesuffix(".0")
     if isinstance(value, list | tuple):
         return ", ".join(format_value(v) for v in value)
     return str(value)
@@ -142,20 +145,26 @@ class FormError(ValueError):
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
 
 
-def parse_fields(fields: list[Field], form: Mapping[str, str]) -> dict[str, Any]:
+def parse_fields(
+    fields: list[Field], form: Mapping[str, str], present: Collection[str] = ()
+) -> dict[str, Any]:
     """Turn submitted text into typed values for these fields; FormError names each bad one.
 
-    Checkboxes: browsers send nothing for an unticked box, so each form also carries a hidden
-    ``present`` list of the fields it shows; a shown bool missing from the form is false."""
+    Only what the form carries is changed. Checkboxes: browsers send nothing for an unticked
+    box, so each form also carries a hidden ``present`` list of the checkboxes it shows; a
+    listed bool missing from the form is false, an unlisted one is left as it is (a partial
+    POST must not switch faults off). A field whose text is exactly what the page showed is
+    unchanged, so a value is never rewritten by being displayed and sent back."""
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for field in fields:
         raw = form.get(field.path)
         if field.key.kind is bool:
-            values[field.path] = raw in ("on", "true", "1", "yes")
+            if raw is not None or field.path in present:
+                values[field.path] = raw in ("on", "true", "1", "yes")
             continue
-        if raw is None:
-            continue  # not on this form: unchanged
+        if raw is None or raw.strip() == field.text:
+            continue  # not on this form, or sent back as shown: unchanged
         try:
             values[field.path] = parse_text(field.key, raw)
         except ValueError as exc:

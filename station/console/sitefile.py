@@ -14,6 +14,8 @@ import fcntl
 import hashlib
 import json
 import logging
+import os
+import re
 import threading
 import time
 import tomllib
@@ -25,7 +27,14 @@ from typing import Any
 
 import tomlkit
 
-from station.config.loader import Config, ConfigInvalid, build_config
+from station.config.loader import (
+    Config,
+    ConfigInvalid,
+    build_config,
+    decode_config,
+    parse_config_text,
+    read_config_bytes,
+)
 from station.config.schema import ConfigError, Key, Section
 from station.console.forms import schema_node
 from station.storage.files import atomic_write_text
@@ -33,6 +42,10 @@ from station.storage.files import atomic_write_text
 log = logging.getLogger(__name__)
 
 AUDIT_FILE = "console-audit.log"
+AUDIT_MAX_BYTES = 1 << 20
+"""The audit log is rotated past 1 MiB (one old file kept: at most ~2 MiB, ~15,000 entries)."""
+PRESET_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+PRESET_RULE = "A preset name is 1–32 lower-case letters, digits, - or _, starting with a letter."
 NEW_FILE_HEADER = (
     "# Site overrides for the station (see config/station.toml for every key).\n"
     "# Edited by hand or by the trainers' console, which keeps comments.\n"
@@ -84,18 +97,27 @@ class SiteConfigFile:
         self._lock = threading.Lock()
         self._recent: dict[str, str] = {}  # version -> text: names what a concurrent edit changed
 
-    def text(self) -> str:
+    def raw(self) -> bytes:
+        """The file's bytes (b"" if absent); ConfigInvalid if it is no regular file."""
         try:
-            return self.path.read_text(encoding="utf-8")
+            return read_config_bytes(self.path)
         except FileNotFoundError:
-            return ""
+            return b""
+
+    def text(self) -> str:
+        """The file as text; ConfigInvalid if it is not UTF-8 (the station would refuse it)."""
+        return decode_config(self.raw(), str(self.path))
 
     @staticmethod
-    def version_of(text: str) -> str:
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+    def version_of(text: str | bytes) -> str:
+        data = text.encode("utf-8") if isinstance(text, str) else text
+        return hashlib.sha256(data).hexdigest()[:20]
 
     def version(self) -> str:
-        return self.version_of(self.text())
+        try:
+            return self.version_of(self.raw())
+        except ConfigInvalid:
+            return ""
 
     def load(self) -> tuple[Config, str]:
         """The effective config (defaults + this file) and the file's version.
@@ -104,13 +126,13 @@ class SiteConfigFile:
         return self._build(text), self.version_of(text)
 
     def _build(self, text: str) -> Config:
+        data = parse_config_text(text, str(self.path))
         try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
+            return build_config(self.schema, [(str(self.path), data)] if data else [])
+        except RecursionError:
             raise ConfigInvalid(
-                [ConfigError("", f"not valid TOML: {exc}", str(self.path))]
-            ) from exc
-        return build_config(self.schema, [(str(self.path), data)] if data else [])
+                [ConfigError("", "values nested too deeply to be a config", str(self.path))]
+            ) from None
 
     def save(
         self, changes: Mapping[str, Any], expected_version: str, *, address: str, page: str = ""
@@ -129,6 +151,9 @@ class SiteConfigFile:
             applied: list[Change] = []
             for key, value in changes.items():
                 spec = key_spec(self.schema, key)  # KeyError: not a setting
+                parts = key.split(".")
+                if parts[0] == "presets" and not PRESET_NAME.match(parts[1]):
+                    raise ConfigInvalid([ConfigError(key, PRESET_RULE, str(self.path))])
                 if not _present(before, key) or before.get(key) != _frozen(value):
                     old = before.get(key) if _present(before, key) else None
                     applied.append(Change(key, _plain(old), value))
@@ -141,7 +166,18 @@ class SiteConfigFile:
                 return []
             new_text = tomlkit.dumps(doc)
             self._build(new_text)  # raises ConfigInvalid; nothing written
-            atomic_write_text(self.path, new_text, fsync=True)
+            # A site file that is a symlink (e.g. into a config repository) stays one: the
+            # file it points to is replaced, not the link.
+            try:
+                atomic_write_text(self.path.resolve(), new_text, fsync=True)
+            except OSError as exc:
+                raise ConfigInvalid(
+                    [
+                        ConfigError(
+                            "", f"cannot write: {exc.strerror}; nothing was changed", str(self.path)
+                        )
+                    ]
+                ) from exc
             self._remember(new_text)
         self.audit(address, "save", page=page, changes=applied)
         return applied
@@ -163,36 +199,56 @@ class SiteConfigFile:
             entry["changes"] = [{"key": c.key, "old": c.old, "new": c.new} for c in changes]
         if note:
             entry["note"] = note
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        with (self.state_dir / AUDIT_FILE).open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
-        log.info("audit: %s", json.dumps(entry, ensure_ascii=False))
-
-    def audit_entries(self, limit: int = 50) -> list[dict[str, Any]]:
+        line = json.dumps(entry, ensure_ascii=False)
+        log.info("audit: %s", line)
         try:
-            lines = (self.state_dir / AUDIT_FILE).read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            return []
-        out = []
-        for line in lines[-limit:]:
+            append_capped(self.state_dir / AUDIT_FILE, line, AUDIT_MAX_BYTES)
+        except OSError as exc:
+            # A full or read-only disk must not undo what the audit line describes (a save
+            # that was written still gets its reload): the journal above keeps the entry.
+            log.error("cannot append to the audit log in %s: %s", self.state_dir, exc.strerror)
+
+    def audit_entries(self, limit: int = 50, skip: int = 0) -> list[dict[str, Any]]:
+        """Newest first: `limit` entries after the newest `skip`, reading only what they need
+        from the end of the log (and its rotated predecessor), never the whole file."""
+        path = self.state_dir / AUDIT_FILE
+        wanted = range(skip, skip + limit)
+        out: list[dict[str, Any]] = []
+        index = 0
+        for line in _lines_backwards([path, path.with_name(path.name + ".1")]):
             try:
-                out.append(json.loads(line))
+                entry = json.loads(line)
             except ValueError:
                 continue
-        return out[::-1]
+            if not isinstance(entry, dict):
+                continue
+            if index in wanted:
+                out.append(entry)
+            index += 1
+            if index >= wanted.stop:
+                break
+        return out
 
     # --- concurrency -----------------------------------------------------------------------
 
     @contextmanager
     def _exclusive(self) -> Iterator[None]:
-        """One save at a time, across threads and console processes."""
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        with self._lock, (self.state_dir / "console-save.lock").open("a") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
+        """One save at a time, across threads and console processes (across processes only
+        while the state folder is writable: a full or read-only one must not stop a save)."""
+        with self._lock:
             try:
+                self.state_dir.mkdir(parents=True, exist_ok=True)
+                fh = (self.state_dir / "console-save.lock").open("a")
+            except OSError as exc:
+                log.warning("no cross-process save lock in %s: %s", self.state_dir, exc.strerror)
                 yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+                return
+            with fh:
+                fcntl.flock(fh, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(fh, fcntl.LOCK_UN)
 
     def _remember(self, text: str) -> None:
         self._recent[self.version_of(text)] = text
@@ -200,8 +256,12 @@ class SiteConfigFile:
             self._recent.pop(next(iter(self._recent)))
 
     def remember_current(self) -> str:
-        """Note the file's current text (the version a form is rendered from)."""
-        text = self.text()
+        """Note the file's current text (the version a form is rendered from); a file that
+        cannot be read as text still gets a version, so a save against it is refused."""
+        try:
+            text = self.text()
+        except ConfigInvalid:
+            return self.version()
         self._remember(text)
         return self.version_of(text)
 
@@ -211,7 +271,7 @@ class SiteConfigFile:
             return None
         try:
             old, new = _flatten(tomllib.loads(old_text)), _flatten(tomllib.loads(text))
-        except tomllib.TOMLDecodeError:
+        except (tomllib.TOMLDecodeError, RecursionError):
             return None
         return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
 
@@ -250,3 +310,41 @@ def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             out[f"{prefix}{k}"] = v
     return out
+
+
+def append_capped(path: Path, line: str, max_bytes: int) -> None:
+    """Append one line; past `max_bytes` the file becomes `path.1` (replacing the older one)
+    and a new file starts, so the log's disk use is bounded whatever the request rate."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as fh:
+        if fh.tell() >= max_bytes:
+            os.replace(path, path.with_name(path.name + ".1"))
+            fh.close()
+            with path.open("a", encoding="utf-8") as fresh:
+                fresh.write(line + "\n")
+            return
+        fh.write(line + "\n")
+
+
+def _lines_backwards(paths: list[Path], block: int = 64 * 1024) -> Iterator[str]:
+    """The lines of each file, last line first, reading `block` bytes at a time."""
+    for path in paths:
+        try:
+            fh = path.open("rb")
+        except OSError:  # absent, or unreadable: the History page shows what it can
+            continue
+        with fh:
+            end = fh.seek(0, os.SEEK_END)
+            tail = b""
+            while end > 0:
+                start = max(0, end - block)
+                fh.seek(start)
+                chunk = fh.read(end - start) + tail
+                end = start
+                lines = chunk.split(b"\n")
+                tail = lines.pop(0) if end > 0 else b""
+                for raw in reversed(lines):
+                    if raw.strip():
+                        yield raw.decode("utf-8", "replace")
+            if tail.strip():
+                yield tail.decode("utf-8", "replace")

@@ -97,7 +97,9 @@ def _calibrate(station: Station, name: str, args: dict[str, Any]) -> Reply:
     zone = args.get("zone")
     if known <= 0:
         return False, "known_n must be a positive load in newtons", {}
-    picked = [zones.index(zone)] if zone in zones else list(range(len(zones)))
+    if zone is not None and zone not in zones:
+        return False, f"no zone {zone!r} on this mat (zones: {', '.join(zones)})", {}
+    picked = [zones.index(zone)] if zone is not None else list(range(len(zones)))
     measured = float(force[picked].sum())
     if measured < 0.05 * known:
         return False, f"the mat reads {measured:.0f} N: put the load on it first", {}

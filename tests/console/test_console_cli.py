@@ -63,9 +63,45 @@ def test_serve_binds_where_told(tmp_path: Path) -> None:
         proc.wait(timeout=20)
 
 
-def test_broken_config_is_named_and_nothing_served(tmp_path: Path) -> None:
+def start_serve(args: list[str], env: dict[str, str], url: str) -> subprocess.Popen[str]:
+    """`station console serve ARGS`, once it answers `url` (or fails the test with its log)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "station", "console", "serve", *args],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(url, timeout=2, verify=False)
+            return proc
+        except httpx.TransportError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise AssertionError(proc.stdout.read() if proc.stdout else "no start") from None
+            time.sleep(0.2)
+
+
+def test_a_broken_site_file_does_not_stop_the_console(tmp_path: Path) -> None:
+    """The page that shows the problem must be reachable: serve starts on the defaults."""
+    port = free_port()
     site = tmp_path / "station.toml"
-    site.write_text("[console]\nport = 99999\n")
-    env = {**os.environ, "STATION_STATE_DIR": str(tmp_path / "state"), "STATION_CONFIG": str(site)}
-    done = run(["console", "serve"], env)
-    assert done.returncode == 1 and "console.port = 99999" in done.stderr
+    site.write_bytes("[console]\nport = 99999\n# café\n".encode("latin-1"))
+    state = tmp_path / "state"
+    auth.set_password(state, "rope-skipping")
+    env = {**os.environ, "STATION_STATE_DIR": str(state), "STATION_CONFIG": str(site)}
+    url = f"http://127.0.0.1:{port}"
+    proc = start_serve(["--bind", "127.0.0.1", "--port", str(port)], env, f"{url}/login")
+    try:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            page = client.get("/login")
+            token = page.text.split('name="csrf-token" content="')[1].split('"')[0]
+            client.post("/login", data={"csrf": token, "password": "rope-skipping"})
+            broken = client.get("/thresholds")
+            assert broken.status_code == 503
+            assert "not UTF-8: byte 0xe9 at line 3" in broken.text
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=20)
+    assert "site config is broken" in out and "not UTF-8" in out
+    assert "Traceback" not in out
+    assert site.read_bytes().endswith("café\n".encode("latin-1"))  # untouched

@@ -7,6 +7,7 @@ frame of a file instead of the newest camera frame).
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -158,6 +159,10 @@ def analyze(
     path = Path(input_path)
     if not path.exists():
         raise AnalysisError(f"{path}: no such file")
+    # Outputs are checked before inference: minutes of work must not end in "is a directory".
+    for option, out in (("--save-track", save_track_to), ("--annotate", annotate)):
+        if out is not None:
+            _check_output(option, Path(out))
     analysis = Analysis(input=str(path), fps=0.0, width=0, height=0)
     frames: list[PoseFrame]
     pictures: Iterator[Any] | None = None
@@ -169,6 +174,11 @@ def analyze(
         except ValueError as exc:
             raise AnalysisError(str(exc)) from exc
         analysis.fps, analysis.width, analysis.height = track.fps, track.width, track.height
+        if track.width <= 0 or track.height <= 0:
+            raise AnalysisError(
+                f"{path}: the track's picture is {track.width}x{track.height} pixels; width "
+                "and height must be positive (a damaged or hand-made track?)"
+            )
         frames = list(track.frames())
     else:
         # Inference fills the progress bar; analysis afterwards takes a tiny fraction of it.
@@ -211,6 +221,17 @@ def analyze(
             save_track_to,
         )
     return analysis
+
+
+def _check_output(option: str, out: Path) -> None:
+    """An output path the analysis will be able to write at the end, or AnalysisError now."""
+    if out.is_dir():
+        raise AnalysisError(f"{option} {out}: is a folder; give a file name (e.g. clip.npz)")
+    folder = out.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent  # save_track makes missing folders: check the first that exists
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise AnalysisError(f"{option} {out}: cannot write in {folder}")
 
 
 # -- annotated video ---------------------------------------------------------------------

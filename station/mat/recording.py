@@ -5,8 +5,8 @@ never reaches the pipeline half-valid."""
 
 from __future__ import annotations
 
-import io
 import math
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -39,17 +39,19 @@ class MatRecording:
 
 
 def read_mat_csv(path: str | Path) -> MatRecording:
+    """Streamed line by line into packed float arrays: memory is about the samples' own
+    8 bytes each, not a copy of the text plus a Python float object per cell."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with Path(path).open(encoding="utf-8") as fh:
+            return parse_mat_csv(fh, str(path))
     except (OSError, UnicodeDecodeError) as exc:
         raise MatCsvError(f"{path}: cannot read: {exc}") from exc
-    return parse_mat_csv(io.StringIO(text), str(path))
 
 
 def parse_mat_csv(fh: TextIO, name: str = "<mat csv>") -> MatRecording:
     comments: list[str] = []
     header: list[str] | None = None
-    rows: list[list[float]] = []
+    rows = array("d")  # flat, row after row: 8 bytes a value
     last_t = -math.inf
     for lineno, raw in enumerate(fh, start=1):
         line = raw.strip()
@@ -80,12 +82,12 @@ def parse_mat_csv(fh: TextIO, name: str = "<mat csv>") -> MatRecording:
                 "the samples are out of order or duplicated"
             )
         last_t = values[0]
-        rows.append(values)
+        rows.extend(values)
     if header is None:
         raise MatCsvError(f"{name}: no header line 'time_s,<zone>_n,...'")
-    if len(rows) < 2:
+    if len(rows) < 2 * len(header):
         raise MatCsvError(f"{name}: fewer than two samples")
-    data = np.asarray(rows, dtype=np.float64)
+    data = np.frombuffer(rows, dtype=np.float64).reshape(-1, len(header))  # no copy
     zones = tuple(h[: -len("_n")] for h in header[1:])
     return MatRecording(data[:, 0], data[:, 1:], zones, tuple(comments))
 

@@ -90,12 +90,18 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from station.console.app import create_app
-    from station.console.server import connection_cap, guarded_protocol
+    from station.console.server import (
+        BACKLOG,
+        connection_cap,
+        guarded_protocol,
+        quiet_accept_errors,
+    )
 
     site = site_config_path(args.config)
     folder, settings = _serve_settings(args.config)
     tls = _tls_files(settings)
     max_connections = connection_cap(int(settings["max_connections"]))
+    quiet_accept_errors()
     app = create_app(
         site,
         folder,
@@ -110,7 +116,7 @@ def _serve(args: argparse.Namespace) -> int:
         proxy_headers=False,  # the client address in the audit log is the real peer
         server_header=False,
         http=guarded_protocol(max_connections, float(settings["request_head_s"])),
-        limit_concurrency=max_connections,
+        backlog=BACKLOG,
         timeout_keep_alive=max(1, round(float(settings["keepalive_s"]))),
         ssl_certfile=tls[0] if tls else None,
         ssl_keyfile=tls[1] if tls else None,

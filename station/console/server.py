@@ -110,7 +110,40 @@ def raise_fd_limit(wanted: int) -> int:
     return soft
 
 
+BACKLOG = 128
+"""Connections the kernel queues for us. asyncio accepts up to this many at once before our
+protocol sees any of them, so the file limit must leave room for a full backlog on top of the
+connections kept open (the ones evicted are closed a moment later)."""
+
+
 def connection_cap(max_connections: int) -> int:
-    """`max_connections`, lowered if the process cannot open that many files plus headroom."""
-    soft = raise_fd_limit(max_connections + FD_HEADROOM * 4)
-    return max(10, min(max_connections, soft - FD_HEADROOM))
+    """`max_connections`, lowered if the process cannot open that many files plus a backlog
+    burst and headroom (the file limit is raised toward that first: systemd's default soft
+    limit is 1024, its hard limit far above)."""
+    soft = raise_fd_limit(max_connections + 4 * BACKLOG + 4 * FD_HEADROOM)
+    return max(10, min(max_connections, soft - 2 * BACKLOG - FD_HEADROOM))
+
+
+class _OncePerMinute(logging.Filter):
+    """asyncio logs a traceback for every failed accept (out of files): at most one a minute."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last = -60.0
+        self.dropped = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "out of system resource" not in record.getMessage():
+            return True
+        now = time.monotonic()
+        if now - self._last < 60.0:
+            self.dropped += 1
+            return False
+        self._last = now
+        record.exc_info = None  # the message says it; a traceback adds nothing
+        record.msg = f"{record.msg} (repeats are logged once a minute; {self.dropped} dropped)"
+        return True
+
+
+def quiet_accept_errors() -> None:
+    logging.getLogger("asyncio").addFilter(_OncePerMinute())

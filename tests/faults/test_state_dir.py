@@ -12,7 +12,19 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from faults_helpers import Station, can_mount, fill, remount, running, tally, tmpfs
+from faults_helpers import (
+    PASSWORD,
+    Station,
+    can_mount,
+    csrf_of,
+    fill,
+    login,
+    remount,
+    running,
+    serve_app,
+    tally,
+    tmpfs,
+)
 
 from station.storage.paths import SESSIONS_DB
 
@@ -121,3 +133,31 @@ def test_a_log_damaged_mid_session(tmp_path: Path) -> None:
         finish(again)
     ok = integrity(db)
     assert ok == "ok", again.log()[-2000:]
+
+
+@needs_mount
+def test_the_console_answers_on_a_full_disk(tmp_path: Path) -> None:
+    """Login, every page and a save, with the state folder's disk full to the last byte."""
+    import httpx
+
+    from station.console import auth
+    from station.console.app import create_app
+
+    site = tmp_path / "station.toml"
+    site.write_text('[posture]\npreset = "intermediate"\n')
+    with tmpfs(tmp_path / "state", "1m") as state:
+        auth.set_password(state, PASSWORD)
+        app = create_app(site, state)
+        fill(state)
+        with serve_app(app) as url, httpx.Client(base_url=url, timeout=30) as client:
+            login(client)  # its audit line cannot be written: the login still works
+            pages = ["/thresholds", "/alerts", "/mat", "/camera", "/history", "/live"]
+            statuses = [client.get(page).status_code for page in pages]
+            html = client.get("/thresholds").text
+            form = {"csrf": csrf_of(html), "preset": "intermediate",
+                    "version": html.split('name="version" value="')[1].split('"')[0],
+                    "presets.intermediate.back.warn": "13"}  # fmt: skip
+            saved = client.post("/thresholds", data=form).status_code
+    tally(traceback=500 in statuses or saved == 500)
+    assert statuses == [200] * len(pages) and saved == 303
+    assert "warn = 13" in site.read_text()

@@ -1,0 +1,170 @@
+"""A hostile phone on the gym's Wi-Fi against `station console serve` (the real command and
+server): a thousand idle connections, slow-loris requests, plain HTTP against HTTPS. Bounded
+in count and time, and on loopback only (127.0.0.1): nothing leaves this machine."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import REPO, require_tool
+from faults_helpers import PASSWORD, csrf_of, free_port, tally
+
+from station.console import auth
+
+IDLE_FLOOD = 1100  # more than the console's 1024 files
+LORIS = 40
+HEAD_S = 2.0
+PLAIN_HTTP = 'tls_certificate = ""'
+
+
+@contextmanager
+def console(tmp_path: Path, extra: str = "", scheme: str = "http") -> Iterator[tuple[str, Path]]:
+    port = free_port()
+    site = tmp_path / "station.toml"
+    site.write_text(
+        f'[console]\nbind = "127.0.0.1"\nport = {port}\nmax_connections = 100\n'
+        f"request_head_s = {HEAD_S}\nkeepalive_s = 2.0\n{extra or PLAIN_HTTP}\n"
+    )
+    state = tmp_path / "state"
+    auth.set_password(state, PASSWORD)
+    log_path = tmp_path / "console.log"
+    env = {**os.environ, "STATION_STATE_DIR": str(state), "STATION_CONFIG": str(site)}
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "station", "console", "serve"], env=env,
+                                stdout=log, stderr=subprocess.STDOUT,
+                                preexec_fn=default_file_limit)  # fmt: skip
+    url = f"{scheme}://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                assert proc.poll() is None, log_path.read_text()
+                assert time.monotonic() < deadline, "console did not start"
+                time.sleep(0.2)
+        yield url, log_path
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            tally(hang=True)
+            proc.kill()
+
+
+def default_file_limit() -> None:
+    """The console starts with systemd's default soft limit of 1024 open files."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(1024, hard), hard))
+
+
+def port_of(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
+def answers(url: str, **kwargs: object) -> bool:
+    try:
+        reply = httpx.get(f"{url}/login", timeout=10, **kwargs)  # type: ignore[arg-type]
+    except httpx.TransportError:
+        return False
+    return reply.status_code == 200
+
+
+def check_log(log_path: Path) -> None:
+    text = log_path.read_text(errors="replace")
+    tally(traceback="Traceback" in text)
+    assert "Traceback" not in text and "Too many open files" not in text
+    assert len(text) < 100_000, f"{len(text)} bytes of log"  # no log flood
+
+
+@pytest.fixture(autouse=True)
+def enough_files() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < IDLE_FLOOD + 200:
+        pytest.skip(f"this process may open only {hard} files")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, IDLE_FLOOD + 200), hard))
+
+
+def test_a_thousand_idle_connections_do_not_make_it_unreachable(tmp_path: Path) -> None:
+    with console(tmp_path) as (url, log_path):
+        flood: list[socket.socket] = []
+        try:
+            for _ in range(IDLE_FLOOD):
+                with contextlib.suppress(OSError):
+                    flood.append(socket.create_connection(("127.0.0.1", port_of(url)), timeout=5))
+            reachable = answers(url)
+            tally(hang=not reachable)
+            assert reachable, "a trainer could not reach the console during the flood"
+        finally:
+            for s in flood:
+                s.close()
+        assert answers(url)
+    check_log(log_path)
+
+
+def test_slow_loris_connections_are_closed_and_the_console_answers(tmp_path: Path) -> None:
+    with console(tmp_path) as (url, log_path):
+        loris = [socket.create_connection(("127.0.0.1", port_of(url)), timeout=5)
+                 for _ in range(LORIS)]  # fmt: skip
+        for s in loris:
+            s.sendall(b"GET /login HTTP/1.1\r\nHost: station\r\n")
+        start = time.monotonic()
+        open_ = set(range(LORIS))
+        while open_ and time.monotonic() - start < HEAD_S * 4:
+            for i in list(open_):
+                try:
+                    loris[i].sendall(b"X-Drip: 1\r\n")  # one header line every 0.25 s
+                except OSError:
+                    open_.discard(i)  # closed by the console
+            time.sleep(0.25)
+        assert answers(url)
+        for i in list(open_):  # a closed socket may only show it on reading
+            loris[i].settimeout(1)
+            with contextlib.suppress(OSError):
+                if loris[i].recv(1) == b"":
+                    open_.discard(i)
+        for s in loris:
+            s.close()
+        tally(probes=LORIS, hang=bool(open_))
+        assert not open_, f"{len(open_)} slow-loris connections still open after {HEAD_S * 4} s"
+    check_log(log_path)
+
+
+def test_https_by_default_with_secure_cookies(tmp_path: Path) -> None:
+    """The certificate install.sh makes (its own function, run here into a temp folder)."""
+    require_tool("openssl")
+    make = (
+        f'source <(sed -n "/^make_console_certificate()/,/^}}/p" {REPO / "install.sh"}); '
+        'warn() { echo "$*" >&2; }; system_mode() { false; }; '
+        f"make_console_certificate {tmp_path} station-gym 127.0.0.1"
+    )
+    done = subprocess.run(["bash", "-c", make], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    cert, key = tmp_path / "console.crt", tmp_path / "console.key"
+    assert oct(key.stat().st_mode & 0o777) == "0o640"
+    tls = f'tls_certificate = "{cert}"\ntls_key = "{key}"'
+    with console(tmp_path, tls, "https") as (url, log_path):
+        trust = ssl.create_default_context(cafile=str(cert))  # what a phone does once
+        assert answers(url, verify=trust)
+        assert not answers(url.replace("https:", "http:"))  # no plain HTTP on that port
+        with httpx.Client(base_url=url, verify=trust, timeout=30) as client:
+            token = csrf_of(client.get("/login").text)
+            reply = client.post("/login", data={"csrf": token, "password": PASSWORD})
+            assert reply.status_code == 303
+            cookie = reply.headers["set-cookie"].lower()
+            assert "secure" in cookie and "httponly" in cookie and "samesite=strict" in cookie
+    check_log(log_path)

@@ -123,6 +123,9 @@ class Station:
                 self.proc.wait()
         return self.proc.returncode
 
+    def close(self) -> None:
+        self.stop()
+
     def kill(self) -> None:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from faults_helpers import PASSWORD, login, running, serve_app, tally
+from faults_helpers import PASSWORD, Station, login, serve_app, tally
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -184,8 +184,14 @@ def test_a_running_station_survives_fuzzed_reloads(tmp_path: Path) -> None:
         files[:] = drawn
 
     draw()
-    with running(tmp_path, GOOD) as station:
+    station = Station(tmp_path)
+    # `station run` with a site file it cannot even decode: it runs on the defaults, and the
+    # trainer notice says why.
+    station.site.write_bytes("[session]\n# café\n".encode("latin-1"))
+    with contextlib.closing(station.start()):
         station.counting(timeout_s=90)
+        problem = station.status().config_problem or ""  # type: ignore[union-attr]
+        assert problem.startswith("Config error in station.toml"), problem
         for data in files:
             station.site.write_bytes(data)
             station.proc.send_signal(signal.SIGHUP)  # type: ignore[union-attr]
@@ -193,6 +199,7 @@ def test_a_running_station_survives_fuzzed_reloads(tmp_path: Path) -> None:
             assert station.alive(), station.log()[-3000:]
         station.site.write_text(GOOD)
         station.proc.send_signal(signal.SIGHUP)  # type: ignore[union-attr]
+        station.wait_for("the notice to go", lambda: not station.status().config_problem)  # type: ignore[union-attr]
         station.counting(timeout_s=90)
         log = station.log()
     tally(probes=len(files), traceback=station.tracebacks() > 0)

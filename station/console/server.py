@@ -116,11 +116,17 @@ protocol sees any of them, so the file limit must leave room for a full backlog 
 connections kept open (the ones evicted are closed a moment later)."""
 
 
+TLS_HANDSHAKE_FILES = 16384
+"""Over HTTPS a connection reaches our protocol only once its TLS handshake is done; until then
+(asyncio gives up after 60 s) it holds a file that no rule here can close. The file limit is
+raised this high (systemd's default soft limit is 1024, its hard limit far above), so a flood
+of half-open connections runs into nothing before its handshakes time out."""
+
+
 def connection_cap(max_connections: int) -> int:
     """`max_connections`, lowered if the process cannot open that many files plus a backlog
-    burst and headroom (the file limit is raised toward that first: systemd's default soft
-    limit is 1024, its hard limit far above)."""
-    soft = raise_fd_limit(max_connections + 4 * BACKLOG + 4 * FD_HEADROOM)
+    burst and headroom, after raising the file limit as far as TLS_HANDSHAKE_FILES."""
+    soft = raise_fd_limit(max(TLS_HANDSHAKE_FILES, max_connections + 4 * BACKLOG))
     return max(10, min(max_connections, soft - 2 * BACKLOG - FD_HEADROOM))
 
 

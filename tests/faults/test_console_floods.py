@@ -99,20 +99,42 @@ def enough_files() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, IDLE_FLOOD + 200), hard))
 
 
-def test_a_thousand_idle_connections_do_not_make_it_unreachable(tmp_path: Path) -> None:
-    with console(tmp_path) as (url, log_path):
+def certificate(folder: Path) -> tuple[Path, Path]:
+    """The certificate install.sh makes (its own function, run here into a temp folder)."""
+    require_tool("openssl")
+    make = (
+        f'source <(sed -n "/^make_console_certificate()/,/^}}/p" {REPO / "install.sh"}); '
+        'warn() { echo "$*" >&2; }; system_mode() { false; }; '
+        f"make_console_certificate {folder} station-gym 127.0.0.1"
+    )
+    done = subprocess.run(["bash", "-c", make], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    return folder / "console.crt", folder / "console.key"
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_thousand_idle_connections_do_not_make_it_unreachable(
+    tmp_path: Path, scheme: str
+) -> None:
+    """Over HTTPS the idle connections never even start their TLS handshake."""
+    extra, verify = "", None
+    if scheme == "https":
+        cert, key = certificate(tmp_path)
+        extra = f'tls_certificate = "{cert}"\ntls_key = "{key}"'
+        verify = ssl.create_default_context(cafile=str(cert))
+    with console(tmp_path, extra, scheme) as (url, log_path):
         flood: list[socket.socket] = []
         try:
             for _ in range(IDLE_FLOOD):
                 with contextlib.suppress(OSError):
                     flood.append(socket.create_connection(("127.0.0.1", port_of(url)), timeout=5))
-            reachable = answers(url)
+            reachable = answers(url, verify=verify) if verify else answers(url)
             tally(hang=not reachable)
             assert reachable, "a trainer could not reach the console during the flood"
         finally:
             for s in flood:
                 s.close()
-        assert answers(url)
+        assert answers(url, verify=verify) if verify else answers(url)
     check_log(log_path)
 
 
@@ -145,16 +167,7 @@ def test_slow_loris_connections_are_closed_and_the_console_answers(tmp_path: Pat
 
 
 def test_https_by_default_with_secure_cookies(tmp_path: Path) -> None:
-    """The certificate install.sh makes (its own function, run here into a temp folder)."""
-    require_tool("openssl")
-    make = (
-        f'source <(sed -n "/^make_console_certificate()/,/^}}/p" {REPO / "install.sh"}); '
-        'warn() { echo "$*" >&2; }; system_mode() { false; }; '
-        f"make_console_certificate {tmp_path} station-gym 127.0.0.1"
-    )
-    done = subprocess.run(["bash", "-c", make], capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stderr
-    cert, key = tmp_path / "console.crt", tmp_path / "console.key"
+    cert, key = certificate(tmp_path)
     assert oct(key.stat().st_mode & 0o777) == "0o640"
     tls = f'tls_certificate = "{cert}"\ntls_key = "{key}"'
     with console(tmp_path, tls, "https") as (url, log_path):

@@ -6,7 +6,7 @@ keep-alive timer after a response; a phone that opens a thousand connections and
 and make the console unreachable. :class:`GuardedH11` adds two rules on top of it:
 
 - a connection must send a complete request head within `head_timeout_s` of being opened (or of
-  its previous response ending), else it is closed;
+  its previous response ending), and then its body within as long again, else it is closed;
 - at most `max_connections` are open at once; a new one beyond that closes the *oldest idle*
   connection (no request in progress) rather than being refused, so a flood of idle
   connections cannot lock out a trainer whose browser sends its request at once.
@@ -20,6 +20,7 @@ import resource
 import time
 from typing import Any
 
+import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 log = logging.getLogger("station.console.server")
@@ -52,6 +53,12 @@ class GuardedH11(H11Protocol):
             self._deadline.cancel()
         super().connection_lost(exc)
 
+    def handle_events(self) -> None:
+        before = self.cycle
+        super().handle_events()
+        if self.cycle is not None and self.cycle is not before:  # a request head arrived
+            self._arm(self._body_expired)  # ... and now its body has as long to follow
+
     def on_response_complete(self) -> None:
         super().on_response_complete()
         if not self.transport.is_closing():
@@ -63,14 +70,23 @@ class GuardedH11(H11Protocol):
         return self.cycle is None or self.cycle.response_complete
 
     def _arm_head_deadline(self) -> None:
+        self._waiting_for = self.cycle  # a new request replaces the cycle object
+        self._arm(self._head_expired)
+
+    def _arm(self, expired: Any) -> None:
         if self._deadline is not None:
             self._deadline.cancel()
-        self._waiting_for = self.cycle  # a new request replaces the cycle object
-        self._deadline = self.loop.call_later(self.head_timeout_s, self._head_expired)
+        self._deadline = self.loop.call_later(self.head_timeout_s, expired)
 
     def _head_expired(self) -> None:
         self._deadline = None
         if self.cycle is self._waiting_for and self.idle and not self.transport.is_closing():
+            self.transport.close()
+
+    def _body_expired(self) -> None:
+        """A request whose body still dribbles in (a slow-loris POST) is dropped."""
+        self._deadline = None
+        if self.conn.their_state is h11.SEND_BODY and not self.transport.is_closing():
             self.transport.close()
 
     def _make_room(self) -> None:

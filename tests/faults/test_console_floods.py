@@ -163,7 +163,35 @@ def test_slow_loris_connections_are_closed_and_the_console_answers(tmp_path: Pat
             s.close()
         tally(probes=LORIS, hang=bool(open_))
         assert not open_, f"{len(open_)} slow-loris connections still open after {HEAD_S * 4} s"
+        assert slow_bodies_are_dropped(port_of(url))
+        assert answers(url)
     check_log(log_path)
+
+
+def slow_bodies_are_dropped(port: int, count: int = 20) -> bool:
+    """The same with a complete head and a body that dribbles in a byte at a time."""
+    head = b"POST /login HTTP/1.1\r\nHost: station\r\nContent-Length: 1000\r\n"
+    head += b"Content-Type: application/x-www-form-urlencoded\r\n\r\n"
+    drips = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(count)]
+    for s in drips:
+        s.sendall(head)
+    start, open_ = time.monotonic(), set(range(count))
+    while open_ and time.monotonic() - start < HEAD_S * 4:
+        for i in list(open_):
+            try:
+                drips[i].sendall(b"a")
+            except OSError:
+                open_.discard(i)
+        time.sleep(0.25)
+    for i in list(open_):
+        drips[i].settimeout(1)
+        with contextlib.suppress(OSError):
+            if drips[i].recv(1) == b"":
+                open_.discard(i)
+    for s in drips:
+        s.close()
+    tally(probes=count, hang=bool(open_))
+    return not open_
 
 
 def test_https_by_default_with_secure_cookies(tmp_path: Path) -> None:

@@ -112,7 +112,10 @@ def _print_table(name: str, zones: Sequence[str], result: Any) -> None:
     st = result.state
     print(f"{name}: zones {'+'.join(zones)}, {result.sample_rate_hz:g} Hz")
     how = result.body_weight_source
-    weight = f"{bw:.1f} N ({bw / KG:.1f} kg, from {how})" if bw else "not captured"
+    sd = f" ± {result.body_weight_sd_n:.1f}" if result.body_weight_sd_n is not None else ""
+    weight = f"{bw:.1f}{sd} N ({bw / KG:.1f} kg, from {how})" if bw else "not captured"
+    if bw and result.quiet_standing_n:
+        weight += f"; quiet standing {result.quiet_standing_n:.1f} N"
     print(f"body weight {weight}; jumps {result.jumps}")
     head = (
         f"{'#':>3} {'takeoff s':>9} {'touchdown s':>11} {'flight s':>8} {'contact s':>9} "

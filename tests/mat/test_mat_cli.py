@@ -41,7 +41,15 @@ def test_analyze_json_has_exactly_the_documented_fields(
     )
     assert main(["mat", "analyze", str(path), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"sample_rate_hz", "body_weight_n", "jumps", "landings"}
+    assert set(out) == {
+        "sample_rate_hz",
+        "body_weight_n",
+        "body_weight_source",
+        "body_weight_sd_n",
+        "quiet_standing_n",
+        "jumps",
+        "landings",
+    }
     assert out["sample_rate_hz"] == 1000 and out["jumps"] == jumps
     assert out["body_weight_n"] == pytest.approx(700.0, rel=0.01)
     assert all(set(x) == FIELDS for x in out["landings"])

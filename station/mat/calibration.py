@@ -255,3 +255,54 @@ def first_order(
         out[i : i + length] = decay * y0 + (1 - a) * a**k * np.cumsum(seg * grow, axis=0)
         y0 = out[i + len(seg) - 1].copy()
     return out[:, 0] if flat else out
+
+
+@dataclass(frozen=True)
+class ZoneHealth:
+    """One zone of an empty mat, read for a moment (for `station diag` and the console)."""
+
+    zone: str
+    level_counts: float
+    drift_n: float  # the empty zone's reading through its calibration: zero drift since then
+    noise_n: float  # standard deviation, in newtons at the zero
+    problem: str  # "" when healthy
+
+    def line(self) -> str:
+        text = (
+            f"{self.zone}: reads {self.level_counts:.0f} counts, {self.drift_n:+.0f} N from its "
+            f"calibrated zero, noise {self.noise_n:.1f} N"
+        )
+        return text + (f": {self.problem}" if self.problem else "")
+
+
+NOISY_N = 10.0
+"""An empty zone noisier than this (sd, newtons) cannot see the contact threshold's floor."""
+
+
+def zone_health(mat: Mapping[str, Any], counts: NDArray[np.float64]) -> list[ZoneHealth]:
+    """Health of each zone from raw counts [samples, zones] read while the mat is empty:
+    zero drift since calibration, noise, and the faults the counts show (full scale: shorted
+    or overloaded). A stuck or dead zone shows only under load: the pipeline reports a zone
+    whose force does not move through ten landings."""
+    cal = Calibration.from_config(mat)
+    counts = np.asarray(counts, dtype=np.float64)
+    level = counts.mean(axis=0)
+    sd = counts.std(axis=0)
+    at_level = cal.newtons(level[None, :])[0]
+    step = np.maximum(sd, 1.0)
+    slope = (cal.newtons((level + step)[None, :])[0] - at_level) / step
+    out = []
+    for z, name in enumerate(cal.zones):
+        col = counts[:, z]
+        problem = ""
+        if col.min() >= cal.full_scale - 1:
+            problem = "reads full scale: shorted or overloaded sensor"
+        elif col.max() >= cal.full_scale - 1:
+            problem = "touches full scale: saturating"
+        elif abs(float(at_level[z])) > 5 * cal.floor_n:
+            problem = "far from its zero: recalibrate (or is someone on the mat?)"
+        noise = float(sd[z] * abs(slope[z]))
+        if not problem and noise > NOISY_N:
+            problem = "noisy: check the wiring and the ADC's reference"
+        out.append(ZoneHealth(name, float(level[z]), float(at_level[z]), noise, problem))
+    return out

@@ -845,19 +845,22 @@ class MatPipeline:
         self._tally.break_streak(stop)
 
     def _check_zones(self, wf: FloatArray, t: float) -> None:
-        """A zone that carries (almost) nothing through many landings while the others take
-        the load is dead or disconnected; counting carries on from the total."""
+        """A zone whose force does not move through many landings while the others take the
+        load is dead, stuck or disconnected; counting carries on from the total."""
         if len(self.zones) < 2 or not len(wf):
             return
-        peaks = wf.max(axis=0)
+        # a stuck zone reads a level but never moves (2-98 %: its noise is not a movement)
+        low, high = np.percentile(wf, [2.0, 98.0], axis=0)
+        still = np.minimum(high - low, wf.max(axis=0))
         total_peak = float(wf.sum(axis=1).max())
         for z in range(len(self.zones)):
-            if peaks[z] < DEAD_ZONE_SHARE * total_peak:
+            if still[z] < DEAD_ZONE_SHARE * total_peak:
                 self._zone_quiet[z] += 1
                 if self._zone_quiet[z] == DEAD_ZONE_LANDINGS:
                     self._zone(
                         z,
-                        f"no force in {DEAD_ZONE_LANDINGS} landings: dead or disconnected sensor",
+                        f"no force in {DEAD_ZONE_LANDINGS} landings: dead, stuck or disconnected "
+                        "sensor",
                         t,
                     )
             else:

@@ -85,3 +85,40 @@ def test_the_fsr_model_is_stored_in_the_site_config_and_validated() -> None:
         build_config(SCHEMA, [("site", {"mat": {"model": "fsr", "exponent": [1.0]}})])
     with pytest.raises(ConfigInvalid, match=r"mat\.model"):
         build_config(SCHEMA, [("site", {"mat": {"model": "velostat"}})])
+
+
+def test_the_empty_mat_is_re_zeroed_and_the_drift_logged(caplog: pytest.LogCaptureFixture) -> None:
+    from station.mat.calibration import Calibration
+
+    cal = Calibration(("left", "right"), np.array([10.0, 10.0]), np.array([1.0, 1.0]), {}, 4095)
+    rng = np.random.default_rng(0)
+    with caplog.at_level("INFO", logger="station.mat.calibration"):
+        for k in range(0, 60_000, 5):  # a minute of empty mat, zero drifting 30 counts
+            drift = 10.0 + 30.0 * k / 60_000
+            counts = drift + rng.normal(0, 1.0, (5, 2))
+            force, _ = cal.apply(counts, 0.005)
+    # followed with the zero's 5 s time constant: a lag of 0.5 count/s × 5 s behind the ramp
+    assert cal.drift_counts() == pytest.approx([27.5, 27.5], abs=1.0)
+    assert np.abs(force).max() < 5.0  # the empty mat still reads ~0 N
+    assert cal.rezeros >= 10 and "re-zeroed while empty" in caplog.text
+    # someone on the mat: the zero stays put
+    before = cal.offsets.copy()
+    for _ in range(400):
+        cal.apply(np.full((5, 2), 400.0), 0.005)
+    assert cal.offsets == pytest.approx(before)
+
+
+def test_health_of_an_empty_mat() -> None:
+    from station.mat.calibration import zone_health
+
+    mat = {"zones": ["left", "right", "heel"], "offset_counts": [10.0, 10.0, 10.0],
+           "scale_n_per_count": [1.0, 1.0, 1.0], "adc_chip": "mcp3208", "zero_tracking": True,
+           "floor_n": 30.0, "model": "linear"}  # fmt: skip
+    rng = np.random.default_rng(1)
+    counts = np.column_stack(
+        [10 + rng.normal(0, 1, 500), 60 + rng.normal(0, 40, 500), np.full(500, 4095.0)]
+    )
+    left, right, heel = zone_health(mat, counts)
+    assert left.problem == "" and abs(left.drift_n) < 1 and left.noise_n < 2
+    assert right.problem.startswith("noisy") and right.drift_n == pytest.approx(50, abs=5)
+    assert heel.problem.startswith("reads full scale")

@@ -78,11 +78,17 @@ def measure(
     zones: Sequence[str],
     seed: int,
     block: int = BLOCK,
+    gain_error: float = 0.0,
 ) -> tuple[FloatArray, Calibration]:
     """The recording as the calibrated mat of this sensor model reports it (newtons), handed
     to the calibration in blocks of `block` samples (the ADC reader's 5; longer blocks only
-    to simulate long sessions faster)."""
+    to simulate long sessions faster). `gain_error`: each zone's fitted scale is then off by up
+    to ± this share (a calibration gone stale, a load misjudged), to see which figures
+    survive it."""
     cal = calibrate(kind, zones, seed)
+    if gain_error:
+        rng = np.random.default_rng([seed, 99])
+        cal.scales = cal.scales * (1 + rng.uniform(-gain_error, gain_error, len(zones)))
     sensor = MODELS[kind](len(zones), seed)  # the same parts, fresh (no creep yet)
     counts = sensor.counts(t, force)
     out = np.empty_like(force)
@@ -151,7 +157,13 @@ def recordings(
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="the force-plate files and one script")
+    ap.add_argument(
+        "--gain-error",
+        type=float,
+        default=0.0,
+        help="after calibration, put each zone's scale off by up to ± this share (e.g. 0.1)",
+    )
     ap.add_argument(
         "--shared", default=str(Path(__file__).resolve().parents[2].parent / "shared" / "data")
     )
@@ -162,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, t, force, zones in recordings(Path(args.shared), args.quick):
         ideal = analyze(t, force, zones, params)
         for kind in MODELS:
-            measured, _ = measure(kind, t, force, zones, seed=3)
+            measured, _ = measure(kind, t, force, zones, seed=3, gain_error=args.gain_error)
             e = compare(ideal, analyze(t, measured, zones, params))
             print(f"{name:34} {kind:9} {'ok' if e.count_ok else 'WRONG':5} "
                   f"{e.body_weight_pct:6.2f} {e.peak_pct:6.2f} {e.rate_pct:6.2f} "

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,8 +165,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=0.0,
         help="after calibration, put each zone's scale off by up to ± this share (e.g. 0.1)",
     )
+    default = Path(__file__).resolve().parents[2].parent / "shared" / "data"
     ap.add_argument(
-        "--shared", default=str(Path(__file__).resolve().parents[2].parent / "shared" / "data")
+        "--shared",
+        default=os.environ.get("STATION_SHARED_DATA", str(default)),
+        help="the shared data folder with forceplate/*.csv (default: ../shared/data or "
+        "$STATION_SHARED_DATA); the simulator's scripts run either way",
     )
     args = ap.parse_args(argv)
     params = PipelineParams(sample_rate_hz=1000.0)

@@ -707,7 +707,8 @@ class Pages:
         if config is None:
             return self._broken(request, problem)
         fields = [f for f in fields_for(self.c.schema, config, "mat")
-                  if any(w in f.name for w in ("zones", "offset", "scale", "sensor"))]  # fmt: skip
+                  if any(w in f.name for w in ("zones", "offset", "scale", "sensor", "model",
+                                               "exponent"))]  # fmt: skip
         zones = list(config.get("mat.zones")) if "zones" in config["mat"] else []
         return self.render(
             request, "mat.html", {"fields": fields, "zones": zones, "version": version}

@@ -429,23 +429,23 @@ def _check_adc(ctx: Context, seconds: float = 1.0) -> list[Check]:
 
 
 def _zero_levels(mat: Mapping[str, Any], counts: Any, used: list[int]) -> Check:
-    """With nobody on the mat each zone should read its calibrated zero (offset_counts)."""
-    details = []
-    worst = 0.0
-    for i, ch in enumerate(used):
-        level = float(counts[:, ch].mean())
-        offset = float(mat["offset_counts"][i])
-        drift_n = (level - offset) * float(mat["scale_n_per_count"][i])
-        worst = max(worst, abs(drift_n))
-        details.append(
-            f"{mat['zones'][i]}: reads {level:.0f} counts, calibrated zero {offset:.0f} "
-            f"({drift_n:+.0f} N)"
-        )
+    """With nobody on the mat each zone should read its calibrated zero: drift since
+    calibration, noise, saturation and stuck inputs per zone (station.mat.calibration)."""
+    from station.mat.calibration import zone_health
+
+    health = zone_health(mat, counts[:, used])
+    details = [h.line() for h in health]
+    worst = max((abs(h.drift_n) for h in health), default=0.0)
     status, summary, fix = OK, "the empty mat reads its calibrated zero", ""
+    problems = [h for h in health if h.problem]
     if worst > 50:
         status = WARN
         summary = f"zero drifted by up to {worst:.0f} N (is someone standing on the mat?)"
         fix = "with the mat empty: `station mat calibrate` (the station also tracks small drift)"
+    elif problems:
+        status = WARN
+        summary = f"zone {problems[0].zone}: {problems[0].problem}"
+        fix = "check that zone's sensor and wiring (docs/mat.md, Bad input)"
     return Check("mat zero levels", status, summary, required=False, details=details, fix=fix)
 
 

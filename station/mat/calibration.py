@@ -6,12 +6,16 @@ ForceBlock over, so the pipeline only ever sees newtons."""
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+log = logging.getLogger(__name__)
 
 FULL_SCALE = {"mcp3008": 1023, "mcp3208": 4095}
 
@@ -25,6 +29,30 @@ above the floor threshold must not be tared away)."""
 STUCK_S = 0.5
 """A zone reading full scale this long is shorted or overloaded."""
 
+FSR_CREEP = ((0.04, 3.0), (0.03, 30.0), (0.03, 300.0))
+"""An FSR's conductance creeps up under a steady load: ~10 % in all, following the datasheets'
+"< 5 % per decade of time" over 3-300 s (docs/mat.md, Sensor models). The 'fsr' model divides
+it out with this nominal bank, driven by whether the zone is loaded."""
+
+FSR_LOADED_N = 20.0
+
+FSR_HYSTERESIS = 0.06
+FSR_HYSTERESIS_S = 0.05
+"""An FSR reads low while the force rises and high while it falls (rate hysteresis, a few per
+cent of the reading): modelled as a pull towards a 50 ms lagged copy of the force, vanishing
+at no load, and divided out to first order by the 'fsr' model."""
+
+
+def nominal_creep(loaded_s: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The nominal creep after `loaded_s` seconds of steady load from rest (a fraction)."""
+    t = np.asarray(loaded_s, dtype=np.float64)
+    return sum((amp * (1 - np.exp(-t / tau)) for amp, tau in FSR_CREEP), np.zeros_like(t))
+
+
+REZERO_LOG_COUNTS = 2.0
+"""A re-zero that moved a zone's zero by at least this many counts since the last one logged
+is logged (drift since calibration is in `drift_counts()`)."""
+
 
 @dataclass
 class Calibration:
@@ -35,8 +63,22 @@ class Calibration:
     full_scale: int = 1023
     zero_tracking: bool = True
     floor_n: float = 30.0
+    model: str = "linear"
+    exponents: NDArray[np.float64] | None = None
     _empty_s: float = 0.0
     _pinned_s: NDArray[np.float64] | None = None
+    _creep: NDArray[np.float64] | None = None  # the 'fsr' creep bank's state, per zone
+    _lag: NDArray[np.float64] | None = None  # the 'fsr' hysteresis lag's state, per zone
+    _calibrated_offsets: NDArray[np.float64] | None = None
+    _logged_offsets: NDArray[np.float64] | None = None
+    rezeros: int = 0
+
+    def __post_init__(self) -> None:
+        self.offsets = np.asarray(self.offsets, dtype=np.float64)
+        self._calibrated_offsets = self.offsets.copy()
+        self._logged_offsets = self.offsets.copy()
+        if self.exponents is None:
+            self.exponents = np.ones(len(self.zones))
 
     @classmethod
     def from_config(cls, mat: Mapping[str, Any]) -> Calibration:
@@ -55,12 +97,19 @@ class Calibration:
             FULL_SCALE[mat["adc_chip"]],
             bool(mat["zero_tracking"]),
             float(mat["floor_n"]),
+            str(mat.get("model", "linear")),
+            np.asarray(mat["exponent"], dtype=np.float64) if mat.get("model") == "fsr" else None,
         )
 
     def newtons(self, counts: NDArray[np.float64]) -> NDArray[np.float64]:
-        """counts [N, zones] → newtons [N, zones] (no zero tracking: a pure function)."""
+        """counts [N, zones] → newtons [N, zones] (no zero tracking, no creep: pure)."""
         above = counts - self.offsets
-        out = above * self.scales
+        if self.model == "fsr":
+            assert self.exponents is not None
+            x = fsr_conductance(above, np.full(len(self.zones), float(self.full_scale)))
+            out = self.scales * x**self.exponents
+        else:
+            out = above * self.scales
         for z, (xs, ys) in self.tables.items():
             out[:, z] = piecewise_linear(above[:, z], xs, ys)
         return out
@@ -71,9 +120,40 @@ class Calibration:
         """Calibrate one block of `dt` seconds, follow the zero while the mat is empty, and
         return the per-zone problems seen in the raw counts ("" for a healthy zone)."""
         force = self.newtons(counts)
+        if self.model == "fsr":
+            force = self._uncreep(counts, force, dt)
         if self.zero_tracking:
             self._track_zero(counts, force, dt)
         return force, self._check_pinned(counts, dt)
+
+    def drift_counts(self) -> NDArray[np.float64]:
+        """How far each zone's zero has moved since calibration (ADC counts)."""
+        assert self._calibrated_offsets is not None
+        return self.offsets - self._calibrated_offsets
+
+    def _uncreep(
+        self, counts: NDArray[np.float64], force: NDArray[np.float64], dt: float
+    ) -> NDArray[np.float64]:
+        """Divide the nominal creep out of the conductance (per sample, first-order bank)."""
+        n, zones = force.shape
+        if n == 0:
+            return force
+        if self._creep is None:
+            self._creep = np.zeros((len(FSR_CREEP), zones))
+        if self._lag is None:
+            self._lag = np.zeros(zones)
+        step = dt / n
+        loaded = (force > FSR_LOADED_N).astype(np.float64)
+        creep = np.zeros_like(force)
+        for i, (amp, tau) in enumerate(FSR_CREEP):
+            y = first_order(loaded * amp, tau, step, self._creep[i])
+            self._creep[i] = y[-1]
+            creep += y
+        assert self.exponents is not None
+        f = force / (1 + creep) ** self.exponents
+        lag = first_order(f, FSR_HYSTERESIS_S, step, self._lag)
+        self._lag = lag[-1]
+        return f - FSR_HYSTERESIS * f * (lag - f) / np.maximum(np.maximum(lag, f), 1.0)
 
     def _track_zero(
         self, counts: NDArray[np.float64], force: NDArray[np.float64], dt: float
@@ -85,6 +165,18 @@ class Calibration:
         if self._empty_s >= EMPTY_BEFORE_TRACKING_S:
             alpha = min(1.0, dt / ZERO_TIME_CONSTANT_S)
             self.offsets = self.offsets + alpha * (counts.mean(axis=0) - self.offsets)
+            assert self._logged_offsets is not None
+            moved = self.offsets - self._logged_offsets
+            if float(np.abs(moved).max()) >= REZERO_LOG_COUNTS:
+                self.rezeros += 1
+                self._logged_offsets = self.offsets.copy()
+                log.info(
+                    "mat re-zeroed while empty: %s (drift since calibration %s counts)",
+                    ", ".join(
+                        f"{z} {o:.1f}" for z, o in zip(self.zones, self.offsets, strict=True)
+                    ),
+                    ", ".join(f"{d:+.1f}" for d in self.drift_counts()),
+                )
 
     def _check_pinned(self, counts: NDArray[np.float64], dt: float) -> list[str]:
         if self._pinned_s is None:
@@ -106,3 +198,111 @@ def piecewise_linear(
     hi_slope = (ys[-1] - ys[-2]) / (xs[-1] - xs[-2])
     y = np.where(x < xs[0], ys[0] + (x - xs[0]) * lo_slope, y)
     return np.where(x > xs[-1], ys[-1] + (x - xs[-1]) * hi_slope, y)
+
+
+def fsr_conductance(
+    above: NDArray[np.float64], headroom: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """A divider's output c (counts above zero, of `headroom` to full scale) → the FSR's
+    conductance relative to the fixed resistor's, c / (headroom - c)."""
+    c = np.clip(above, 0.0, None)
+    return c / np.maximum(headroom - c, 1.0)
+
+
+def fit_zone(
+    model: str,
+    loads_n: NDArray[np.float64],
+    above: NDArray[np.float64],
+    headroom: float,
+    held_s: float = 0.0,
+) -> tuple[float, float]:
+    """One zone's model from known loads and the counts above zero they gave: (scale,
+    exponent). 'linear': least squares through zero (exponent 1). 'fsr': a straight line in
+    log-log of force against conductance, the conductance first freed of the creep it gained
+    in the `held_s` seconds each load was held (averaged over the second half of the hold, as
+    the readings are). Raises ValueError if it cannot be fitted."""
+    loads_n = np.asarray(loads_n, dtype=np.float64)
+    above = np.asarray(above, dtype=np.float64)
+    if model == "linear":
+        scale = float(loads_n @ above / (above @ above))
+        return scale, 1.0
+    held = np.linspace(held_s / 2, held_s, 50)
+    x = fsr_conductance(above, np.asarray(headroom)) / (1 + float(nominal_creep(held).mean()))
+    if len(loads_n) < 2 or (x <= 0).any():
+        raise ValueError("an FSR zone needs at least two known loads that each move it")
+    slope, intercept = np.polyfit(np.log(x), np.log(loads_n), 1)
+    return float(math.exp(intercept)), float(slope)
+
+
+def first_order(
+    x: NDArray[np.float64], tau_s: float, dt: float, state: NDArray[np.float64] | float
+) -> NDArray[np.float64]:
+    """y' = (x - y)/tau sampled every `dt` (exact for x held over each step), from y = `state`
+    just before the first sample; `x` is [N] or [N, zones]. Plain numpy, vectorised: a
+    geometric kernel for short time constants, exact scaled cumulative sums otherwise."""
+    x = np.asarray(x, dtype=np.float64)
+    flat = x.ndim == 1
+    xs = x.reshape(len(x), -1)
+    y0 = np.broadcast_to(np.asarray(state, dtype=np.float64), xs.shape[1:]).copy()
+    a = math.exp(-dt / tau_s)
+    out = np.empty_like(xs)
+    length = max(1, int(30.0 * tau_s / dt))  # a**-length stays below e**30
+    for i in range(0, len(xs), length):
+        seg = xs[i : i + length]
+        k = np.arange(len(seg), dtype=np.float64)[:, None]
+        grow = a ** (-k)  # a^-j
+        decay = a ** (k + 1)  # a^(k+1)
+        out[i : i + length] = decay * y0 + (1 - a) * a**k * np.cumsum(seg * grow, axis=0)
+        y0 = out[i + len(seg) - 1].copy()
+    return out[:, 0] if flat else out
+
+
+@dataclass(frozen=True)
+class ZoneHealth:
+    """One zone of an empty mat, read for a moment (for `station diag` and the console)."""
+
+    zone: str
+    level_counts: float
+    drift_n: float  # the empty zone's reading through its calibration: zero drift since then
+    noise_n: float  # standard deviation, in newtons at the zero
+    problem: str  # "" when healthy
+
+    def line(self) -> str:
+        text = (
+            f"{self.zone}: reads {self.level_counts:.0f} counts, {self.drift_n:+.0f} N from its "
+            f"calibrated zero, noise {self.noise_n:.1f} N"
+        )
+        return text + (f": {self.problem}" if self.problem else "")
+
+
+NOISY_N = 10.0
+"""An empty zone noisier than this (sd, newtons) cannot see the contact threshold's floor."""
+
+
+def zone_health(mat: Mapping[str, Any], counts: NDArray[np.float64]) -> list[ZoneHealth]:
+    """Health of each zone from raw counts [samples, zones] read while the mat is empty:
+    zero drift since calibration, noise, and the faults the counts show (full scale: shorted
+    or overloaded). A stuck or dead zone shows only under load: the pipeline reports a zone
+    whose force does not move through ten landings."""
+    cal = Calibration.from_config(mat)
+    counts = np.asarray(counts, dtype=np.float64)
+    level = counts.mean(axis=0)
+    sd = counts.std(axis=0)
+    at_level = cal.newtons(level[None, :])[0]
+    step = np.maximum(sd, 1.0)
+    slope = (cal.newtons((level + step)[None, :])[0] - at_level) / step
+    out = []
+    for z, name in enumerate(cal.zones):
+        col = counts[:, z]
+        problem = ""
+        if col.min() >= cal.full_scale - 1:
+            problem = "reads full scale: shorted or overloaded sensor"
+        elif col.max() >= cal.full_scale - 1:
+            problem = "touches full scale: saturating"
+        elif abs(float(at_level[z])) > 5 * cal.floor_n:
+            problem = "far from its zero: recalibrate (or is someone on the mat?)"
+        noise = float(sd[z] * abs(slope[z]))
+        if not problem and noise > NOISY_N:
+            problem = "noisy: check the wiring and the ADC's reference"
+        out.append(ZoneHealth(name, float(level[z]), float(at_level[z]), noise, problem))
+    return out

@@ -45,12 +45,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     c = msub.add_parser(
         "calibrate",
-        help="walk through zero and a known load; write the values to the site config",
-        description="Step 1: the mat empty (zero offset per zone). Step 2: a known load on "
-        "each zone in turn (scale per zone). The values are written to the site config "
-        "file (comments kept, written atomically) after validating the result.",
+        help="walk through zero and known loads; write the fitted model to the site config",
+        description="Step 1: the mat empty (zero offset per zone). Step 2: each known load on "
+        "each zone in turn. Each zone's model (mat.model: 'linear' for load cells, 'fsr' for "
+        "force-sensing resistors: a power law, which needs two or more loads) is fitted and "
+        "written to the site config file (comments kept, written atomically) after "
+        "validating the result.",
     )
-    c.add_argument("--load-kg", type=float, required=True, help="the known load, kilograms")
+    c.add_argument(
+        "--load-kg",
+        type=float,
+        nargs="+",
+        required=True,
+        help="the known load(s), kilograms, e.g. --load-kg 20 40 80 (spanning the weights "
+        "a zone carries)",
+    )
     c.add_argument("--seconds", type=float, default=2.0, help="averaging time per step")
     c.add_argument("--config", help="site config file to update (default: the site config)")
     c.set_defaults(func=_calibrate)
@@ -112,7 +121,10 @@ def _print_table(name: str, zones: Sequence[str], result: Any) -> None:
     st = result.state
     print(f"{name}: zones {'+'.join(zones)}, {result.sample_rate_hz:g} Hz")
     how = result.body_weight_source
-    weight = f"{bw:.1f} N ({bw / KG:.1f} kg, from {how})" if bw else "not captured"
+    sd = f" ± {result.body_weight_sd_n:.1f}" if result.body_weight_sd_n is not None else ""
+    weight = f"{bw:.1f}{sd} N ({bw / KG:.1f} kg, from {how})" if bw else "not captured"
+    if bw and result.quiet_standing_n:
+        weight += f"; quiet standing {result.quiet_standing_n:.1f} N"
     print(f"body weight {weight}; jumps {result.jumps}")
     head = (
         f"{'#':>3} {'takeoff s':>9} {'touchdown s':>11} {'flight s':>8} {'contact s':>9} "
@@ -144,37 +156,67 @@ def _print_table(name: str, zones: Sequence[str], result: Any) -> None:
 def measure_calibration(
     read_counts: Callable[[float], NDArray[np.float64]],
     zones: Sequence[str],
-    load_n: float,
+    loads_n: float | Sequence[float],
     seconds: float,
     ask: Callable[[str], object],
     say: Callable[[str], object],
-) -> tuple[list[float], list[float]]:
+    model: str = "linear",
+    full_scale: int = 1023,
+) -> tuple[list[float], list[float], list[float]]:
     """The trainer's walk-through. `read_counts(seconds)` returns samples × zones of raw
-    counts. Returns (offset_counts, scale_n_per_count) per zone; raises ValueError when a step
-    shows no usable change (a dead zone, the load on the wrong zone)."""
+    counts (the second half of each step is averaged: the load has settled). Returns
+    (offset_counts, scale_n_per_count, exponent) per zone, fitted with `model` (see
+    station.mat.calibration.fit_zone); raises ValueError when a step shows no usable change (a
+    dead zone, the load on the wrong zone) or the model cannot be fitted."""
+    from station.mat.calibration import fit_zone
+
+    loads = [float(x) for x in np.atleast_1d(np.asarray(loads_n, dtype=np.float64))]
+    if model == "fsr" and len(loads) < 2:
+        raise ValueError("an FSR mat (mat.model = 'fsr') needs two or more known loads")
     ask("Step 1 of 2: clear the mat completely, then press Enter.")
     empty = read_counts(seconds)
     offsets = empty.mean(axis=0)
     noise = empty.std(axis=0)
     say("zero offsets: " + ", ".join(f"{z} {o:.1f}" for z, o in zip(zones, offsets, strict=True)))
     scales: list[float] = []
+    exponents: list[float] = []
     for z, zone in enumerate(zones):
-        ask(f"Step 2 of 2: put the {load_n / KG:.1f} kg load on zone '{zone}' only, press Enter.")
-        loaded = read_counts(seconds).mean(axis=0)
-        rise = float(loaded[z] - offsets[z])
-        if rise <= max(5.0, 5 * float(noise[z])):
-            raise ValueError(
-                f"zone {zone!r} rose by only {rise:.1f} counts under the load: check its wiring "
-                "(channel order in mat.channels) and that the load is on that zone"
+        rises = []
+        for load_n in loads:
+            ask(
+                f"Step 2 of 2: put the {load_n / KG:.1f} kg load on zone '{zone}' only, "
+                "press Enter."
             )
-        scales.append(load_n / rise)
-        say(f"{zone}: {rise:.1f} counts for {load_n:.0f} N → {scales[-1]:.4f} N/count")
-    return [float(o) for o in offsets], scales
+            counts = read_counts(seconds)
+            loaded = counts[len(counts) // 2 :].mean(axis=0)
+            rise = float(loaded[z] - offsets[z])
+            if rise <= max(5.0, 5 * float(noise[z])):
+                raise ValueError(
+                    f"zone {zone!r} rose by only {rise:.1f} counts under the load: check its "
+                    "wiring (channel order in mat.channels) and that the load is on that zone"
+                )
+            rises.append(rise)
+        scale, exponent = fit_zone(
+            model, np.asarray(loads), np.asarray(rises), float(full_scale), seconds
+        )
+        scales.append(scale)
+        exponents.append(exponent)
+        points = ", ".join(
+            f"{r:.1f} counts for {f:.0f} N" for r, f in zip(rises, loads, strict=True)
+        )
+        fitted = (
+            f"{scale:.4f} N/count" if model == "linear" else f"{scale:.1f} N × x^{exponent:.3f}"
+        )
+        say(f"{zone}: {points} → {fitted}")
+    return [float(o) for o in offsets], scales, exponents
 
 
-def write_calibration(path: Path, offsets: list[float], scales: list[float]) -> None:
-    """Set mat.offset_counts and mat.scale_n_per_count in the site file, keeping its comments
-    and other keys; validate the result first; replace the file atomically."""
+def write_calibration(
+    path: Path, offsets: list[float], scales: list[float], exponents: list[float] | None = None
+) -> None:
+    """Set mat.offset_counts, mat.scale_n_per_count (and mat.exponent, for an FSR mat) in the
+    site file, keeping its comments and other keys; validate the result first; replace the
+    file atomically."""
     import tomlkit
 
     from station.config.loader import build_config
@@ -186,6 +228,8 @@ def write_calibration(path: Path, offsets: list[float], scales: list[float]) -> 
     mat = doc["mat"]
     mat["offset_counts"] = [round(o, 2) for o in offsets]
     mat["scale_n_per_count"] = [round(s, 6) for s in scales]
+    if exponents is not None:
+        mat["exponent"] = [round(e, 5) for e in exponents]
     text = tomlkit.dumps(doc)
     build_config(SCHEMA, [(str(path), tomlkit.parse(text).unwrap())])  # raises ConfigInvalid
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -233,23 +277,31 @@ def _calibrate(args: argparse.Namespace) -> int:
     except (ConfigInvalid, HardwareMissing) as exc:
         print(f"station mat calibrate: {exc}", file=sys.stderr)
         return 1
+    from station.mat.calibration import FULL_SCALE
+
     rate = float(cfg["mat"]["sample_rate_hz"])
+    model = str(cfg["mat"]["model"])
     try:
-        offsets, scales = measure_calibration(
+        offsets, scales, exponents = measure_calibration(
             lambda s: _read_counts(reader, s, rate),
             list(cfg["mat"]["zones"]),
-            args.load_kg * KG,
+            [kg * KG for kg in args.load_kg],
             args.seconds,
             input,
             print,
+            model,
+            FULL_SCALE[cfg["mat"]["adc_chip"]],
         )
-        write_calibration(path, offsets, scales)
+        write_calibration(path, offsets, scales, exponents if model == "fsr" else None)
     except (ValueError, ConfigInvalid, OSError) as exc:
         print(f"station mat calibrate: {exc}; nothing written", file=sys.stderr)
         return 1
     finally:
         reader.spi.close()
-    print(f"written to {path} (mat.offset_counts, mat.scale_n_per_count)")
+    written = "mat.offset_counts, mat.scale_n_per_count" + (
+        ", mat.exponent" if model == "fsr" else ""
+    )
+    print(f"written to {path} ({written})")
     return 0
 
 

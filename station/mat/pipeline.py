@@ -19,12 +19,16 @@ How it decides, in order:
   down slowly - one plate of a two-plate mat while stepping - is neither, and arriving on an
   empty mat counts only as an impact (a drop landing), never as stepping on. A recording that
   starts loaded has no touchdown to judge, so its first contact is never a landing.
-* **Body weight.** The mean force over ``quiet_s`` of quiet standing (standard deviation within
-  ``quiet_tolerance_pct`` of the mean), as force plates do; if the member starts jumping without
-  standing still, the mean force over three whole jump cycles (momentum balance: averaged over
-  full cycles the mat carries exactly the body weight). Landings that happen before the body
-  weight is known are held and judged as soon as it is (their events then arrive late, with
-  their true touchdown times). Stepping off resets it: each session captures its own.
+* **Body weight.** Impulse-momentum (``station.mat.weight``): the mean force over a stretch
+  that starts and ends with the centre of mass at rest is the body weight, and the centre of
+  mass of someone on the mat stays within a few centimetres. A least-squares fit of the
+  force's first and second integrals to flight apexes (at rest, exactly) and standing chunks
+  (bounded height) gives the weight and its uncertainty; it is refined all stay long. Quiet
+  standing (``quiet_s``, standard deviation within ``quiet_tolerance_pct``) is its
+  cross-check and the first value used, until the fit has settled (``SETTLED_PCT``). Landings
+  that happen before any weight is known are held and judged as soon as it is (their events
+  then arrive late, with their true touchdown times). Stepping off ends the stay: each
+  session captures its own.
 * **Per landing** (emitted at the take-off that ends its contact, or when the contact becomes a
   stop): peak force, loading rate and time to the first force peak within ``impact_window_s``,
   heel-first contact when a ``*_heel`` zone exists, left/right asymmetry when ``left*`` and
@@ -47,6 +51,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from station.events import DeviceStatus, Event, Landing, MatPresence
+from station.mat.weight import STAND_BAND, STEP_OFF_GUARD_S, ImpulseWeight, WeightEstimate
 
 FloatArray = NDArray[np.float64]
 
@@ -57,8 +62,13 @@ SHORT_QUIET_CHUNKS = 5
 """If no full quiet_s of quiet standing comes before the member stops or steps off, the
 quietest half of it (this many chunks) stands in, so landings are still judged."""
 
-BW_CYCLES = 3
-"""Without quiet standing, body weight is the mean force over this many whole jump cycles."""
+FORCED_PCT = 5.0
+"""... and when a landing cannot wait (a stop, stepping off), an unsettled fit within this
+share is better than nothing (a stance of under a second says little)."""
+
+SETTLED_PCT = 1.0
+"""The impulse-momentum weight is used (and held landings judged) once its standard error is
+within this share of it; before that only quiet standing, or a forced judgement, sets it."""
 
 DEAD_ZONE_LANDINGS = 10
 """A zone that carries nothing through this many landings in a row is reported dead."""
@@ -163,7 +173,8 @@ class MatState:
     on_mat: bool = False
     still: bool = False  # quiet standing right now (the last quiet_s)
     body_weight_n: float | None = None
-    body_weight_source: str = ""  # "quiet standing" or "jump cycles"
+    body_weight_source: str = ""  # "quiet standing", "impulse-momentum", "short quiet standing"
+    body_weight_sd_n: float | None = None  # its standard error
     count: int = 0
     doubles: int = 0
     streak: int = 0
@@ -295,6 +306,8 @@ class MatPipeline:
         self._nan_zones: set[int] = set()
         self._problem_told: dict[str, float] = {}
         self.first_body_weight: tuple[float, str] | None = None  # (N, how), for reports
+        self.stays: list[WeightEstimate] = []  # each stay's final weight, for reports
+        self.quiet_standing: list[float] = []  # each stay's first quiet-standing mean
         # Sums are exact (math.fsum over whole chunks) so that how the samples were split into
         # blocks cannot change a single bit of the results.
         self._cum = 0.0  # sum of the total force before the current chunk
@@ -303,7 +316,7 @@ class MatPipeline:
         self._ground = False
         self._seen_unloaded = False
         self._pend_off: tuple[float, int] | None = None
-        self._pend_on: tuple[float, int, float] | None = None  # time, index, force sum before
+        self._pend_on: tuple[float, int] | None = None  # time, sample index
         self._gap_t: float | None = None
         self._takeoff_t: float | None = None
         self._push_off = False
@@ -312,8 +325,11 @@ class MatPipeline:
         # quiet standing and cycles
         self._chunks: deque[tuple[int, int, float, float]] = deque(maxlen=QUIET_CHUNKS)
         self._chunk_valid = True
-        self._cycle_marks: deque[tuple[int, float]] = deque(maxlen=BW_CYCLES + 1)
         self._short_quiet: tuple[int, float] | None = None  # (first sample, mean)
+        self._quiet_est: WeightEstimate | None = None  # the first full quiet standing
+        self._cum2 = 0.0  # Σ over samples k of the sum before k (the double integral)
+        self._impulse = ImpulseWeight(p.sample_rate_hz, self._chunk / p.sample_rate_hz)
+        self._takeoff_g: int | None = None
         # session tally
         self._tally = Tally(self.state, self.p.cadence_window_s)
         self._zone_quiet = [0] * len(self.zones)
@@ -349,8 +365,10 @@ class MatPipeline:
             c.close_t = self._last_t
             self._close(c)
         self._contact = None
-        self._short_quiet_body_weight(self._last_t)
+        self._best_body_weight(self._last_t, forced=True)
         self._resolve_pending(force=True)
+        if self.state.on_mat:
+            self._end_stay(None)
         return self._events
 
     def update_params(self, params: PipelineParams) -> None:
@@ -448,7 +466,8 @@ class MatPipeline:
         tl = t.tolist()
         xl = total.tolist()
         if g0 == 0 and xl[0] > self._on:  # the recording starts loaded: on the mat already
-            self._touchdown((tl[0], 0, 0.0), tl[0])
+            self._touchdown((tl[0], 0), tl[0])
+            self._impulse.reset(0, 0.0, 0.0)
         valid = self._ground and self._pend_off is None and self.state.on_mat
         for k in range(len(tl)):
             ti = tl[k]
@@ -469,7 +488,7 @@ class MatPipeline:
                 pn = self._pend_on
                 if pn is None:
                     if x > self._on:
-                        self._pend_on = (ti, g0 + k, self._cum_before(g0 + k))
+                        self._pend_on = (ti, g0 + k)
                         self._gap_t = None
                     else:
                         self._seen_unloaded = True
@@ -489,14 +508,8 @@ class MatPipeline:
         if not (valid and self._ground and self._pend_off is None and self.state.on_mat):
             self._chunk_valid = False
 
-    def _cum_before(self, g: int) -> float:
-        """The exact sum of the total force over all samples before sample `g` (which is in the
-        current chunk)."""
-        _, _, part = self._hist.span(self._chunk_start_g, g)
-        return self._cum + math.fsum(part.tolist())
-
-    def _touchdown(self, pn: tuple[float, int, float], now: float) -> None:
-        t_cross, g_cross, cum_before = pn
+    def _touchdown(self, pn: tuple[float, int], now: float) -> None:
+        t_cross, g_cross = pn
         self._pend_on = None
         self._ground = True
         td_g = self._refine_touchdown(g_cross)
@@ -509,10 +522,30 @@ class MatPipeline:
             self._events.append(MatPresence(td_t, True, self.state.body_weight_n))
         push_off = takeoff is not None and self._push_off
         self._contact = _Contact(td_t, td_g, g_cross, takeoff, self._seen_unloaded, push_off)
-        if takeoff is not None:
-            self._cycle_marks.append((g_cross, cum_before))
-            self._cycle_body_weight(now)
+        if arriving:
+            sums = self._sums_at(td_g)
+            if sums is not None:
+                self._impulse.reset(td_g, *sums)
+        elif push_off and self._takeoff_g is not None:
+            g_mid = (self._takeoff_g + td_g) // 2
+            sums = self._sums_at(g_mid)
+            if sums is not None:  # the centre of mass is at rest half-way through a flight
+                self._impulse.add_apex(float(g_mid), sums[0])
         self._deadline = self._next_deadline()
+
+    def _sums_at(self, g: int) -> tuple[float, float] | None:
+        """The exact running sums at sample `g` (still in the history): Σ F before g, and
+        Σ_{k≤g} of that (the force integrated once and twice, in samples)."""
+        gs, c, cc = self._chunk_start_g, self._cum, self._cum2
+        if g < self._hist.start_g:
+            return None
+        if g >= gs:
+            _, _, x = self._hist.span(gs, g)
+            k = np.arange(len(x), 0, -1, dtype=np.float64)  # g - j for j = gs .. g-1
+            return c + math.fsum(x.tolist()), cc + (g - gs) * c + math.fsum((k * x).tolist())
+        _, _, x = self._hist.span(g, gs)
+        k = np.arange(len(x), dtype=np.float64)  # j - g for j = g .. gs-1
+        return c - math.fsum(x.tolist()), cc - (gs - g) * c + math.fsum((k * x).tolist())
 
     def _refine_touchdown(self, g_cross: int) -> int:
         """The touchdown is where the rise began: just after the last sample at or below the
@@ -527,6 +560,7 @@ class MatPipeline:
         self._pend_off = None
         self._ground = False
         self._takeoff_t = t_off
+        self._takeoff_g = g_off
         self._push_off = self._was_push_off(g_off)
         c = self._contact
         if c is not None and c.close_t == math.inf:
@@ -561,18 +595,21 @@ class MatPipeline:
         self._deadline = self._next_deadline()
 
     def _step_off(self, now: float) -> None:
-        self._short_quiet_body_weight(now)
+        self._best_body_weight(now, forced=True)
         self._resolve_pending(force=True)
+        self._end_stay(self._takeoff_g)
         st = self.state
         st.on_mat = False
         st.still = False
         self._tally.end_presence()
         st.body_weight_n = None
         st.body_weight_source = ""
-        self._cycle_marks.clear()
+        st.body_weight_sd_n = None
         self._chunks.clear()
         self._short_quiet = None
+        self._quiet_est = None
         self._takeoff_t = None
+        self._takeoff_g = None
         self._events.append(MatPresence(now, False, None))
         self._set_thresholds()
 
@@ -580,18 +617,26 @@ class MatPipeline:
 
     def _end_chunk(self) -> None:
         _, _, chunk = self._hist.span(self._chunk_start_g, self._g)
-        n, s, ss = len(chunk), math.fsum(chunk.tolist()), math.fsum((chunk * chunk).tolist())
+        cl = chunk.tolist()
+        n, s, ss = len(chunk), math.fsum(cl), math.fsum((chunk * chunk).tolist())
+        weights = np.arange(n, 0, -1, dtype=np.float64)
+        self._cum2 += n * self._cum + math.fsum((weights * chunk).tolist())
         self._cum += s
         self._chunk_start_g = self._g
-        self._chunks.append((self._g, int(n), s, ss) if self._chunk_valid else (self._g, 0, 0, 0))
+        valid = self._chunk_valid
+        self._chunks.append((self._g, int(n), s, ss) if valid else (self._g, 0, 0, 0))
         self._chunk_valid = True
+        if valid and n:
+            self._standing_row(n, s, ss)
         st = self.state
-        quiet, mean, _ = self._quiet(QUIET_CHUNKS)
+        quiet, mean, cv = self._quiet(QUIET_CHUNKS)
         st.still = quiet
+        if quiet and self._quiet_est is None:
+            sd = cv * mean / math.sqrt(QUIET_CHUNKS)  # the chunks' means, roughly independent
+            self._quiet_est = WeightEstimate(mean, sd, "quiet standing", 0, self.p.quiet_s)
+            self.quiet_standing.append(mean)
+        self._best_body_weight(self._now, forced=False)
         if st.body_weight_n is not None:
-            return
-        if quiet:
-            self._set_body_weight(mean, "quiet standing", self._now)
             return
         # The first quiet stretch (members stand still on arrival), as long as it lasts.
         for k in range(QUIET_CHUNKS - 1, SHORT_QUIET_CHUNKS - 1, -1):
@@ -615,24 +660,69 @@ class MatPipeline:
         cv = math.sqrt(var) / mean
         return cv <= self.p.quiet_tolerance_pct / 100, mean, cv
 
-    def _short_quiet_body_weight(self, now: float) -> None:
-        if self.state.body_weight_n is None and self._short_quiet is not None:
-            self._set_body_weight(self._short_quiet[1], "short quiet standing", now)
+    def _standing_row(self, n: int, s: float, ss: float) -> None:
+        """A chunk on the ground whose mean is near the weight is standing (swaying, rocking,
+        shifting between feet): a position row for the impulse-momentum fit."""
+        mean = s / n
+        ref = self.state.body_weight_n
+        if ref is None:
+            est = self._impulse.estimate()
+            ref = est.newtons if est is not None else None
+        if ref is not None:
+            standing = abs(mean - ref) <= STAND_BAND * ref
+        else:  # nothing yet to compare with: steady loading only
+            sd = math.sqrt(max(0.0, ss / n - mean * mean))
+            standing = mean >= 2 * self.p.floor_n and sd <= 0.1 * mean
+        if standing and self.state.on_mat:
+            self._impulse.add_standing(self._g, self._cum, self._cum2)
 
-    def _cycle_body_weight(self, now: float) -> None:
-        marks = self._cycle_marks
-        if self.state.body_weight_n is not None or len(marks) < BW_CYCLES + 1:
+    def _best_body_weight(self, now: float, forced: bool) -> None:
+        """The weight to judge landings with: the impulse-momentum fit once it has settled, else
+        the first quiet standing; when a judgement cannot wait (`forced`), the best there is."""
+        est = self._impulse.estimate()
+        quiet = self._quiet_est
+        choice: WeightEstimate | None = None
+        within = (FORCED_PCT if forced else SETTLED_PCT) / 100
+        if est is not None and est.uncertainty_n <= within * est.newtons:
+            choice = est
+        elif quiet is not None:
+            choice = quiet
+        elif forced and self._short_quiet is not None:
+            mean = self._short_quiet[1]
+            choice = WeightEstimate(mean, math.nan, "short quiet standing", 0, 0.0)
+        if choice is not None:
+            self._set_body_weight(choice, now)
+
+    def _end_stay(self, last_takeoff_g: int | None) -> None:
+        """The member left (or the data ended): the stay's final weight, for the reports."""
+        if last_takeoff_g is not None:
+            self._impulse.drop_after(last_takeoff_g - STEP_OFF_GUARD_S * self.p.sample_rate_hz)
+        # The physics decides; quiet standing is its cross-check (a slow sway looks quiet
+        # for a second, and its mean is then off by up to the sway's amplitude).
+        est = self._impulse.estimate()
+        final: WeightEstimate | None = est or self._quiet_est
+        if final is None and self.state.body_weight_n is not None:
+            sd = self.state.body_weight_sd_n
+            final = WeightEstimate(
+                self.state.body_weight_n, math.nan if sd is None else sd,
+                self.state.body_weight_source, 0, 0.0,
+            )  # fmt: skip
+        if final is not None:
+            self.stays.append(final)
+        self._impulse.reset()
+
+    def _set_body_weight(self, est: WeightEstimate, now: float) -> None:
+        st = self.state
+        if st.body_weight_n == est.newtons and st.body_weight_source == est.source:
             return
-        (g0, s0), (g1, s1) = marks[0], marks[-1]
-        if g1 > g0:
-            self._set_body_weight((s1 - s0) / (g1 - g0), "jump cycles", now)
-
-    def _set_body_weight(self, bw: float, source: str, now: float) -> None:
+        first = st.body_weight_n is None
         if self.first_body_weight is None:
-            self.first_body_weight = (bw, source)
-        self.state.body_weight_n = bw
-        self.state.body_weight_source = source
-        self._events.append(MatPresence(now, True, bw))
+            self.first_body_weight = (est.newtons, est.source)
+        st.body_weight_n = est.newtons
+        st.body_weight_source = est.source
+        st.body_weight_sd_n = est.uncertainty_n
+        if first:
+            self._events.append(MatPresence(now, True, est.newtons))
         self._set_thresholds()
         self._resolve_pending(force=False)
 
@@ -648,7 +738,7 @@ class MatPipeline:
         c.window_t, c.window_f = wt[sel], wf[sel]
         if c.closed_by_takeoff is None and c.seen_touchdown:
             # a landing became a stop: judge it now, with the best weight there is
-            self._short_quiet_body_weight(c.close_t)
+            self._best_body_weight(c.close_t, forced=True)
         if self._pending or (self.state.body_weight_n is None and c.seen_touchdown):
             self._pending.append(c)
         else:
@@ -753,22 +843,24 @@ class MatPipeline:
 
     def _break_streak(self, stop: bool) -> None:
         self._tally.break_streak(stop)
-        self._cycle_marks.clear()
 
     def _check_zones(self, wf: FloatArray, t: float) -> None:
-        """A zone that carries (almost) nothing through many landings while the others take
-        the load is dead or disconnected; counting carries on from the total."""
+        """A zone whose force does not move through many landings while the others take the
+        load is dead, stuck or disconnected; counting carries on from the total."""
         if len(self.zones) < 2 or not len(wf):
             return
-        peaks = wf.max(axis=0)
+        # a stuck zone reads a level but never moves (2-98 %: its noise is not a movement)
+        low, high = np.percentile(wf, [2.0, 98.0], axis=0)
+        still = np.minimum(high - low, wf.max(axis=0))
         total_peak = float(wf.sum(axis=1).max())
         for z in range(len(self.zones)):
-            if peaks[z] < DEAD_ZONE_SHARE * total_peak:
+            if still[z] < DEAD_ZONE_SHARE * total_peak:
                 self._zone_quiet[z] += 1
                 if self._zone_quiet[z] == DEAD_ZONE_LANDINGS:
                     self._zone(
                         z,
-                        f"no force in {DEAD_ZONE_LANDINGS} landings: dead or disconnected sensor",
+                        f"no force in {DEAD_ZONE_LANDINGS} landings: dead, stuck or disconnected "
+                        "sensor",
                         t,
                     )
             else:
@@ -804,6 +896,8 @@ class MatAnalysis:
     sample_rate_hz: float
     body_weight_n: float | None
     body_weight_source: str
+    body_weight_sd_n: float | None
+    quiet_standing_n: float | None  # the cross-check: the first second of quiet standing
     landings: tuple[Landing, ...]
     state: MatState
     events: tuple[Event, ...]
@@ -819,6 +913,9 @@ class MatAnalysis:
         return {
             "sample_rate_hz": self.sample_rate_hz,
             "body_weight_n": r(self.body_weight_n, 2),
+            "body_weight_source": self.body_weight_source,
+            "body_weight_sd_n": r(self.body_weight_sd_n, 2),
+            "quiet_standing_n": r(self.quiet_standing_n, 2),
             "jumps": self.jumps,
             "landings": [
                 {
@@ -845,7 +942,7 @@ def analyze(
     block: int | None = None,
 ) -> MatAnalysis:
     """Run the pipeline over a whole recording (in blocks of `block` samples if given, as a
-    live mat would feed it). The body weight reported is the first one captured."""
+    live mat would feed it). The body weight reported is the first stay's final estimate."""
     pipe = MatPipeline(zones, params)
     t = np.asarray(t, dtype=np.float64)
     force = np.asarray(force, dtype=np.float64)
@@ -855,8 +952,18 @@ def analyze(
         events += pipe.feed(t[i : i + step], force[i : i + step])
     events += pipe.finish()
     landings = tuple(e for e in events if isinstance(e, Landing))
-    bw, how = pipe.first_body_weight or (None, "")
-    return MatAnalysis(pipe.p.sample_rate_hz, bw, how, landings, pipe.state, tuple(events))
+    final = pipe.stays[0] if pipe.stays else None
+    sd = final.uncertainty_n if final is not None and math.isfinite(final.uncertainty_n) else None
+    return MatAnalysis(
+        pipe.p.sample_rate_hz,
+        final.newtons if final is not None else None,
+        final.source if final is not None else "",
+        sd,
+        pipe.quiet_standing[0] if pipe.quiet_standing else None,
+        landings,
+        pipe.state,
+        tuple(events),
+    )
 
 
 def without_force(landing: Landing) -> Landing:

@@ -11,8 +11,8 @@ def _per_zone(s: Mapping[str, Any]) -> list[tuple[str, str]]:
     n = len(s["channels"])
     return [
         (k, f"needs one entry per channel ({n})")
-        for k in ("zones", "offset_counts", "scale_n_per_count")
-        if len(s[k]) != n
+        for k in ("zones", "offset_counts", "scale_n_per_count", "exponent")
+        if len(s[k]) != n and (k != "exponent" or s["model"] == "fsr")
     ]
 
 
@@ -124,6 +124,25 @@ SECTION = Section(
             "table uses the table instead.",
             item=float,
             min=0.0,
+            min_len=1,
+            max_len=8,
+        ),
+        "model": Key(
+            "linear",
+            "How counts become newtons per zone: 'linear' (load cells with an amplifier: "
+            "scale_n_per_count × counts above the offset) or 'fsr' (force-sensing resistors or "
+            "Velostat in a voltage divider: x = c/(full scale - c) is the sensor's conductance "
+            "relative to the divider's resistor, force = scale_n_per_count × x^exponent, and "
+            "the FSR's creep under load is compensated). `station mat calibrate` fits it.",
+            choices=("linear", "fsr"),
+        ),
+        "exponent": Key(
+            [1.0, 1.0],
+            "For model = 'fsr': per-zone exponent of the power law, one per channel (written "
+            "by `station mat calibrate`; about 0.8-1.1 for FSRs). Ignored for 'linear'.",
+            item=float,
+            min=0.2,
+            max=5.0,
             min_len=1,
             max_len=8,
         ),

@@ -172,3 +172,75 @@ def rope_session(
     """A long plain session for the benchmark: stand, then bounce at ~180/min."""
     n = int((seconds - 2.0) / 0.33)
     return synthetic_session([Stand(2.0), Jumps(n)], zones, noise_n=4.0, seed=seed)
+
+
+# ------------------------------------------------------ perturbed real members
+
+G = 9.81
+
+
+def standing_window(
+    t: NDArray[np.float64], total: NDArray[np.float64], bw: float, taper_s: float = 0.3
+) -> NDArray[np.float64]:
+    """1 where the member stands (the total within 10 % of the weight over the surrounding
+    0.3 s), 0 where they dip, jump or land, with raised-cosine edges of `taper_s`, and 0 at the
+    recording's ends: the window a sway is applied through."""
+    dt = float(t[1] - t[0])
+    n = max(1, round(0.3 / dt))
+    near = (np.abs(total - bw) <= 0.1 * bw).astype(np.float64)
+    kernel = np.ones(n) / n
+    steady = (np.convolve(near, kernel, mode="same") >= 0.999).astype(np.float64)
+    steady[0] = steady[-1] = 0.0
+    m = max(1, round(taper_s / dt))
+    ramp = 0.5 - 0.5 * np.cos(np.pi * np.arange(1, m + 1) / (m + 1))
+    bump = np.concatenate([ramp, np.ones(1), ramp[::-1]])
+    bump /= bump.sum()
+    w = np.convolve(steady, bump, mode="same")
+    return np.clip(w, 0.0, 1.0)
+
+
+def sway(
+    t: NDArray[np.float64],
+    force: NDArray[np.float64],
+    bw: float,
+    amplitude: float,
+    freq_hz: float,
+    phase: float = 0.0,
+) -> NDArray[np.float64]:
+    """A member who sways up and down while standing, made physically: the centre of mass
+    moves by z(t) = A·w(t)·sin(2πft + phase) (w: `standing_window`), and the mat carries the
+    extra m·z''(t), spread over the zones in proportion to their load. A is chosen so the
+    force swings ±`amplitude` × body weight. Body weight is unchanged (z starts and ends at
+    rest), so impulse-momentum still gives it exactly; a short mean does not."""
+    total = force.sum(axis=1)
+    w = standing_window(t, total, bw)
+    omega = 2 * np.pi * freq_hz
+    a = amplitude * G / omega**2
+    z = a * w * np.sin(omega * t + phase)
+    dt = float(t[1] - t[0])
+    zdd = np.gradient(np.gradient(z, dt), dt)
+    extra = (bw / G) * zdd
+    share = np.divide(force, total[:, None], out=np.full_like(force, 1.0 / force.shape[1]),
+                      where=total[:, None] > 1.0)  # fmt: skip
+    return force + extra[:, None] * share
+
+
+def shift(
+    force: NDArray[np.float64],
+    t: NDArray[np.float64],
+    fraction: float,
+    freq_hz: float,
+    zones_a: list[int],
+    phase: float = 0.0,
+) -> NDArray[np.float64]:
+    """Weight shifted between zones while the total stays the same: `fraction` of the total
+    moves to the zones in `zones_a` and back, sinusoidally (left/right shifting, or heel/toe
+    rocking on a four-zone mat)."""
+    total = force.sum(axis=1)
+    moved = fraction * total * np.sin(2 * np.pi * freq_hz * t + phase)
+    out = force.copy()
+    a = np.zeros(force.shape[1], dtype=bool)
+    a[zones_a] = True
+    out[:, a] += moved[:, None] / a.sum()
+    out[:, ~a] -= moved[:, None] / (~a).sum()
+    return out

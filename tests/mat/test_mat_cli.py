@@ -41,7 +41,15 @@ def test_analyze_json_has_exactly_the_documented_fields(
     )
     assert main(["mat", "analyze", str(path), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"sample_rate_hz", "body_weight_n", "jumps", "landings"}
+    assert set(out) == {
+        "sample_rate_hz",
+        "body_weight_n",
+        "body_weight_source",
+        "body_weight_sd_n",
+        "quiet_standing_n",
+        "jumps",
+        "landings",
+    }
     assert out["sample_rate_hz"] == 1000 and out["jumps"] == jumps
     assert out["body_weight_n"] == pytest.approx(700.0, rel=0.01)
     assert all(set(x) == FIELDS for x in out["landings"])
@@ -101,7 +109,7 @@ def test_calibration_walkthrough_on_a_simulated_adc(tmp_path: Path) -> None:
     def read(seconds: float) -> np.ndarray:
         return np.array([reader.read_once() for _ in range(int(seconds * 100))], float)
 
-    offsets, scales = measure_calibration(read, ["left", "right"], 20 * KG, 1.0, ask, print)
+    offsets, scales, _ = measure_calibration(read, ["left", "right"], 20 * KG, 1.0, ask, print)
     assert offsets == pytest.approx(zero.tolist())
     assert scales == pytest.approx((1 / counts_per_n).tolist(), rel=0.01)
     assert len(prompts) == 3
@@ -179,3 +187,41 @@ def test_calibrate_command_writes_the_site_file(
     assert list(cfg["mat"]["offset_counts"]) == [20.0, 40.0]
     assert list(cfg["mat"]["scale_n_per_count"]) == pytest.approx([20 * KG / 196.0] * 2)
     assert site.read_text().startswith("# site")
+
+
+def test_multi_point_calibration_fits_each_fsr_zone() -> None:
+    """An FSR in a divider (a power law, ±25 % apart) calibrated with three loads: each zone
+    gets its own exponent and scale, and the fit reads the loads back."""
+    from station.mat.calibration import Calibration
+
+    half = np.array([780.0, 1200.0])  # force at half the supply, per zone
+    power = np.array([1.15, 0.92])
+    on: dict[str, float | int] = {"zone": -1, "load": 0.0}
+    loads = iter([0.0] + [x for _ in range(2) for x in (300.0, 600.0, 1200.0)])
+
+    def ask(prompt: str) -> None:
+        on["load"] = next(loads)
+        if prompt.startswith("Step 2") and on["load"] == 300.0:
+            on["zone"] = int(on["zone"]) + 1
+
+    def read(seconds: float) -> np.ndarray:
+        f = np.zeros(2)
+        if int(on["zone"]) >= 0:
+            f[int(on["zone"])] = float(on["load"])
+        x = (f / half) ** power
+        counts = 4095 * x / (1 + x) + 12.0
+        return np.tile(counts, (50, 1))
+
+    # seconds = 0: the loads here do not creep, so no creep is divided out of the fit
+    offsets, scales, exps = measure_calibration(
+        read, ["left", "right"], [300.0, 600.0, 1200.0], 0.0, ask, print, "fsr", 4095
+    )
+    assert exps == pytest.approx((1 / power).tolist(), rel=1e-3)
+    assert scales == pytest.approx(half.tolist(), rel=1e-3)
+    cal = Calibration(("left", "right"), np.array(offsets), np.array(scales), {}, 4095,
+                      False, 30.0, "fsr", np.array(exps))  # fmt: skip
+    probe = np.array([[500.0, 900.0]])
+    x = (probe / half) ** power
+    assert cal.newtons(4095 * x / (1 + x) + 12.0) == pytest.approx(probe, rel=1e-3)
+    with pytest.raises(ValueError, match="two or more known loads"):
+        measure_calibration(read, ["left", "right"], [300.0], 0.5, ask, print, "fsr", 4095)

@@ -172,3 +172,15 @@ def test_a_lasting_input_problem_is_reported_now_and_then_not_every_block() -> N
     assert 1 <= len(told) <= 3
     assert {e.device for e in told} == {"mat.input"}  # a degradation: the mat still counts
     assert "without a valid time" in pipe.state.problems[-1]
+
+
+def test_a_zone_stuck_at_a_level_is_reported_like_a_dead_one() -> None:
+    zones = ("left_heel", "left_fore", "right_heel", "right_fore")
+    t, force, truth = synthetic_session([Stand(2), Jumps(25), Stand(1)], zones, noise_n=4.0)
+    # stuck at ~12 N (below the flight threshold: a zone stuck higher makes the mat look
+    # loaded all the time, and no flight is seen; docs/mat.md, Limits)
+    force[:, 1] = 12.0 + np.random.default_rng(2).normal(0, 2.0, len(t))
+    result = analyze(t, force, zones)
+    assert result.jumps == len(truth.touchdowns)
+    assert result.state.zone_status["left_fore"].startswith("no force in 10 landings")
+    assert all(result.state.zone_status[z] == "ok" for z in zones if z != "left_fore")

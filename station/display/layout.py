@@ -198,8 +198,15 @@ def summary(width: int, height: int, banner: bool, notice: bool, qr: bool = Fals
         total, grid = rows(left, (0.48, 0.52), gap)
         chart, faults = rows(right, (0.5, 0.5), gap)
     else:
-        fracs = (0.06, 0.13, 0.15, 0.2, 0.22, 0.24) if qr else (0.06, 0.15, 0.17, 0.22, 0.24, 0.16)
-        header, total, grid, chart, faults, tip = rows(c, fracs, gap)
+        if qr:  # the code gets a row of its own under the tip, the caption beside it
+            parts = rows(c, (0.05, 0.12, 0.14, 0.17, 0.2, 0.13, 0.19), gap)
+            header, total, grid, chart, faults, tip, code_row = parts
+            side = code_row.height
+            out["qr"] = Rect(code_row.right - side, code_row.top, side, side)
+            out["qr.caption"] = Rect(code_row.left, code_row.top, code_row.width - side - gap, side)
+        else:
+            parts = rows(c, (0.06, 0.15, 0.17, 0.22, 0.24, 0.16), gap)
+            header, total, grid, chart, faults, tip = parts
     out["title"], out["returns"] = cols(header, (0.6, 0.4), gap)
     out["total"] = total
     _text_pair(total, "total", out, 0.75)
@@ -225,7 +232,7 @@ def summary(width: int, height: int, banner: bool, notice: bool, qr: bool = Fals
         out[f"share.{fault}.name"] = name_box
         out[f"share.{fault}.bar"] = inset(bar, 0, row.height * 0.15)
         out[f"share.{fault}.pct"] = pct
-    if qr:
+    if qr and width >= height:
         side = tip.height
         caption_w = round(min(tip.width * 0.16, side * 0.8))
         tip = Rect(tip.left, tip.top, tip.width - side - caption_w - 2 * gap, tip.height)

@@ -658,7 +658,9 @@ class Renderer:
             for x, dark in enumerate(row):
                 if dark:
                     p.target.fill((0, 0, 0), Rect(left + x * px, top + y * px, px, px))
-        p.paragraph("qr.caption", TAKE_HOME_CAPTION, lay["qr.caption"], 4)
+        size = p.target.get_size()
+        max_px = max(10, round(L.unit(*size) * 6.5))  # about the tip text size, no larger
+        p.paragraph("qr.caption", TAKE_HOME_CAPTION, lay["qr.caption"], 4, max_px=max_px)
 
     def _chart(self, p: _Painter, lay: L.Layout, view: SummaryView) -> None:
         plot, axis = lay["chart.plot"], lay["chart.axis"]

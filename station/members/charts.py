@@ -106,7 +106,7 @@ def cadence_chart(series: Sequence[Sequence[float]], duration_s: float) -> str:
 
 def history_charts(sessions: Sequence[dict[str, object]]) -> dict[str, str]:
     """Progress over weeks: one point per session at its date. Keys: jumps, best_streak,
-    cadence, mistakes (minutes per mistake, a line each)."""
+    cadence, mistakes (seconds per mistake, a line each)."""
     if not sessions:
         return {}
     times = [float(s["started_at"]) for s in sessions]  # type: ignore[arg-type]
@@ -125,14 +125,14 @@ def history_charts(sessions: Sequence[dict[str, object]]) -> dict[str, str]:
         for t, s in zip(times, sessions, strict=True):
             seconds = s.get("fault_seconds", {})
             assert isinstance(seconds, dict)
-            pts.append((t, float(seconds.get(fault, 0.0)) / 60.0))
+            pts.append((t, float(seconds.get(fault, 0.0))))
         faults.append(Line(fault, colour, pts))
     return {
         "jumps": one("jumps", "Jumps per session"),
         "best_streak": one("best_streak", "Best streak"),
         "cadence": one("cadence_avg_per_min", "Average cadence, jumps per minute"),
         "mistakes": line_chart(
-            faults, x_range=x_range, x_labels=labels, title="Minutes per mistake", dots=True
+            faults, x_range=x_range, x_labels=labels, title="Seconds per mistake", dots=True
         ),
     }
 

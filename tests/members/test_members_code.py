@@ -7,6 +7,7 @@ nobody follows up is forgotten, an unknown code is not greeted."""
 
 from __future__ import annotations
 
+import os
 import queue
 import sqlite3
 import time
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from conftest import REPO
 from members_helpers import make_station, room_picture
 from starlette.testclient import TestClient
 
@@ -66,6 +68,22 @@ def write_video(path: Path, text: str, seconds: float = 3.0, fps: int = 15) -> P
     return path
 
 
+def save_welcome(station: Station, out: Path) -> None:
+    """The idle screen's greeting as the station drew it, for the docs."""
+    import pygame
+
+    from station.display.render import Renderer
+
+    pygame.display.init()
+    pygame.font.init()
+    try:
+        surface, _ = Renderer().render_offscreen(station.view(0.0), (1920, 1080))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        pygame.image.save(surface, str(out))
+    finally:
+        pygame.quit()
+
+
 def simulated_session(station: Station, t0: float) -> None:
     """The simulator's default session, on the same timeline, as fast as the CPU allows."""
     config = station.config
@@ -101,6 +119,8 @@ def test_a_code_held_up_to_the_camera_links_the_next_session(tmp_path: Path) -> 
     finally:
         feed.stop()
     assert greeted_view is not None, "the code in the video was never read"
+    if os.environ.get("STATION_UPDATE_SCREENSHOTS"):
+        save_welcome(station, REPO / "docs" / "members" / "welcome-1920x1080.png")
     assert desk.scans >= 1 and station.session.phase == "idle"
     station.camera_picture = lambda: None
     simulated_session(station, clock.now())

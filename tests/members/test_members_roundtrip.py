@@ -118,10 +118,25 @@ def test_keep_my_history_then_delete_it(tmp_path: Path) -> None:
         page.click("#keep")
         expect(page).to_have_url(re.compile(rf"{base}/h/[A-Za-z0-9_-]{{22}}\?new=1"))
         expect(page.locator("#n-sessions")).to_have_text("1")
-        assert len(decode_all(_screenshot_rgb(page))) == 1  # the code's QR reads back
-        page.screenshot(path=str(shots / "history-390x844.png"), full_page=True)
         history = page.url.split("?")[0]
         code = history.rsplit("/", 1)[1]
+        assert decode_all(_screenshot_rgb(page)) == [history]  # the saved code reads back
+        # Eight weeks of sessions with the code: progress charts over the weeks.
+        with MemberStore.in_state_dir(tmp_path / "state") as store:
+            (first,) = store.history(code) or []
+            for week in range(1, 8):
+                when = time.time() - (8 - week) * 7 * 86400
+                level = 0.3 + 0.1 * week  # a member getting better over the weeks
+                seconds = {f: s * (2 - level) for f, s in first["fault_seconds"].items()}
+                later = dict(first, started_at=when, jumps=round(first["jumps"] * level),
+                             best_streak=round(first["best_streak"] * level),
+                             fault_seconds=seconds)  # fmt: skip
+                store.add_page(later, now=when, valid_s=3600, code=code)
+        page.goto(history)
+        expect(page.locator("#n-sessions")).to_have_text("8")
+        expect(page.locator("svg.chart")).to_have_count(4)
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        page.screenshot(path=str(shots / "history-390x844.png"), full_page=True)
         # Replayed "keep": no second code.
         page.goto(url)
         expect(page.get_by_text("This session is in your history.")).to_be_visible()
@@ -130,7 +145,7 @@ def test_keep_my_history_then_delete_it(tmp_path: Path) -> None:
         # Deleting needs the box ticked; then page and data are gone.
         page.goto(history)
         page.click("#delete")
-        expect(page.locator("#n-sessions")).to_have_text("1")
+        expect(page.locator("#n-sessions")).to_have_text("8")
         page.check("#confirm")
         page.click("#delete")
         expect(page.locator("#gone")).to_have_text("Your history is deleted")

@@ -58,7 +58,7 @@ def line_chart(
 
     out = [
         f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}" '
-        'class="chart" xmlns="http://www.w3.org/2000/svg">'
+        'class="chart">'
     ]
     for i in range(5):
         value = top * i / 4

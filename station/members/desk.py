@@ -90,11 +90,14 @@ class MemberDesk:
         if not self.enabled or now < self._next_scan:
             return
         self._next_scan = now + SCAN_PERIOD_S
-        image = picture()
-        if image is None:
+        try:
+            image = picture()
+            code = self._scan(image) if image is not None else None
+            known = code is not None and self.store.code_known(code)
+        except Exception:  # a broken picture or database costs the greeting, not the station
+            log.exception("members: reading a personal code failed")
             return
-        code = self._scan(image)
-        if code is not None and self.store.code_known(code):
+        if known:
             if code != self._greeted:
                 log.info("members: welcome back (a personal code)")
             self._greeted, self._greeted_at = code, now

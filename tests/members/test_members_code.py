@@ -211,3 +211,24 @@ def test_greetings_are_forgotten_and_unknown_codes_ignored(tmp_path: Path) -> No
     lookup = store.page(token, now=time.time())
     assert lookup.state == "ok" and not lookup.kept
     store.close()
+
+
+def test_a_broken_database_or_camera_costs_the_feature_not_the_station(tmp_path: Path) -> None:
+    code = first_code(tmp_path / "state")
+    station, hardware, desk = make_station(tmp_path, SITE)
+    shown = with_code(room_picture(), history_url(BASE, code))
+    calls = {"n": 0}
+
+    def flaky_picture() -> np.ndarray:
+        calls["n"] += 1
+        if calls["n"] % 2:
+            raise OSError("camera buffer gone")
+        return shown
+
+    station.camera_picture = flaky_picture
+    desk.store.close()  # the database is gone (full disk, deleted, corrupt)
+    sources = [s for s in (hardware.open_mat(), hardware.open_camera()) if s is not None]
+    run_fast(station, sources, fps=30.0)
+    assert station.sessions_done == 1 and calls["n"] >= 2
+    assert desk.take_home is None and not desk.greeting
+    assert station.summaries[0]["jumps"] > 0  # the session itself is logged as ever

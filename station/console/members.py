@@ -20,6 +20,7 @@ Trainers (logged in, CSRF-checked like every console change): ``GET /members`` s
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -40,6 +41,8 @@ from station.members.tokens import history_url
 
 if TYPE_CHECKING:
     from station.console.app import Pages
+
+log = logging.getLogger("station.console")
 
 FAULT_NAMES = {
     "shoulders": "Shoulders",
@@ -151,10 +154,11 @@ class MemberPages:
     # --- a personal code's history -----------------------------------------------------------
 
     async def history_page(self, request: Request) -> Response:
-        settings = self._settings()
         if off := self._off(request):
             return off
-        assert settings is not None
+        settings = self._settings()
+        if settings is None:  # the site file broke between the two reads
+            return self._gone(request, "unknown")
         code = request.path_params["code"]
         sessions = await self._with_store(lambda s: s.history(code))
         if sessions is None:
@@ -209,7 +213,7 @@ class MemberPages:
         codes = await self._with_store(lambda s: s.codes())
         return self.pages.render(
             request,
-            "members/trainer.html",
+            "members.html",
             {
                 "fields": fields,
                 "version": version,
@@ -239,6 +243,9 @@ class MemberPages:
         form = await self.pages._form(request)
         code_hash = form.get("code_hash", "")
         deleted = await self._with_store(lambda s: s.delete_code_hash(code_hash))
+        if deleted:
+            where = request.client.host if request.client else "unknown"
+            log.info("a trainer deleted personal code %s from %s", code_hash[:10], where)
         request.session["flash"] = (
             f"Code {code_hash[:10]} and its history deleted." if deleted else "No such code."
         )

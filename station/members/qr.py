@@ -52,22 +52,27 @@ class QrReader:
     """Finds and decodes a QR code in RGB (or grey) pictures. One per thread: OpenCV's
     detectors keep state between calls.
 
-    OpenCV's ArUco-based QR detector (4.8+) where there is one: on camera-size frames of a real
-    clip it finds small, tilted codes the classic detector misses (10 of 10 against 7 of 10 at
-    2 pixels per module) at about the same cost when no code is in view, which is nearly always
-    (`station bench members`)."""
+    Looks alternate between OpenCV's two QR detectors: the ArUco-based one (4.8+) finds small,
+    tilted codes the classic one misses, and the classic one reads some codes held straight
+    that the ArUco one misses every time (tests/members/test_members_qr.py). Alternating costs
+    no more than either alone, and a member holding a code up gets both within a second."""
 
     def __init__(self) -> None:
         import cv2
 
         self._cv2: Any = cv2
-        factory = getattr(cv2, "QRCodeDetectorAruco", None) or cv2.QRCodeDetector
-        self._detector: Any = factory()
+        aruco = getattr(cv2, "QRCodeDetectorAruco", None)
+        self._detectors: list[Any] = [cv2.QRCodeDetector()]
+        if aruco is not None:
+            self._detectors.insert(0, aruco())
+        self._turn = 0
 
     def read(self, image: NDArray[np.uint8]) -> list[str]:
         """The text of the QR code in `image` ([] when none); never raises for a bad picture:
         a camera glitch is not the member's problem."""
         cv2 = self._cv2
+        detector = self._detectors[self._turn % len(self._detectors)]
+        self._turn += 1
         try:
             if image.ndim == 3 and image.shape[2] == 3:
                 grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
@@ -77,7 +82,7 @@ class QrReader:
                 return []
             if min(grey.shape) < 21:  # smaller than the smallest QR code
                 return []
-            text, _points, _straight = self._detector.detectAndDecode(grey)
+            text, _points, _straight = detector.detectAndDecode(grey)
         except cv2.error:
             return []
         return [text] if text else []

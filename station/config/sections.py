@@ -8,6 +8,7 @@ from station.console.settings import SECTION as CONSOLE
 from station.display.settings import SECTION as DISPLAY
 from station.mat.settings import SECTION as MAT
 from station.mat.settings import landing_thresholds
+from station.members.settings import SECTION as MEMBERS
 from station.pose.settings import SECTION as POSE
 from station.posture.settings import SECTION as POSTURE
 from station.posture.settings import posture_thresholds
@@ -37,6 +38,7 @@ SCHEMA = Section(
         "session": SESSION,
         "storage": STORAGE,
         "console": CONSOLE,
+        "members": MEMBERS,
     },
     checks=(_preset_exists,),
 )

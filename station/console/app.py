@@ -48,6 +48,7 @@ from station.console.forms import (
     parse_fields,
     subtables,
 )
+from station.console.members import member_routes
 from station.console.sitefile import PRESET_NAME, PRESET_RULE, ConcurrentEdit, SiteConfigFile
 from station.events import FAULTS
 from station.storage import live
@@ -136,6 +137,7 @@ def create_app(
         Route("/camera/snapshot", pages.camera_snapshot, methods=["POST"]),
         Route("/history", pages.history, methods=["GET"]),
         Route("/history.csv", pages.history_csv, methods=["GET"]),
+        *member_routes(pages),  # members' public pages and the trainer's members page
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     middleware = [

@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Render one kiosk screen from a representative state (a member mid-session) "
         "to a PNG, off screen: needs no display. 'degraded' is the active screen with the camera "
         "off (its four lights unknown; the mat counts and judges landings) and a trainer config "
-        "notice; 'degraded-mat' has "
+        "notice; 'summary' carries a take-home QR code (a demo link); 'degraded-mat' has "
         "the mat off (the camera counts); 'active-live' adds the mirrored live view.",
     )
     p.add_argument("--screen", required=True, choices=SCREENS, help="which screen")

@@ -27,6 +27,10 @@ from station.display.viewmodel import (
     lights_from_states,
 )
 from station.events import LANDMARK, NUM_LANDMARKS
+from station.members.qr import make_matrix
+
+DEMO_TAKE_HOME_URL = "http://station.local:8080/m/DEMO-no-such-session00"
+"""The demo summary's QR code: the shape of a real link, leading to no session."""
 
 CONFIG_NOTICE = "config error in mat.sample_rate_hz - running on the last good config"
 
@@ -76,6 +80,7 @@ def demo_summary() -> SummaryView:
         ),
         tip=tip_for("back"),
         returns_in_s=12.0,
+        take_home=make_matrix(DEMO_TAKE_HOME_URL).rows,
     )
 
 

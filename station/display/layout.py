@@ -185,18 +185,28 @@ def calibrating(width: int, height: int, banner: bool, notice: bool) -> Layout:
 
 
 @lru_cache(maxsize=32)
-def summary(width: int, height: int, banner: bool, notice: bool) -> Layout:
+def summary(width: int, height: int, banner: bool, notice: bool, qr: bool = False) -> Layout:
+    """With `qr` the tip row makes room for the take-home QR code (a square as tall as the
+    row, the tallest it can be) and its caption."""
     out = frame(width, height, banner, notice)
     c = out["content"]
     u = unit(width, height)
     gap = round(u * 2)
     if width >= height:
-        header, body, tip = rows(c, (0.11, 0.66, 0.23), gap)
+        header, body, tip = rows(c, (0.11, 0.58, 0.31) if qr else (0.11, 0.66, 0.23), gap)
         left, right = cols(body, (0.4, 0.6), gap * 2)
         total, grid = rows(left, (0.48, 0.52), gap)
         chart, faults = rows(right, (0.5, 0.5), gap)
     else:
-        header, total, grid, chart, faults, tip = rows(c, (0.06, 0.15, 0.17, 0.22, 0.24, 0.16), gap)
+        if qr:  # the code gets a row of its own under the tip, the caption beside it
+            parts = rows(c, (0.05, 0.12, 0.14, 0.17, 0.2, 0.13, 0.19), gap)
+            header, total, grid, chart, faults, tip, code_row = parts
+            side = code_row.height
+            out["qr"] = Rect(code_row.right - side, code_row.top, side, side)
+            out["qr.caption"] = Rect(code_row.left, code_row.top, code_row.width - side - gap, side)
+        else:
+            parts = rows(c, (0.06, 0.15, 0.17, 0.22, 0.24, 0.16), gap)
+            header, total, grid, chart, faults, tip = parts
     out["title"], out["returns"] = cols(header, (0.6, 0.4), gap)
     out["total"] = total
     _text_pair(total, "total", out, 0.75)
@@ -222,6 +232,12 @@ def summary(width: int, height: int, banner: bool, notice: bool) -> Layout:
         out[f"share.{fault}.name"] = name_box
         out[f"share.{fault}.bar"] = inset(bar, 0, row.height * 0.15)
         out[f"share.{fault}.pct"] = pct
+    if qr and width >= height:
+        side = tip.height
+        caption_w = round(min(tip.width * 0.16, side * 0.8))
+        tip = Rect(tip.left, tip.top, tip.width - side - caption_w - 2 * gap, tip.height)
+        out["qr.caption"] = Rect(tip.right + gap, tip.top, caption_w, tip.height)
+        out["qr"] = Rect(out["qr.caption"].right + gap, tip.top, side, side)
     out["tip"] = tip
     tip_in = inset(tip, u * 1.5, u * 1.0)
     out["tip.title"], out["tip.text"] = rows(tip_in, (0.26, 0.74), 0)

@@ -31,12 +31,15 @@ from station.display.viewmodel import (
     CalibratingView,
     IdleView,
     LiveView,
+    QrModules,
     SummaryView,
     ViewModel,
 )
 from station.events import FAULTS, LANDMARK, LightState
 
 Align = Literal["center", "left", "right"]
+
+TAKE_HOME_CAPTION = "Scan to take this session home"
 
 FAULT_NAMES = {
     "shoulders": "Shoulders",
@@ -242,7 +245,7 @@ class Renderer:
             static_key = ("calibrating", screen.message)
             draw_static = self._calibrating_static
         else:
-            lay = L.summary(w, h, banner, notice)
+            lay = L.summary(w, h, banner, notice, screen.take_home is not None)
             # A summary does not change while it is shown, apart from its countdown: all of it
             # but the countdown is one static layer.
             static_key = ("summary", vm.count_source, replace(screen, returns_in_s=None))
@@ -251,6 +254,8 @@ class Renderer:
             def draw_static(p: _Painter, lay: L.Layout) -> None:
                 self._summary_static(p, lay)
                 self._summary_body(p, lay, summary, vm)
+                if summary.take_home is not None:
+                    self._take_home(p, lay, summary.take_home)
 
         report = FrameReport(screen_name(vm), (w, h), lay)
         key = (*static_key, w, h, vm.banners, vm.config_notice)
@@ -637,6 +642,25 @@ class Renderer:
         p.text("tip.title", title, lay["tip.title"], T.STATE_COLOUR["warn"] if tip else T.TEXT_DIM,
                "left", template="ONE THING TO WORK ON: SHOULDERS")  # fmt: skip
         p.paragraph("tip.text", tip.text if tip else GOOD_SESSION_TIP, lay["tip.text"], 3)
+
+    def _take_home(self, p: _Painter, lay: L.Layout, modules: QrModules) -> None:
+        """The session page's QR code: black on white whatever the theme (readers expect
+        dark modules on a light ground), whole pixels per module so no module blurs."""
+        box = lay["qr"]
+        pygame.draw.rect(p.target, (255, 255, 255), box)
+        n = len(modules)
+        px = box.width // n
+        if px < 1:
+            return
+        left = box.left + (box.width - px * n) // 2
+        top = box.top + (box.height - px * n) // 2
+        for y, row in enumerate(modules):
+            for x, dark in enumerate(row):
+                if dark:
+                    p.target.fill((0, 0, 0), Rect(left + x * px, top + y * px, px, px))
+        size = p.target.get_size()
+        max_px = max(10, round(L.unit(*size) * 6.5))  # about the tip text size, no larger
+        p.paragraph("qr.caption", TAKE_HOME_CAPTION, lay["qr.caption"], 4, max_px=max_px)
 
     def _chart(self, p: _Painter, lay: L.Layout, view: SummaryView) -> None:
         plot, axis = lay["chart.plot"], lay["chart.axis"]

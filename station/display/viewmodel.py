@@ -160,12 +160,20 @@ class ActiveView:
             raise ValueError("count and streak cannot be negative")
 
 
+QrModules = tuple[tuple[bool, ...], ...]
+
+WELCOME_HEADLINE = "Welcome back!"
+WELCOME_SUBLINE = "Step onto the mat - this session goes into your history"
+
+
 @dataclass(frozen=True)
 class SummaryView:
     """The end-of-session summary. `cadence_series` is (seconds into the session, jumps/min);
     `fault_share` maps each fault to the share of the session (0..1) it was at fault;
     `tip` is the one tip that matters most (None: nothing to fix); `returns_in_s` is how long
-    until the session goes back to idle (the session decides, the screen shows it)."""
+    until the session goes back to idle (the session decides, the screen shows it);
+    `take_home` is the QR code of the session's page (rows of modules, True = dark, quiet zone
+    included; None: no code shown)."""
 
     total: int
     duration_s: float
@@ -176,6 +184,7 @@ class SummaryView:
     fault_share: tuple[tuple[str, float], ...] = tuple((f, 0.0) for f in FAULTS)
     tip: Cue | None = None
     returns_in_s: float | None = None
+    take_home: QrModules | None = None
 
 
 Screen = IdleView | CalibratingView | ActiveView | SummaryView

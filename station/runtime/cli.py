@@ -132,12 +132,26 @@ def _open_log(state_dir: Path) -> Any:
     return session_log
 
 
+def _open_members(state_dir: Path, store: Any) -> Any:
+    """Take-home links and personal codes ([members]); None when the database cannot be
+    opened: the station runs without them rather than not at all."""
+    from station.members.desk import MemberDesk
+
+    try:
+        return MemberDesk.in_state_dir(state_dir, store.config["members"])
+    except Exception:
+        log.exception("members: cannot open the members' database; running without it")
+        return None
+
+
 def _run_fast(store: Any, hardware: Any, state_dir: Path) -> list[dict[str, Any]]:
     from station.clock import ManualClock
     from station.runtime.loop import run_fast
     from station.runtime.station import Station
 
-    station = Station(store, hardware, session_log=_open_log(state_dir))
+    station = Station(
+        store, hardware, session_log=_open_log(state_dir), members=_open_members(state_dir, store)
+    )
     sources = [s for s in (hardware.open_mat(), hardware.open_camera()) if s is not None]
     clock = ManualClock()
     run_fast(station, sources, fps=float(store.config["display"]["fps"]), clock=clock)
@@ -160,7 +174,13 @@ def _run_live(store: Any, hardware: Any, state_dir: Path, args: argparse.Namespa
 
     clock = OffsetClock() if hardware.simulate else MonotonicClock()
     hardware.clock = clock  # simulated sources pace themselves in real time
-    station = Station(store, hardware, session_log=_open_log(state_dir), keep_summaries=args.json)
+    station = Station(
+        store,
+        hardware,
+        session_log=_open_log(state_dir),
+        keep_summaries=args.json,
+        members=_open_members(state_dir, store),
+    )
     openers = [("mat", hardware.open_mat), ("camera", hardware.open_camera)]
     display = None
     if not args.headless:

@@ -77,6 +77,7 @@ class Station:
         wall: Callable[[], float] = time.time,
         local_time: Callable[[], dt.time] = lambda: dt.datetime.now().time(),
         keep_summaries: bool = True,
+        members: Any = None,
     ) -> None:
         self.store = store
         self.hardware = hardware
@@ -105,6 +106,7 @@ class Station:
         self._build_judges()
         self.mat = MatTracker(self.config) if self.devices["mat"].fitted else None
         self.camera_counter = CameraJumpCounter()
+        self.members = members  # station.members.desk.MemberDesk: take-home links, codes
 
     # --- configuration ---------------------------------------------------------------------
 
@@ -135,6 +137,8 @@ class Station:
         self.policy.configure(self.config["alerts"])
         self.outputs.close()
         self.outputs = AlertOutputs(self.config["alerts"], self.hardware.pin_factory)
+        if self.members is not None:
+            self.members.configure(self.config["members"])
         return True
 
     @property
@@ -252,6 +256,8 @@ class Station:
         self.outputs.tick(now)
         self.outputs.show_lights(lights, now, active)
         self._checkpoint(now)
+        if self.members is not None and self.session.phase == "idle":
+            self.members.idle_tick(now, self.camera_picture)  # personal codes: idle only
 
     def _observe(self, now: float) -> Observation:
         on_mat: bool | None = None
@@ -285,6 +291,8 @@ class Station:
             self.posture.start_baseline()
             self.landing_light.reset()
             self.policy.reset()
+            if self.members is not None:
+                self.members.session_started()
         elif phase == "active":
             # Logged from here: stepping on and straight off again is not a session.
             if self.session_log is not None and self.session.stats is not None:
@@ -297,6 +305,8 @@ class Station:
             summary = self.session.last_summary
             assert summary is not None
             self._log_finish(summary)
+            if self.members is not None:
+                self.members.session_ended(summary, started_at=self.wall() - summary.duration_s)
 
     def _checkpoint(self, now: float) -> None:
         if self._session_id is None or self.session.phase != "active":

@@ -7,6 +7,7 @@ count, the five lights, the one cue, the banners and the trainer notice.
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -16,6 +17,8 @@ from station.display.cues import cue_for, tip_for
 from station.display.viewmodel import (
     CAMERA_UNAVAILABLE,
     MAT_UNAVAILABLE,
+    WELCOME_HEADLINE,
+    WELCOME_SUBLINE,
     ActiveView,
     Banner,
     CalibratingView,
@@ -50,8 +53,13 @@ def build_view(station: Station, now: float) -> ViewModel:
         screen = summary_view(
             session.last_summary, tip_for(session.last_summary.top_fault), max(0.0, left)
         )
+        take_home = station.members.take_home if station.members is not None else None
+        if take_home is not None:
+            screen = replace(screen, take_home=take_home.matrix.rows)
     else:
         screen = IdleView(demo_phase=(now / DEMO_PERIOD_S) % 1.0)
+        if station.members is not None and station.members.greeting:
+            screen = replace(screen, headline=WELCOME_HEADLINE, subline=WELCOME_SUBLINE)
     return ViewModel(
         screen=screen,
         count_source="mat" if station.counting_source == "mat" else "camera",

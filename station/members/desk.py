@@ -1,0 +1,153 @@
+"""The station's side of members: what the runtime calls, on the thread that owns the session.
+
+* On the **idle** screen, every :data:`SCAN_PERIOD_S` the newest camera picture is searched for
+  a personal code (OpenCV's QR detector); nothing is scanned in any other phase, so a session
+  in progress costs nothing and a code shown mid-session is ignored. A known code is greeted
+  ("welcome back") for :data:`WELCOME_HOLD_S`; the session that starts in that time is linked
+  to it, and nothing else is.
+* When a session ends its statistics become a page behind a new take-home token; the summary
+  screen shows that URL as a QR code.
+
+Pure logic apart from the store and the reader it is given: time comes from the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from station.members.qr import QrMatrix, QrReader, make_matrix
+from station.members.store import MemberStore, page_summary
+from station.members.tokens import code_from_qr, session_url
+
+log = logging.getLogger(__name__)
+
+SCAN_PERIOD_S = 0.5
+"""Two looks a second: a member holding a code up is seen within half a second, and the
+detector's cost is spread thin (see `station bench members`)."""
+
+WELCOME_HOLD_S = 90.0
+"""A greeted code waits this long for its session to start; then it is forgotten."""
+
+
+@dataclass(frozen=True)
+class TakeHome:
+    """The summary screen's QR code: the session page's URL and its symbol."""
+
+    url: str
+    matrix: QrMatrix
+
+
+class MemberDesk:
+    def __init__(
+        self,
+        store: MemberStore,
+        settings: Mapping[str, Any],
+        *,
+        reader: QrReader | None = None,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.wall = wall
+        self._reader = reader
+        self._next_scan = float("-inf")
+        self._greeted: str | None = None  # a personal code waiting for its session
+        self._greeted_at = 0.0
+        self._session_code: str | None = None  # the code the running session is linked to
+        self.take_home: TakeHome | None = None  # the last finished session's link
+        self.scans = 0
+        self.scan_s = 0.0  # CPU seconds spent scanning (the benchmark reads it)
+
+    @classmethod
+    def in_state_dir(cls, state_dir: str | Path, settings: Mapping[str, Any]) -> MemberDesk:
+        return cls(MemberStore.in_state_dir(state_dir), settings)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.settings["enabled"])
+
+    @property
+    def greeting(self) -> bool:
+        """True while a personal code is greeted on the idle screen."""
+        return self._greeted is not None
+
+    # --- idle: reading personal codes ---------------------------------------------------------
+
+    def idle_tick(self, now: float, picture: Callable[[], NDArray[np.uint8] | None]) -> None:
+        """On the idle screen, once per frame; `picture` gives the camera's newest image."""
+        self.take_home = None
+        if self._greeted is not None and now - self._greeted_at > WELCOME_HOLD_S:
+            log.info("members: a greeted code had no session; forgotten")
+            self._greeted = None
+        if not self.enabled or now < self._next_scan:
+            return
+        self._next_scan = now + SCAN_PERIOD_S
+        try:
+            image = picture()
+            code = self._scan(image) if image is not None else None
+            known = code is not None and self.store.code_known(code)
+        except Exception:  # a broken picture or database costs the greeting, not the station
+            log.exception("members: reading a personal code failed")
+            return
+        if known:
+            if code != self._greeted:
+                log.info("members: welcome back (a personal code)")
+            self._greeted, self._greeted_at = code, now
+
+    def _scan(self, image: NDArray[np.uint8]) -> str | None:
+        if self._reader is None:
+            self._reader = QrReader()
+        start = time.thread_time()
+        try:
+            texts = self._reader.read(image)
+        finally:
+            self.scan_s += time.thread_time() - start
+            self.scans += 1
+        for text in texts:
+            code = code_from_qr(text)
+            if code is not None:
+                return code
+        return None
+
+    # --- a session's life ---------------------------------------------------------------------
+
+    def session_started(self) -> None:
+        """Calibration began: the greeted code (if any) belongs to this session."""
+        self._session_code, self._greeted = self._greeted, None
+        self.take_home = None
+
+    def session_ended(self, summary: Any, started_at: float) -> TakeHome | None:
+        """The session's page, linked to its code if one was greeted; None when disabled or
+        the database cannot be written (the member loses a link, the station carries on)."""
+        code, self._session_code = self._session_code, None
+        if not self.enabled:
+            return None
+        now = self.wall()
+        try:
+            token = self.store.add_page(
+                page_summary(summary, started_at),
+                now=now,
+                valid_s=float(self.settings["link_valid_h"]) * 3600.0,
+                code=code,
+            )
+            self.store.purge(now=now, keep_days=float(self.settings["keep_days"]))
+        except Exception:
+            log.exception("members: could not store the session's page")
+            return None
+        url = session_url(self.settings["base_url"], token)
+        self.take_home = TakeHome(url, make_matrix(url))
+        return self.take_home
+
+    def configure(self, settings: Mapping[str, Any]) -> None:
+        self.settings = settings
+
+    def close(self) -> None:
+        self.store.close()

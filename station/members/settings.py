@@ -1,0 +1,47 @@
+"""The [members] config section: a member's take-home link and opt-in personal code."""
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from station.config.schema import Key, Section
+
+
+def _base_url_ok(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    url = data["base_url"]
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return [("base_url", f"= {url!r}: expected http://HOST[:PORT] (the console as phones "
+                             "on the gym's network reach it)")]  # fmt: skip
+    if parts.query or parts.fragment or url.endswith("/") or len(url) > 60:
+        return [("base_url", f"= {url!r}: no trailing '/', query or fragment, at most 60 "
+                             "characters (it goes into a QR code)")]  # fmt: skip
+    return []
+
+
+SECTION = Section(
+    "Members keep their sessions: a QR code on the summary screen opens that session's page "
+    "(statistics only, no login), and an opt-in random personal code follows progress. Pages "
+    "are served by the console (`station console serve`).",
+    {
+        "enabled": Key(
+            True, "Show the take-home QR code on the summary and read personal codes on idle."
+        ),
+        "link_valid_h": Key(
+            24.0, "A session's take-home link works for this long.", "h", min=0.25, max=720.0
+        ),
+        "keep_days": Key(
+            365,
+            "A personal code's history is deleted after this many days without a session.",
+            "days",
+            min=1,
+            max=3650,
+        ),
+        "base_url": Key(
+            "http://station.local:8080",
+            "The console's address as phones on the gym's network reach it (put in the QR "
+            "codes), e.g. http://192.168.1.20:8080.",
+        ),
+    },
+    checks=(_base_url_ok,),
+)

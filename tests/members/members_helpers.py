@@ -1,0 +1,97 @@
+"""Helpers for the members' tests (a module, not a conftest, so its name is unique)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import uvicorn
+from numpy.typing import NDArray
+from starlette.applications import Starlette
+
+from station.config.loader import ConfigStore
+from station.hardware import select_hardware
+from station.members.desk import MemberDesk
+from station.runtime.station import Station
+from station.storage.sessions import SessionLog
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PHONE = {"width": 390, "height": 844}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def served(app: Starlette, port: int) -> Iterator[str]:
+    """Serve `app` with uvicorn on a loopback port in a thread; yields the base URL."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def make_station(
+    tmp: Path, site_text: str, *, wall: Any = time.time, simulate: bool = True
+) -> tuple[Station, Any, MemberDesk]:
+    """A real Station with its session log and member desk in `tmp/state`."""
+    site = tmp / "station.toml"
+    site.write_text(site_text)
+    store = ConfigStore(site)
+    hardware = select_hardware(store.config, simulate=simulate)
+    state = tmp / "state"
+    desk = MemberDesk.in_state_dir(state, store.config["members"])
+    desk.wall = wall
+    station = Station(
+        store,
+        hardware,
+        session_log=SessionLog.in_state_dir(state),
+        wall=wall,
+        members=desk,
+    )
+    return station, hardware, desk
+
+
+def room_picture(width: int = 640, height: int = 480, seed: int = 0) -> NDArray[np.uint8]:
+    """A drawn stand-in for the camera's view of the gym (no real photo in tests)."""
+    rng = np.random.default_rng(seed)
+    y = np.linspace(0.0, 1.0, height)[:, None, None]
+    x = np.linspace(0.0, 1.0, width)[None, :, None]
+    base = 60 + 70 * (1 - y) + 30 * x + rng.normal(0, 6, (height, width, 3))
+    return np.clip(base, 0, 255).astype(np.uint8)
+
+
+def decode_all(image_rgb: NDArray[np.uint8]) -> list[str]:
+    import cv2
+
+    grey = cv2.cvtColor(image_rgb, cv2.COLOR_RGB2GRAY)
+    text, _points, _ = cv2.QRCodeDetector().detectAndDecode(grey)
+    return [text] if text else []

@@ -102,6 +102,7 @@ class CounterParams:
     style_s: float = 0.3  # time constant of the style decision
     alternate_below: float = -0.1  # feet correlation below this: "alternate" …
     bounce_above: float = 0.0  # … above this: "bounce" again (hysteresis)
+    style_hold_s: float = 0.5  # within a bout, the other style must last this long
     max_missing_s: float = 0.25  # a longer pose gap resets the signals
     double_ratio: float = 1.35  # bounce this much bigger than recent jumps = double-under
     max_travel_per_s: float = 2.0  # hips moving sideways faster (torso lengths/s): walking
@@ -193,6 +194,7 @@ class CameraJumpCounter:
         # t, high-passed bounce, high-passed alternation (torso lengths), for the period
         self._history: deque[tuple[float, float, float]] = deque()
         self.filled = 0  # contacts counted from the period, not seen as a trigger
+        self._style_since: float | None = None  # when the other style began to show
         self._intervals: deque[float] = deque(maxlen=RHYTHM_INTERVALS)  # within the bout
 
     @property
@@ -320,10 +322,7 @@ class CameraJumpCounter:
         self._power_a += beta * (0.25 * ha * ha - self._power_a)
         total = self._power_f + self._power_a
         self.feet_correlation = (self._power_f - self._power_a) / total if total > 0 else 0.0
-        if self.style == "bounce" and self.feet_correlation < p.alternate_below:
-            self.style = "alternate"
-        elif self.style == "alternate" and self.feet_correlation > p.bounce_above:
-            self.style = "bounce"
+        self._update_style(t)
 
         bounce_switch = self._bounce.update(hb, dt)
         alternate_switch = self._alternate.update(ha, dt)
@@ -336,9 +335,30 @@ class CameraJumpCounter:
             out += self._event(t, "alternate", 0.0)
         return out
 
+    def _update_style(self, t: float) -> None:
+        """Feet together (bounce) or against each other (alternate), with hysteresis. Within a
+        bout the other style must hold for `style_hold_s` first: in a side view the legs
+        cross and the left/right labels swap, and a flip on that noise would drop the
+        contacts of the style really being jumped."""
+        p = self.params
+        if self.style == "bounce":
+            other = "alternate" if self.feet_correlation < p.alternate_below else None
+        else:
+            other = "bounce" if self.feet_correlation > p.bounce_above else None
+        if other is None:
+            self._style_since = None
+            return
+        if self._style_since is None:
+            self._style_since = t
+        if not self.jumping or t - self._style_since >= p.style_hold_s:
+            self.style = other
+            self._style_since = None
+
     def _event(self, t: float, style: str, peak: float) -> list[CameraJump]:
         p = self.params
-        if self.travelling:  # walking past, not jumping: end any bout
+        # Walking past, not jumping: feet alternating while the hips travel. Feet moving
+        # together are never walking (a camera panning after a jumper moves the hips too).
+        if self.travelling and style == "alternate":
             self.jumping = False
             self._pending = None
             return []

@@ -152,6 +152,7 @@ CANDIDATES: dict[str, tuple[float, ...]] = {
     "min_swap": (0.03, 0.08),
     "alternate_below": (-0.2, 0.0),
     "style_s": (0.15, 0.6),
+    "style_hold_s": (0.0, 1.0),
     "start_gap_s": (0.5, 0.9),
     "min_periodicity": (0.3, 0.7),
     "fill_ratio": (1.4, 1e9),  # 1e9: never fill from the period

@@ -297,13 +297,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="where --sweep writes the transformed clips and their tracks (not the repo)",
     )
     parser.add_argument("--clips", help="--sweep only these clips (comma-separated)")
+    parser.add_argument(
+        "--cached-only",
+        action="store_true",
+        help="--sweep only the clips already analysed in --cache (re-count, no inference)",
+    )
     parser.add_argument("--transforms", help="--sweep only these transformations (comma-separated)")
     args = parser.parse_args(argv)
     truths = read_ground_truth(args.data / "jumprope" / "ground_truth.csv")
     if args.sweep:
         from station.camcount.sweep import main_sweep
 
-        return main_sweep(truths, args.data, args.cache, args.clips, args.transforms)
+        return main_sweep(
+            truths, args.data, args.cache, args.clips, args.transforms, args.cached_only
+        )
     tracks = [track_for(t, args.data, args.tracks, args.save_tracks) for t in truths]
     print(markdown_table([score_clip(t, tr) for t, tr in zip(truths, tracks, strict=True)]))
     print()

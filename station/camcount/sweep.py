@@ -140,6 +140,7 @@ def sweep(
     data: Path,
     cache: Path,
     config: Any = None,
+    cached_only: bool = False,
 ) -> list[SweepResult]:
     from station.config.loader import load_config
 
@@ -147,6 +148,8 @@ def sweep(
     results = []
     for transform in transforms:
         for truth in truths:
+            if cached_only and not (cache / transform.name / f"{truth.clip}.json").is_file():
+                continue
             results.append(run_one(truth, transform, data, cache, config))
             r = results[-1]
             print(
@@ -190,6 +193,7 @@ def main_sweep(
     cache: Path,
     clips: str | None,
     transforms: str | None,
+    cached_only: bool = False,
 ) -> int:
     chosen_truths = [t for t in truths if clips is None or t.clip in clips.split(",")]
     available = {ORIGINAL.name: ORIGINAL, **TRANSFORMS}
@@ -198,7 +202,8 @@ def main_sweep(
     if unknown:
         print(f"unknown transformation(s) {unknown}; known: {list(available)}", file=sys.stderr)
         return 2
-    results = sweep(chosen_truths, [available[n] for n in names], data, cache)
+    results = sweep(chosen_truths, [available[n] for n in names], data, cache, None, cached_only)
+    names = [n for n in names if any(r.transform == n for r in results)]
     print(sweep_table(results))
     worst_sweep = max(summed_error([r for r in results if r.transform == n]) for n in names)
     ok = worst_sweep <= MAX_SWEEP_ERROR

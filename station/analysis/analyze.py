@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,8 @@ import numpy as np
 
 from station.camcount.counter import CameraJump, CameraJumpCounter
 from station.events import FAULTS, NUM_LANDMARKS, PoseFrame
+from station.pose.find_jumper import WHOLE_PICTURE, JumperSearch, find_jumper
+from station.pose.jumper import JumperPicker, anchor_point
 from station.pose.track import LandmarkTrack, load_track, save_track
 from station.posture import PostureJudge, faults_json, summarise
 from station.posture.placement import guess_placement
@@ -45,6 +47,7 @@ class Analysis:
     inference_s: float | None = None
     analysis_s: float = 0.0
     placement: str = ""  # the camera placement the posture lights were judged for
+    jumper: dict[str, Any] = field(default_factory=dict)  # where the jumper was looked for
 
     @property
     def cadence_per_min(self) -> float:
@@ -66,6 +69,7 @@ class Analysis:
             "jump_times_s": [round(j.t, 3) for j in self.jumps],
             "cadence_per_min": round(self.cadence_per_min, 1),
             "faults": self.faults,
+            "jumper": self.jumper,
             "timing": {
                 "inference_ms_per_frame": None
                 if self.inference_s is None
@@ -111,19 +115,39 @@ def pick_placement(requested: str, frames: list[PoseFrame], config: Any) -> str:
     return guess_placement(frames) or str(config["camera"]["placement"])
 
 
+def jumper_region(path: Path, config: Any, roi: Sequence[float] | None) -> JumperSearch:
+    """Where the model looks for the jumper: `roi` when given (``--roi``), else the config's
+    ``camera.roi`` when it is narrower than the whole picture, else found in the video
+    (station.pose.find_jumper: the person who keeps moving)."""
+    if roi is not None:
+        return JumperSearch(tuple(float(v) for v in roi), "given")  # type: ignore[arg-type]
+    configured = tuple(float(v) for v in config["camera"]["roi"])
+    if configured != WHOLE_PICTURE:
+        return JumperSearch(configured, "given")  # type: ignore[arg-type]
+    return find_jumper(path)
+
+
 def _infer(
-    path: Path, config: Any, analysis: Analysis, progress: Progress | None, workers: int | None
+    path: Path,
+    config: Any,
+    analysis: Analysis,
+    progress: Progress | None,
+    workers: int | None,
+    roi: Sequence[float] | None = None,
 ) -> list[PoseFrame]:
-    """Real inference on every frame of the video (see station.pose.extract)."""
+    """Real inference on every frame of the video (see station.pose.extract), on the part of
+    the picture where the jumper is."""
     from station.camera.video import VideoError
     from station.pose.backends import PoseModelMissing, open_backend
     from station.pose.extract import infer_video
 
+    search = jumper_region(path, config, roi)
+    analysis.jumper = search.as_json()
     try:
         result = infer_video(
             path,
             lambda: open_backend(config["pose"]),
-            config["camera"]["roi"],
+            search.model_roi,
             progress,
             workers,
         )
@@ -133,6 +157,19 @@ def _infer(
     analysis.width, analysis.height = result.info.width, result.info.height
     analysis.inference_s = result.inference_s
     return result.frames
+
+
+def _inside(frames: list[PoseFrame], roi: Sequence[float]) -> list[PoseFrame]:
+    """Frames whose person stands (feet, else hips) inside `roi`; the others lose their pose."""
+    from dataclasses import replace
+
+    picker = JumperPicker(roi)
+    kept = []
+    for frame in frames:
+        point = None if frame.lm is None else anchor_point(frame.lm)
+        inside = point is not None and picker.inside(point)
+        kept.append(frame if inside else replace(frame, lm=None, world=None))
+    return kept
 
 
 def _pictures(path: Path) -> Iterator[Any]:
@@ -154,8 +191,10 @@ def analyze(
     baseline: bool = True,
     workers: int | None = None,
     placement: str = "auto",
+    roi: Sequence[float] | None = None,
 ) -> Analysis:
-    """Count jumps and judge posture in a video or a landmark track (.npz)."""
+    """Count jumps and judge posture in a video or a landmark track (.npz). `roi` (x0, y0,
+    x1, y1, fractions of the picture) says where the jumper is; None: found in the video."""
     path = Path(input_path)
     if not path.exists():
         raise AnalysisError(f"{path}: no such file")
@@ -180,9 +219,15 @@ def analyze(
                 "and height must be positive (a damaged or hand-made track?)"
             )
         frames = list(track.frames())
+        if roi is not None:  # a track has no pictures: keep the pose only when inside `roi`
+            frames = _inside(frames, roi)
+        analysis.jumper = JumperSearch(
+            WHOLE_PICTURE if roi is None else tuple(roi),  # type: ignore[arg-type]
+            "whole picture" if roi is None else "given",
+        ).as_json()
     else:
         # Inference fills the progress bar; analysis afterwards takes a tiny fraction of it.
-        frames = _infer(path, config, analysis, progress, workers)
+        frames = _infer(path, config, analysis, progress, workers, roi)
         if annotate is not None:
             pictures = _pictures(path)
     if not frames:

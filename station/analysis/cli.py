@@ -41,8 +41,25 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="where the camera stood; 'auto' (default) guesses it from the shoulders' "
         "apparent width. The posture metrics differ per placement.",
     )
+    p.add_argument(
+        "--roi",
+        type=_roi,
+        metavar="x0,y0,x1,y1",
+        help="where the jumper is, in fractions of the picture (0,0 top left; e.g. "
+        "0.3,0.1,0.7,1). Default: found in the video (the person who keeps jumping), or "
+        "the whole picture when nobody stands out; the JSON's 'jumper' says which",
+    )
     p.add_argument("--config", type=Path, help="config file (default: the station's)")
     p.set_defaults(func=run)
+
+
+def _roi(text: str) -> tuple[float, float, float, float]:
+    from station.pose.find_jumper import parse_roi
+
+    try:
+        return parse_roi(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
             baseline=not args.no_baseline,
             workers=args.workers,
             placement=args.placement,
+            roi=args.roi,
         )
     except AnalysisError as exc:
         if progress is not None:
@@ -79,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"jumps: {data['jumps']} (cadence {data['cadence_per_min']}/min)")
     print(f"posture judged for a {result.placement} camera")
+    jumper = data["jumper"]
+    print(f"jumper looked for in {jumper['roi']} ({jumper['how']})")
     for fault, s in data["faults"].items():
         print(
             f"  {fault:9s} fault {s['fault_s']:6.1f} s  warn {s['warn_s']:6.1f} s  "

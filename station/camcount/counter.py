@@ -39,6 +39,50 @@ RIGHT_FOOT = [LANDMARK[n] for n in ("right_ankle", "right_heel", "right_foot_ind
 
 
 MAX_WINDOW = 7  # frames kept for smoothing (± 3)
+SHORTEST_PERIOD_S = 0.1  # one jump or one foot contact: 10 a second is beyond anyone
+LONGEST_PERIOD_S = 1.2
+RHYTHM_INTERVALS = 8  # the recent rhythm: median of this many intervals between contacts
+FUNDAMENTAL_SHARE = 0.4  # the first autocorrelation peak this high (× the highest) is the period
+
+
+def autocorrelation(x: NDArray[np.float64], max_lag: int) -> NDArray[np.float64]:
+    """Normalised autocorrelation r[0..max_lag] of a zero-mean-ish signal: each lag is the
+    correlation coefficient of the overlapping parts (no bias toward short lags)."""
+    r = np.zeros(max_lag + 1)
+    r[0] = 1.0
+    for lag in range(1, min(max_lag, len(x) - 2) + 1):
+        a, b = x[:-lag], x[lag:]
+        a = a - a.mean()
+        b = b - b.mean()
+        den = float(np.sqrt(np.dot(a, a) * np.dot(b, b)))
+        r[lag] = float(np.dot(a, b)) / den if den > 0 else 0.0
+    return r
+
+
+def dominant_period(
+    x: NDArray[np.float64], dt: float, shortest_s: float, longest_s: float, floor: float = 0.0
+) -> tuple[float, float]:
+    """(period in seconds, autocorrelation there) of the signal's strongest repetition, or
+    (0, 0). The first autocorrelation peak at least FUNDAMENTAL_SHARE × the highest is taken,
+    so a multiple of the period (every second jump alike) does not win over the period itself;
+    parabolic interpolation gives the period to a fraction of a frame (at 15 frames/s a
+    contact lasts 3–4 frames, so whole frames would be 15 % steps)."""
+    lo = max(1, int(np.floor(shortest_s / dt)))
+    hi = int(np.ceil(longest_s / dt))
+    if len(x) < 2 * lo + 4:
+        return 0.0, 0.0
+    r = autocorrelation(x, min(hi + 1, len(x) - 3))
+    peaks = [k for k in range(max(lo, 1), len(r) - 1) if r[k] >= r[k - 1] and r[k] >= r[k + 1]]
+    if not peaks:
+        return 0.0, 0.0
+    top = max(r[k] for k in peaks)
+    if top <= 0:
+        return 0.0, 0.0
+    # `floor`: a peak too weak to be trusted is never preferred to a strong later one.
+    k = next(k for k in peaks if r[k] >= max(FUNDAMENTAL_SHARE * top, min(floor, top)))
+    den = r[k - 1] - 2 * r[k] + r[k + 1]
+    shift = 0.5 * (r[k - 1] - r[k + 1]) / den if den < 0 else 0.0
+    return (k + max(-0.5, min(0.5, shift))) * dt, float(r[k])
 
 
 @dataclass(frozen=True)
@@ -58,10 +102,19 @@ class CounterParams:
     style_s: float = 0.3  # time constant of the style decision
     alternate_below: float = -0.1  # feet correlation below this: "alternate" …
     bounce_above: float = 0.0  # … above this: "bounce" again (hysteresis)
+    style_hold_s: float = 0.5  # within a bout, the other style must last this long
     max_missing_s: float = 0.25  # a longer pose gap resets the signals
     double_ratio: float = 1.35  # bounce this much bigger than recent jumps = double-under
     max_travel_per_s: float = 2.0  # hips moving sideways faster (torso lengths/s): walking
     travel_s: float = 1.0  # measured as the displacement over this long
+    # The signal's own period (autocorrelation over the last `period_window_s`):
+    period_window_s: float = 2.0
+    min_periodicity: float = 0.5  # autocorrelation at the period needed to trust it
+    fill_ratio: float = 1.6  # a gap this many periods long holds missed contacts …
+    max_fill: int = 3  # … at most this many, counted evenly spaced
+    rhythm_events: int = 0  # not periodic enough: the median of the bout's last intervals,
+    # once this many are known (0: only the autocorrelation's period fills gaps)
+    refractory: float = 0.0  # an event within this fraction of a period of the last is one
 
 
 DEFAULT_PARAMS = CounterParams()
@@ -138,6 +191,11 @@ class CameraJumpCounter:
         self.style = "bounce"
         self._xs: deque[tuple[float, float]] = deque()
         self.travel_per_s = 0.0
+        # t, high-passed bounce, high-passed alternation (torso lengths), for the period
+        self._history: deque[tuple[float, float, float]] = deque()
+        self.filled = 0  # contacts counted from the period, not seen as a trigger
+        self._style_since: float | None = None  # when the other style began to show
+        self._intervals: deque[float] = deque(maxlen=RHYTHM_INTERVALS)  # within the bout
 
     @property
     def count(self) -> int:
@@ -233,6 +291,7 @@ class CameraJumpCounter:
         self._bounce.reset()
         self._alternate.reset()
         self._last_t = None
+        self._history.clear()
 
     def _expire(self, now: float) -> list[CameraJump]:
         if self._last_event_t is not None and now - self._last_event_t > self.params.max_gap_s:
@@ -252,6 +311,9 @@ class CameraJumpCounter:
         self._trend_f += alpha * (feet - self._trend_f)
         hb, ha = (b - self._trend_b) / scale, (a - self._trend_a) / scale
         hf = (feet - self._trend_f) / scale
+        self._history.append((t, hb, ha))
+        while self._history and t - self._history[0][0] > p.period_window_s:
+            self._history.popleft()
         # Style: do the feet move together (bounce) or against each other (alternate)?
         # With l, r the feet heights: var((l+r)/2) - var((l-r)/2) = cov(l, r), and the sum of
         # the two is (var l + var r) / 2, so their ratio is the feet's correlation.
@@ -260,10 +322,7 @@ class CameraJumpCounter:
         self._power_a += beta * (0.25 * ha * ha - self._power_a)
         total = self._power_f + self._power_a
         self.feet_correlation = (self._power_f - self._power_a) / total if total > 0 else 0.0
-        if self.style == "bounce" and self.feet_correlation < p.alternate_below:
-            self.style = "alternate"
-        elif self.style == "alternate" and self.feet_correlation > p.bounce_above:
-            self.style = "bounce"
+        self._update_style(t)
 
         bounce_switch = self._bounce.update(hb, dt)
         alternate_switch = self._alternate.update(ha, dt)
@@ -276,14 +335,42 @@ class CameraJumpCounter:
             out += self._event(t, "alternate", 0.0)
         return out
 
+    def _update_style(self, t: float) -> None:
+        """Feet together (bounce) or against each other (alternate), with hysteresis. Within a
+        bout the other style must hold for `style_hold_s` first: in a side view the legs
+        cross and the left/right labels swap, and a flip on that noise would drop the
+        contacts of the style really being jumped."""
+        p = self.params
+        if self.style == "bounce":
+            other = "alternate" if self.feet_correlation < p.alternate_below else None
+        else:
+            other = "bounce" if self.feet_correlation > p.bounce_above else None
+        if other is None:
+            self._style_since = None
+            return
+        if self._style_since is None:
+            self._style_since = t
+        if not self.jumping or t - self._style_since >= p.style_hold_s:
+            self.style = other
+            self._style_since = None
+
     def _event(self, t: float, style: str, peak: float) -> list[CameraJump]:
         p = self.params
-        if self.travelling:  # walking past, not jumping: end any bout
+        # Walking past, not jumping: feet alternating while the hips travel. Feet moving
+        # together are never walking (a camera panning after a jumper moves the hips too).
+        if self.travelling and style == "alternate":
             self.jumping = False
             self._pending = None
             return []
         if self._last_event_t is not None and t - self._last_event_t < p.min_gap_s:
             return []
+        interval = self.expected_interval(style) if self.jumping else 0.0
+        if (
+            interval > 0
+            and self._last_event_t is not None
+            and t - self._last_event_t < p.refractory * interval
+        ):
+            return []  # a wobble of the same contact, far sooner than the rhythm allows
         previous, self._last_event_t = self._last_event_t, t
         double = False
         if style == "bounce":
@@ -292,8 +379,11 @@ class CameraJumpCounter:
             self._bout_peaks.append(peak)
         jump = CameraJump(t, style, double)
         if self.jumping:
-            self.jumps.append(jump)
-            return [jump]
+            missed = self._missed(previous, t, interval, style)
+            if previous is not None:
+                self._intervals.append((t - previous) / (len(missed) + 1))
+            self.jumps.extend((*missed, jump))
+            return [*missed, jump]
         if (
             self._pending is not None
             and previous is not None
@@ -302,10 +392,54 @@ class CameraJumpCounter:
         ):
             first, self._pending = self._pending, None
             self.jumping = True
+            self._intervals.clear()
+            self._intervals.append(t - previous)
             self.jumps.extend((first, jump))
             return [first, jump]
         self._pending = jump
         return []
+
+    def expected_interval(self, style: str) -> float:
+        """Seconds between two counted events at the current rhythm, from the signal's own
+        period, or 0 when the signal is not clearly periodic. Alternation: a full cycle is
+        two foot contacts."""
+        p = self.params
+        if len(self._history) < 8 or self._frame_dt is None:
+            return 0.0
+        column = 1 if style == "bounce" else 2
+        # The direction of motion (up or down), not the signal itself: a low jump after a
+        # high one rises and falls just the same, so the rhythm holds whatever the heights.
+        x = np.sign(np.diff([h[column] for h in self._history]))
+        span = self._history[-1][0] - self._history[0][0]
+        dt = span / (len(self._history) - 1) if span > 0 else self._frame_dt
+        cycles_per_event = 1.0 if style == "bounce" else 0.5
+        period, strength = dominant_period(
+            x, dt, SHORTEST_PERIOD_S / cycles_per_event, LONGEST_PERIOD_S, p.min_periodicity
+        )
+        if strength >= p.min_periodicity:
+            return period * cycles_per_event
+        # Not clearly periodic (a noisy side view, few frames per contact): the rhythm of
+        # the contacts counted so far in this bout, robust to the odd miss or extra.
+        if p.rhythm_events > 0 and len(self._intervals) >= p.rhythm_events:
+            return float(np.median(self._intervals))
+        return 0.0
+
+    def _missed(
+        self, previous: float | None, t: float, interval: float, style: str
+    ) -> list[CameraJump]:
+        """Contacts the trigger did not see (a low jump, feet hidden for a moment, the left
+        and right labels swapped): a gap of k rhythm intervals holds k - 1 of them."""
+        p = self.params
+        if previous is None or interval <= 0:
+            return []
+        gap = t - previous
+        if gap < p.fill_ratio * interval:
+            return []
+        k = min(p.max_fill + 1, round(gap / interval))
+        if k < 2:
+            return []
+        self.filled += k - 1
+        return [CameraJump(previous + gap * i / k, style) for i in range(1, k)]
 
 
 def count_frames(frames: list[PoseFrame], params: CounterParams = DEFAULT_PARAMS) -> list[float]:

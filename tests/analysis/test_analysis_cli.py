@@ -13,7 +13,7 @@ from station.cli import main
 
 FIELDS = {
     "input", "fps", "frames", "pose_frames", "duration_s", "jumps", "jump_times_s",
-    "cadence_per_min", "faults", "timing",
+    "cadence_per_min", "faults", "timing", "jumper",
 }  # fmt: skip
 FAULT_FIELDS = {"fault_s", "warn_s", "unknown_s", "episodes"}
 
@@ -41,6 +41,8 @@ def test_video_json_annotate_and_track(
     assert data["jumps"] == len(data["jump_times_s"])
     assert 100 < data["cadence_per_min"] < 160
     assert data["timing"]["inference_ms_per_frame"] > 0
+    assert set(data["jumper"]) == {"roi", "how"}
+    assert data["jumper"]["how"] in {"auto", "whole picture"}
 
     cap = cv2.VideoCapture(str(annotated))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 228

@@ -41,7 +41,7 @@ def test_every_style_is_covered(results: list) -> None:
 def test_counting_holds_at_pi_frame_rates(jumprope_tracks: dict[str, object], step: int) -> None:
     """A Pi runs the model at 5–15 frames/s. Every 2nd / 3rd frame of the real tracks
     (≈ 15 / 10 frames/s; an approximation: the tracker saw every frame) with the same
-    parameters: the summed error stays within 4 % (measured: 2.5 % and 1.6 %)."""
+    parameters: the summed error stays within 4 % (measured: 1.9 % and 1.2 %)."""
     from station.pose.track import LandmarkTrack
 
     truths = read_ground_truth(SHARED_DATA / "jumprope" / "ground_truth.csv")
@@ -59,3 +59,16 @@ def test_counting_holds_at_pi_frame_rates(jumprope_tracks: dict[str, object], st
         results.append(score_clip(truth, sub))
     total, _worst, _ok = summarize(results)
     assert total <= 0.04, markdown_table(results)
+
+
+def test_out_of_sample_leave_one_clip_out(jumprope_tracks: dict[str, object]) -> None:
+    """Every tuned parameter chosen on 8 clips, the 9th scored with that choice: the limits
+    hold out of sample at the clips' own frame rate (docs/counting.md has the 15 frames/s
+    figures, which do not meet them on the fastest speed-step)."""
+    from station.camcount.evaluate import leave_one_out, loo_report
+
+    truths = read_ground_truth(SHARED_DATA / "jumprope" / "ground_truth.csv")
+    tracks = [jumprope_tracks[t.clip] for t in truths]
+    loo = leave_one_out(truths, tracks, steps=(1,))  # type: ignore[arg-type]
+    ok = summarize(loo.out_of_sample[1])[2]
+    assert ok, loo_report(truths, loo)

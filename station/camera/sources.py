@@ -211,9 +211,13 @@ class PosePipeline:
         picker: JumperPicker,
         clock: Clock | None = None,
         name: str = "camera",
+        max_fps: float = 0.0,
     ) -> None:
         self.name = name
         self._grabber = grabber
+        # At most this many inferences a second (0: as fast as the model goes), so a laptop
+        # sees what a Pi's slower model sees: the frames in between are dropped.
+        self._min_period = 1.0 / max_fps if max_fps > 0 else 0.0
         self._backend = backend
         self._picker = picker
         self._clock = clock or MonotonicClock()
@@ -223,6 +227,7 @@ class PosePipeline:
         self._threads: list[threading.Thread] = []
         self.frames_captured = 0
         self.frames_inferred = 0
+        self.ended = False  # a video file played to its end: the camera has gone quiet
         self.keep_image = False  # hand each picture on with its pose (the screen's live view)
         self.latest_image: NDArray[np.uint8] | None = None  # for a trainer's snapshot
 
@@ -245,6 +250,7 @@ class PosePipeline:
             while not self._stop.is_set():
                 rgb = self._grabber.grab()
                 if rgb is None:
+                    self.ended = bool(getattr(self._grabber, "is_file", False))
                     break
                 self._mailbox.put((index, self._clock.now(), rgb))
                 self.latest_image = rgb  # one reference, replaced each frame: nothing piles up
@@ -257,13 +263,19 @@ class PosePipeline:
             self._mailbox.close()
 
     def _inference_loop(self) -> None:
+        next_start = 0.0
         try:
             while True:
+                # Capped: wait as a slower model would, while newer frames replace older ones.
+                wait = next_start - time.perf_counter()
+                if wait > 0 and self._stop.wait(wait):
+                    break
                 item = self._mailbox.get()
                 if item is None:
                     break
                 index, t, rgb = item
                 start = time.perf_counter()  # a cost, not a timestamp: wall time
+                next_start = start + self._min_period
                 chosen = detect_jumper(self._backend, self._picker, rgb, t)
                 inference_ms = 1000.0 * (time.perf_counter() - start)
                 height, width = rgb.shape[:2]
@@ -292,8 +304,13 @@ class PosePipeline:
         while True:
             event = self._out.get()
             if event is None:
-                return
+                break
             yield event
+        if self.ended:
+            # A video file ends as a camera going quiet: no more poses, and no reopening
+            # (which would play it again); the station sees nobody and ends the session.
+            log.info("%s: the video has ended; the camera stays quiet", self.name)
+            self._stop.wait()
 
     def close(self) -> None:
         self._stop.set()
@@ -347,6 +364,7 @@ def open_pose_pipeline(config: Any, clock: Clock | None = None) -> Source:
     except Exception as exc:
         grabber.close()
         raise HardwareMissing("pose model", str(exc), "see [pose] in the config") from exc
-    pipeline = PosePipeline(grabber, backend, JumperPicker(cam["roi"]), clock)
+    max_fps = float(config["pose"]["max_fps"])
+    pipeline = PosePipeline(grabber, backend, JumperPicker(cam["roi"]), clock, max_fps=max_fps)
     pipeline.keep_image = bool(config["display"]["live_view"])
     return pipeline

@@ -148,8 +148,10 @@ class Picamera2Grabber:
 class OpenCVGrabber:
     """A USB camera (`device` = index such as "0" or a /dev/video path) or a video file.
 
-    A video file is paced at its own frame rate so it behaves like a camera (frames that
-    inference cannot keep up with are dropped, as live)."""
+    A video file is paced at its own frame rate so it behaves like a camera: frames that
+    inference cannot keep up with are dropped, as live, and when reading itself falls behind
+    (a loaded machine) the frames whose time has passed are skipped, as a camera's sensor
+    never waits for its reader. `position` is the returned frame's number in the file."""
 
     def __init__(
         self, device: str, width: int, height: int, fps: float, clock: Clock | None = None
@@ -182,18 +184,35 @@ class OpenCVGrabber:
         self.height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
         self._period = 1.0 / float(cap.get(cv2.CAP_PROP_FPS) or fps) if self.is_file else 0.0
         self._clock = clock or MonotonicClock()
-        self._next_t: float | None = None
+        self._start: float | None = None
+        self._next = 0  # number of the next frame in the file
+        self.position = -1
+        self.skipped = 0
 
     def grab(self) -> NDArray[np.uint8] | None:
-        if self._period:
-            now = self._clock.now()
-            self._next_t = now if self._next_t is None else self._next_t + self._period
-            self._clock.sleep(self._next_t - now)
+        if self._period and not self._keep_time():
+            return None
         ok, bgr = self._cap.read()
         if not ok or bgr is None:
             return None
+        self.position = self._next
+        self._next += 1
         rgb: NDArray[np.uint8] = self._cv2.cvtColor(bgr, self._cv2.COLOR_BGR2RGB)
         return rgb
+
+    def _keep_time(self) -> bool:
+        """Wait for the next frame's time, or skip those already past it. False at the end."""
+        now = self._clock.now()
+        if self._start is None:
+            self._start = now
+        due = int((now - self._start) / self._period)  # the frame a camera would show now
+        while self._next < due:
+            if not self._cap.grab():
+                return False
+            self._next += 1
+            self.skipped += 1
+        self._clock.sleep(self._start + self._next * self._period - now)
+        return True
 
     def close(self) -> None:
         self._cap.release()
@@ -233,8 +252,9 @@ class PosePipeline:
 
     @property
     def dropped(self) -> int:
-        """Frames overwritten in the mailbox before inference could take them."""
-        return self._mailbox.dropped
+        """Frames overwritten in the mailbox before inference could take them, and frames of
+        a video file skipped because reading them fell behind its frame rate."""
+        return self._mailbox.dropped + int(getattr(self._grabber, "skipped", 0))
 
     def start(self) -> None:
         if self._threads:
@@ -252,10 +272,11 @@ class PosePipeline:
                 if rgb is None:
                     self.ended = bool(getattr(self._grabber, "is_file", False))
                     break
+                index = int(getattr(self._grabber, "position", index))  # skipped frames show
                 self._mailbox.put((index, self._clock.now(), rgb))
                 self.latest_image = rgb  # one reference, replaced each frame: nothing piles up
                 index += 1
-                self.frames_captured = index
+                self.frames_captured += 1
         except Exception as exc:  # a dead camera degrades the station, it does not crash it
             log.exception("camera capture failed")
             self._out.put(DeviceStatus(self._clock.now(), "camera", False, str(exc)))

@@ -101,3 +101,24 @@ def test_a_video_file_plays_in_real_time_then_goes_quiet(tmp_path: Path) -> None
     assert all(getattr(e, "ok", True) for e in seen)
     pipeline.close()
     assert done.wait(5)
+
+
+def test_a_late_reader_skips_the_frames_whose_time_has_passed(tmp_path: Path) -> None:
+    """A camera's sensor never waits: a video file read late jumps to the frame due now."""
+    from station.clock import ManualClock
+
+    video = tmp_path / "clip.avi"
+    write_video(video, 20, 20.0)
+    clock = ManualClock()
+    grabber = OpenCVGrabber(str(video), 640, 480, 30, clock)
+    assert grabber.grab() is not None and grabber.position == 0
+    assert grabber.grab() is not None and grabber.position == 1
+    assert clock.now() == pytest.approx(0.05)  # waited for the second frame's time
+    clock.advance(0.5)  # the reader stalled for half a second
+    assert grabber.grab() is not None
+    assert grabber.position == 11 and grabber.skipped == 9
+    got = 0
+    while grabber.grab() is not None:
+        got += 1
+    assert got == 8 and grabber.position == 19  # then the rest, to the end of the file
+    grabber.close()

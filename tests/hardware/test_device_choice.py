@@ -116,3 +116,16 @@ def test_a_reload_that_first_needs_gpio_opens_it_or_says_why() -> None:
         assert factory is None  # logged; the station keeps running without a buzzer
     hw_sim = select_hardware(config(**NO_GPIO), simulate={"gpio"})
     assert isinstance(hw_sim.gpio_for(needs_buzzer), MockFactory)
+
+
+def test_the_webcam_config_needs_no_pi() -> None:
+    """README's "try it with a webcam": the shipped overlay is valid and needs no GPIO."""
+    from pathlib import Path
+
+    from station.config.loader import load_config
+
+    path = Path(__file__).parents[2] / "config" / "webcam.toml"
+    cfg = load_config(str(path), required=True)
+    roles = {r.device: r.state for r in device_roles(cfg)}
+    assert roles == {"mat": "absent", "camera": "real", "gpio": "absent"}
+    assert select_hardware(cfg, simulate=False).pin_factory is None

@@ -129,3 +129,34 @@ def test_the_webcam_config_needs_no_pi() -> None:
     roles = {r.device: r.state for r in device_roles(cfg)}
     assert roles == {"mat": "absent", "camera": "real", "gpio": "absent"}
     assert select_hardware(cfg, simulate=False).pin_factory is None
+
+
+def test_diag_says_which_devices_are_real_simulated_or_absent(tmp_path: Any) -> None:
+    from station.diag.checks import SKIP, Context, check_devices, check_mat, check_outputs
+
+    cfg = config(**NO_GPIO)
+    devices = check_devices(Context(cfg, tmp_path / "x.toml", simulated=frozenset({"camera"})))
+    assert devices.summary == "mat absent, camera simulated, gpio absent"
+    # nothing needs GPIO: the buzzer check does not try to open a chip
+    outputs = check_outputs(Context(cfg, tmp_path / "x.toml"))
+    assert outputs.status == SKIP and "no GPIO needed" in outputs.summary
+    simulated = Context(config(), tmp_path / "x.toml", simulated=frozenset(DEVICES))
+    assert check_mat(simulated)[0].status == SKIP
+    assert "simulated" in check_outputs(simulated).summary
+
+
+def test_the_screen_names_devices_that_are_not_real(tmp_path: Any) -> None:
+    from station.config.loader import ConfigStore
+    from station.runtime.station import Station
+
+    video = tmp_path / "clip.avi"
+    video.write_bytes(b"x")
+    site = tmp_path / "site.toml"
+    site.write_text(f'[camera]\nsource = "opencv"\ndevice = "{video}"\n[mat]\nsensor = "none"\n')
+    store = ConfigStore(site)
+    station = Station(store, select_hardware(store.config, simulate={"gpio"}))
+    notice = station.view(0.0).config_notice
+    assert notice == "Devices: mat absent, camera video file, gpio simulated"
+    station.shutdown(0.0)
+    all_simulated = Station(ConfigStore(site), select_hardware(config(), simulate=DEVICES))
+    assert "mat simulated" in (all_simulated.view(0.0).config_notice or "")

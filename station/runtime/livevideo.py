@@ -202,7 +202,8 @@ def run_live(
     timeout_s: float | None = None,
 ) -> LiveRun:
     """`station run --headless` on `played` until its session has been logged (or the video
-    plus a margin has passed), then SIGTERM, as systemd stops the kiosk."""
+    plus a margin has passed since the camera started), then SIGTERM, as systemd stops the
+    kiosk. `timeout_s` bounds the whole run (start-up on a loaded machine included)."""
     from station.storage.paths import LIVE_STATUS
     from station.storage.sessions import SessionLog
 
@@ -215,8 +216,11 @@ def run_live(
     env.setdefault("SDL_VIDEODRIVER", "dummy")
     cmd = [sys.executable, "-m", "station", "run", "--headless", "--config", str(config)]
     cmd += [*extra_args, "--state-dir", str(state)]
-    # model loading, the lead-in, the video, then end_after_off_s of quiet before the summary
-    limit = timeout_s if timeout_s is not None else played.duration_s + 60.0
+    # the video, then end_after_off_s of quiet before the summary, counted from the moment
+    # the camera runs (loading Python and the model can take a minute on a loaded machine)
+    margin = played.duration_s + 60.0
+    limit = timeout_s if timeout_s is not None else played.duration_s + 600.0
+    camera_since: float | None = None
     started = time.monotonic()
     proc = subprocess.Popen(
         cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
@@ -231,13 +235,19 @@ def run_live(
                 live = json.loads(status.read_text())
             except (OSError, ValueError):
                 continue
-            # The session is logged once the summary shows; idle after the video has played
-            # means none started (or it was already logged).
+            if camera_since is None and live.get("camera", {}).get("frames_inferred"):
+                camera_since = time.monotonic()
+            if camera_since is None:
+                continue
+            # The session is logged once the summary shows; idle well after the video has
+            # played means none started.
             if live.get("phase") == "summary":
                 break
-            elapsed = time.monotonic() - started
-            video_over = video_over or elapsed > played.duration_s
-            if video_over and live.get("phase") == "idle" and elapsed > played.duration_s + 15:
+            playing = time.monotonic() - camera_since
+            video_over = video_over or playing > played.duration_s
+            if playing > margin or (
+                video_over and live.get("phase") == "idle" and playing > played.duration_s + 15
+            ):
                 break
     finally:
         if proc.poll() is None:

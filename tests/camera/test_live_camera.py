@@ -62,7 +62,9 @@ def test_uncapped_infers_whatever_the_model_keeps_up_with() -> None:
     pipeline = PosePipeline(PacedGrabber(30), LegacyPoseBackend(), JumperPicker(), max_fps=0)
     got = poses(list(pipeline.events()))
     pipeline.close()
-    assert len(got) + pipeline.dropped == 30 and len(got) > 5
+    # how many is the machine's business (timing); that none is lost or duplicated is ours
+    assert got and len(got) + pipeline.dropped == 30
+    assert [p.index for p in got] == sorted({p.index for p in got})
 
 
 def write_video(path: Path, n: int, fps: float) -> None:

@@ -3,7 +3,7 @@
 A hand-marked clip is cut to its judged window (the ground truth's first event - 0.5 s to its
 last + 0.5 s), preceded by a lead-in (its first picture held still, as a member stands on the
 spot before jumping: a camera-counted session starts only after a second in view) and written
-losslessly to a scratch file. That file is the camera: `station run --headless` plays it at its
+to a scratch file. That file is the camera: `station run --headless` plays it at its
 own frame rate with `[camera] source = "opencv"`, no mat, and the buzzer on simulated pins, with
 `[pose] max_fps` as asked. When the video ends the camera goes quiet, the member is seen
 leaving and the session ends; its record is read back from the session log. `station analyze`
@@ -31,6 +31,8 @@ import numpy as np
 
 WINDOW_MARGIN_S = 0.5
 """The ground truth judges a count inside [first event - 0.5 s, last event + 0.5 s]."""
+
+JPEG_QUALITY = 95
 
 LEAD_IN_S = 3.0
 """Held still before the jumping: one second in view starts the session, then calibration."""
@@ -92,7 +94,7 @@ def prepare(
     out_of_view: tuple[float, float] | None = None,
     until_s: float | None = None,
 ) -> Played:
-    """Write the clip's judged window after a still lead-in to `out` (lossless FFV1 .avi).
+    """Write the clip's judged window after a still lead-in to `out` (Motion JPEG .avi).
 
     `out_of_view` = (start, length) in seconds of the window: for that long the member is gone
     (the picture replaced by the empty scene's average colour) and their events do not count.
@@ -129,9 +131,12 @@ def prepare(
         frames = [empty if gone[0] <= i < gone[1] else f for i, f in enumerate(frames)]
     height, width = frames[0].shape[:2]
     out.parent.mkdir(parents=True, exist_ok=True)
-    writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*"FFV1"), fps, (width, height))
+    # Motion JPEG at high quality: a tenth of FFV1's decoding cost, so the camera thread takes
+    # little CPU from inference, as a real camera does. Live and analyze read the same file.
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*"MJPG"), fps, (width, height))
     if not writer.isOpened():
-        raise RuntimeError(f"{out}: OpenCV cannot write FFV1 video here")
+        raise RuntimeError(f"{out}: OpenCV cannot write Motion JPEG video here")
+    writer.set(cv2.VIDEOWRITER_PROP_QUALITY, JPEG_QUALITY)
     for bgr in [frames[0]] * lead + frames:
         writer.write(bgr)
     writer.release()

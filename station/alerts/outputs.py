@@ -54,6 +54,8 @@ class AlertOutputs:
         self._open()
 
     def _open(self) -> None:
+        if self._factory is None:
+            return  # no GPIO needed (see station.hardware.gpio_needs): nothing to open
         from gpiozero import LED, Buzzer, TonalBuzzer
 
         try:

@@ -148,8 +148,10 @@ class Picamera2Grabber:
 class OpenCVGrabber:
     """A USB camera (`device` = index such as "0" or a /dev/video path) or a video file.
 
-    A video file is paced at its own frame rate so it behaves like a camera (frames that
-    inference cannot keep up with are dropped, as live)."""
+    A video file is paced at its own frame rate so it behaves like a camera: frames that
+    inference cannot keep up with are dropped, as live, and when reading itself falls behind
+    (a loaded machine) the frames whose time has passed are skipped, as a camera's sensor
+    never waits for its reader. `position` is the returned frame's number in the file."""
 
     def __init__(
         self, device: str, width: int, height: int, fps: float, clock: Clock | None = None
@@ -182,18 +184,35 @@ class OpenCVGrabber:
         self.height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
         self._period = 1.0 / float(cap.get(cv2.CAP_PROP_FPS) or fps) if self.is_file else 0.0
         self._clock = clock or MonotonicClock()
-        self._next_t: float | None = None
+        self._start: float | None = None
+        self._next = 0  # number of the next frame in the file
+        self.position = -1
+        self.skipped = 0
 
     def grab(self) -> NDArray[np.uint8] | None:
-        if self._period:
-            now = self._clock.now()
-            self._next_t = now if self._next_t is None else self._next_t + self._period
-            self._clock.sleep(self._next_t - now)
+        if self._period and not self._keep_time():
+            return None
         ok, bgr = self._cap.read()
         if not ok or bgr is None:
             return None
+        self.position = self._next
+        self._next += 1
         rgb: NDArray[np.uint8] = self._cv2.cvtColor(bgr, self._cv2.COLOR_BGR2RGB)
         return rgb
+
+    def _keep_time(self) -> bool:
+        """Wait for the next frame's time, or skip those already past it. False at the end."""
+        now = self._clock.now()
+        if self._start is None:
+            self._start = now
+        due = int((now - self._start) / self._period)  # the frame a camera would show now
+        while self._next < due:
+            if not self._cap.grab():
+                return False
+            self._next += 1
+            self.skipped += 1
+        self._clock.sleep(self._start + self._next * self._period - now)
+        return True
 
     def close(self) -> None:
         self._cap.release()
@@ -211,9 +230,13 @@ class PosePipeline:
         picker: JumperPicker,
         clock: Clock | None = None,
         name: str = "camera",
+        max_fps: float = 0.0,
     ) -> None:
         self.name = name
         self._grabber = grabber
+        # At most this many inferences a second (0: as fast as the model goes), so a laptop
+        # sees what a Pi's slower model sees: the frames in between are dropped.
+        self._min_period = 1.0 / max_fps if max_fps > 0 else 0.0
         self._backend = backend
         self._picker = picker
         self._clock = clock or MonotonicClock()
@@ -223,13 +246,15 @@ class PosePipeline:
         self._threads: list[threading.Thread] = []
         self.frames_captured = 0
         self.frames_inferred = 0
+        self.ended = False  # a video file played to its end: the camera has gone quiet
         self.keep_image = False  # hand each picture on with its pose (the screen's live view)
         self.latest_image: NDArray[np.uint8] | None = None  # for a trainer's snapshot
 
     @property
     def dropped(self) -> int:
-        """Frames overwritten in the mailbox before inference could take them."""
-        return self._mailbox.dropped
+        """Frames overwritten in the mailbox before inference could take them, and frames of
+        a video file skipped because reading them fell behind its frame rate."""
+        return self._mailbox.dropped + int(getattr(self._grabber, "skipped", 0))
 
     def start(self) -> None:
         if self._threads:
@@ -245,11 +270,13 @@ class PosePipeline:
             while not self._stop.is_set():
                 rgb = self._grabber.grab()
                 if rgb is None:
+                    self.ended = bool(getattr(self._grabber, "is_file", False))
                     break
+                index = int(getattr(self._grabber, "position", index))  # skipped frames show
                 self._mailbox.put((index, self._clock.now(), rgb))
                 self.latest_image = rgb  # one reference, replaced each frame: nothing piles up
                 index += 1
-                self.frames_captured = index
+                self.frames_captured += 1
         except Exception as exc:  # a dead camera degrades the station, it does not crash it
             log.exception("camera capture failed")
             self._out.put(DeviceStatus(self._clock.now(), "camera", False, str(exc)))
@@ -257,13 +284,19 @@ class PosePipeline:
             self._mailbox.close()
 
     def _inference_loop(self) -> None:
+        next_start = 0.0
         try:
             while True:
+                # Capped: wait as a slower model would, while newer frames replace older ones.
+                wait = next_start - time.perf_counter()
+                if wait > 0 and self._stop.wait(wait):
+                    break
                 item = self._mailbox.get()
                 if item is None:
                     break
                 index, t, rgb = item
                 start = time.perf_counter()  # a cost, not a timestamp: wall time
+                next_start = start + self._min_period
                 chosen = detect_jumper(self._backend, self._picker, rgb, t)
                 inference_ms = 1000.0 * (time.perf_counter() - start)
                 height, width = rgb.shape[:2]
@@ -292,8 +325,13 @@ class PosePipeline:
         while True:
             event = self._out.get()
             if event is None:
-                return
+                break
             yield event
+        if self.ended:
+            # A video file ends as a camera going quiet: no more poses, and no reopening
+            # (which would play it again); the station sees nobody and ends the session.
+            log.info("%s: the video has ended; the camera stays quiet", self.name)
+            self._stop.wait()
 
     def close(self) -> None:
         self._stop.set()
@@ -347,6 +385,7 @@ def open_pose_pipeline(config: Any, clock: Clock | None = None) -> Source:
     except Exception as exc:
         grabber.close()
         raise HardwareMissing("pose model", str(exc), "see [pose] in the config") from exc
-    pipeline = PosePipeline(grabber, backend, JumperPicker(cam["roi"]), clock)
+    max_fps = float(config["pose"]["max_fps"])
+    pipeline = PosePipeline(grabber, backend, JumperPicker(cam["roi"]), clock, max_fps=max_fps)
     pipeline.keep_image = bool(config["display"]["live_view"])
     return pipeline

@@ -55,10 +55,26 @@ class Context:
     open_spi: Callable[[int, int, int], Any] | None = None
     pin_factory: Callable[[], Any] | None = None
     frame: Any = None  # a camera frame for the pose check, when the camera gave one
+    simulated: frozenset[str] = frozenset()  # devices the station would simulate (not checked)
     say: Callable[[str], None] = lambda _text: None
 
 
 # --- the platform ------------------------------------------------------------------------
+
+
+def check_devices(ctx: Context) -> Check:
+    """Which devices the station would use for real, simulate or do without."""
+    from station.hardware import device_roles
+
+    roles = device_roles(ctx.config, ctx.simulated)
+    summary = ", ".join(f"{r.device} {r.state}" for r in roles)
+    return Check("devices", OK, summary, details=[str(r) for r in roles], required=False)
+
+
+def _simulated(ctx: Context, device: str) -> Check | None:
+    if device in ctx.simulated:
+        return Check(device, SKIP, "simulated (--simulate): nothing to check", required=False)
+    return None
 
 
 def check_platform(ctx: Context) -> Check:
@@ -169,6 +185,8 @@ def check_camera(ctx: Context) -> Check:
     cam = ctx.config["camera"]
     source = cam["source"]
     name = "camera"
+    if (simulated := _simulated(ctx, "camera")) is not None:
+        return simulated
     if source == "none":
         return Check(name, SKIP, "camera.source = 'none': no camera fitted", required=False)
     if source == "track":
@@ -317,6 +335,8 @@ def synthetic_image() -> Any:
 def check_mat(ctx: Context) -> list[Check]:
     mat = ctx.config["mat"]
     kind = mat["sensor"]
+    if (simulated := _simulated(ctx, "mat")) is not None:
+        return [simulated]
     if kind == "none":
         return [Check("mat", SKIP, "mat.sensor = 'none': the camera counts", required=False)]
     if kind == "replay":
@@ -456,8 +476,12 @@ def check_outputs(ctx: Context) -> Check:
     alerts = ctx.config["alerts"]
     leds = alerts["leds"]
     name = "buzzer and LEDs"
+    if "gpio" in ctx.simulated:
+        return Check(name, SKIP, "GPIO simulated (--simulate): nothing to check", required=False)
     if alerts["buzzer"] == "none" and leds["mode"] == "none":
         return Check(name, SKIP, "no buzzer or LEDs configured", required=False)
+    if not alerts["enabled"] and leds["mode"] == "none":
+        return Check(name, SKIP, "alerts disabled and no LEDs: no GPIO needed", required=False)
     if ctx.service_active:
         return Check(name, SKIP, "in use by the running station", required=False, fix=STOP_FIRST)
     from station.alerts.outputs import AlertOutputs

@@ -13,11 +13,12 @@ EXIT_MISSING = 1
 EXIT_USAGE = 2
 
 EPILOG = """\
-Checks, in order: the systemd service, the Raspberry Pi, the config, the camera, the pose
-model (one real inference), the mat (SPI ADC: every channel's level and the achieved
-sampling rate, and the zero levels; or the contact switch), the buzzer and LEDs, the display
-(SDL KMS/DRM) and disk space. While the kiosk runs it holds the camera, GPIO and display:
-those checks then say 'in use' (stop it first for a full check).
+Checks, in order: the systemd service, the Raspberry Pi, the config, which devices are real,
+simulated or absent, the camera, the pose model (one real inference), the mat (SPI ADC: every
+channel's level and the achieved sampling rate, and the zero levels; or the contact switch),
+the buzzer and LEDs, the display (SDL KMS/DRM) and disk space. While the kiosk runs it holds
+the camera, GPIO and display: those checks then say 'in use' (stop it first for a full check).
+Devices named by --simulate are reported as simulated and not checked.
 
 Exit status: 0 every required part works (warnings allowed); 1 a required part is missing
 or broken (each is listed with its fix); 2 bad command-line usage."""
@@ -39,6 +40,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--beep", action="store_true", help="sound the buzzer and light each LED in turn"
     )
+    p.add_argument(
+        "--simulate",
+        metavar="DEVICES",
+        default="",
+        help="devices the station runs simulated (a comma list of mat, camera, gpio, or all; "
+        "also STATION_SIMULATE): reported as simulated and not checked",
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=_diag)
 
@@ -46,10 +54,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _diag(args: argparse.Namespace) -> int:
     from station.diag.checks import Context
     from station.diag.report import exit_code, render_text, run_checks
+    from station.hardware import parse_devices, simulated_devices
 
+    listed = parse_devices(args.simulate) if args.simulate else frozenset()
+    try:
+        if listed is None:
+            raise ValueError(f"--simulate {args.simulate!r}: expected a list of mat, camera, gpio")
+        simulated = simulated_devices(listed)
+    except ValueError as exc:
+        print(f"station diag: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     config, config_path, problem = _load(args.config)
     say = (lambda _t: None) if args.json else (lambda t: print(t, file=sys.stderr, flush=True))
-    ctx = Context(config, config_path, beep=args.beep, say=say)
+    ctx = Context(config, config_path, beep=args.beep, say=say, simulated=simulated)
     checks = run_checks(ctx, problem)
     code = exit_code(checks)
     if args.json:

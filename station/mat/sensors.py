@@ -359,11 +359,14 @@ class SwitchSource:
         self.queue.put(None)
 
 
-def open_mat_sensor(mat: Mapping[str, Any], pin_factory: Any) -> Source:
-    """The configured mat sensor (the hardware switch calls this when not simulating)."""
+def open_mat_sensor(mat: Mapping[str, Any], pin_factory: Any, clock: Clock | None = None) -> Source:
+    """The configured mat sensor (the hardware switch calls this when not simulating).
+    `clock` stamps live samples on the station's timeline (default: monotonic)."""
     kind = mat["sensor"]
     if kind == "switch":
-        return SwitchSource(int(mat["switch_pin"]), pin_factory, float(mat["switch_bounce_ms"]))
+        return SwitchSource(
+            int(mat["switch_pin"]), pin_factory, float(mat["switch_bounce_ms"]), clock
+        )
     if kind == "replay":
         path = str(mat["replay_file"])
         if not path:
@@ -374,10 +377,10 @@ def open_mat_sensor(mat: Mapping[str, Any], pin_factory: Any) -> Source:
             raise HardwareMissing("mat replay", str(exc), "fix or replace the CSV") from exc
     if kind != "adc":
         raise ValueError(f"mat.sensor = {kind!r} has no sensor to open")
-    return AdcSource(open_adc_reader(mat))
+    return AdcSource(open_adc_reader(mat, clock))
 
 
-def open_adc_reader(mat: Mapping[str, Any]) -> AdcReader:
+def open_adc_reader(mat: Mapping[str, Any], clock: Clock | None = None) -> AdcReader:
     """The ADC reader the [mat] section describes, on the real SPI bus (not yet started)."""
     spi = open_spidev(int(mat["spi_bus"]), int(mat["spi_device"]), int(mat["spi_clock_hz"]))
     return AdcReader(
@@ -387,4 +390,5 @@ def open_adc_reader(mat: Mapping[str, Any]) -> AdcReader:
         float(mat["sample_rate_hz"]),
         Calibration.from_config(mat),
         float(mat["block_ms"]),
+        clock=clock,
     )

@@ -28,6 +28,15 @@ SECTION = Section(
             "filter lags fast foot and hip movement that camera-only counting relies on, and "
             "the posture lights already judge over windows.",
         ),
+        "max_fps": Key(
+            0.0,
+            "Live camera: run inference at most this many times a second; the frames in "
+            "between are dropped, as a slower model drops them. 0: as fast as the model goes. "
+            "Makes a laptop behave like a Pi 4 (about 5-8) or a Pi 5 (10-15).",
+            "frames/s",
+            min=0.0,
+            max=120.0,
+        ),
         "min_visibility": Key(
             0.5,
             "A landmark below this visibility does not count; metrics that need it read 'unknown'.",

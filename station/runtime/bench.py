@@ -12,6 +12,13 @@ a share of one core at 30 frames/s.
 `station bench runtime-day`: many sessions back to back (two hours of simulated gym time; 20
 minutes with --quick) with the session log in SQLite; resident memory and open file
 descriptors after the first session and at the end.
+
+`station bench live-video`: the hand-marked clips played in real time as the camera of
+`station run --headless` (no mat, buzzer on simulated pins; see station.runtime.livevideo), at
+full inference rate and at `pose.max_fps` 15 and 8: achieved inference rate, dropped frames,
+summed count error against the truth and against `station analyze` on the same file, and the
+median latency from a frame's capture to the count it produced on screen. About 15 minutes
+(--quick: the test suite's four short clips).
 """
 
 from __future__ import annotations
@@ -173,8 +180,83 @@ def day(quick: bool) -> list[Figure]:
     ]
 
 
+LIVE_MAX_FPS = (0.0, 15.0, 8.0)
+
+
+def live_video(quick: bool) -> list[Figure]:
+    import statistics
+
+    from station.analysis.bench import shared_data
+    from station.runtime.livevideo import CI_CLIPS, analyze_count, load_clips, prepare, run_live
+
+    folder = shared_data() / "jumprope"
+    if not (folder / "ground_truth.csv").is_file():
+        raise FileNotFoundError(f"{folder}/ground_truth.csv not found (set STATION_SHARED_DATA)")
+    figures: list[Figure] = []
+    with tempfile.TemporaryDirectory(prefix="live-video-") as scratch:
+        work = Path(scratch)
+        clips = load_clips(folder, CI_CLIPS if quick else None)
+        played = [prepare(c, work / f"{c.name}.avi") for c in clips]
+        truth = [p.truth for p in played]
+        analyzed = [analyze_count(p) for p in played]
+        figures.append(
+            Figure("clips / true counts", float(len(clips)), f"clips, {sum(truth)} jumps")
+        )
+        figures.append(Figure("analyze vs truth", 100 * _summed_error(analyzed, truth), "%"))
+        for max_fps in LIVE_MAX_FPS:
+            label = f"max_fps {max_fps:g}" if max_fps else "full rate"
+            runs = [run_live(p, work / f"{label}-{p.path.stem}", max_fps=max_fps) for p in played]
+            live = [r.jumps for r in runs]
+            rates = [r.camera("inference_fps") or 0.0 for r in runs]
+            inferred = sum(r.camera("frames_inferred") or 0.0 for r in runs)
+            dropped = sum(r.camera("frames_dropped") or 0.0 for r in runs)
+            latencies = [x for r in runs if (x := r.camera("count_latency_ms")) is not None]
+            error = 100 * _summed_error(live, truth)
+            target = {0.0: 3.0, 15.0: 5.0}.get(max_fps)
+            figures += [
+                Figure(f"{label}: inference rate (median clip)", statistics.median(rates), "/s"),
+                Figure(
+                    f"{label}: frames dropped",
+                    100 * dropped / max(1.0, inferred + dropped),
+                    "% of captured",
+                ),
+                Figure(
+                    f"{label}: live count vs truth, summed |error|",
+                    error,
+                    "%",
+                    f"≤ {target:g}" if target else "stated",
+                    error <= target if target else None,
+                ),
+                Figure(
+                    f"{label}: live vs analyze, summed |difference|",
+                    100 * _summed_error(live, analyzed),
+                    "%",
+                    "≤ 2" if not max_fps else "",
+                    100 * _summed_error(live, analyzed) <= 2 if not max_fps else None,
+                ),
+                Figure(
+                    f"{label}: latency frame captured → count shown (median)",
+                    statistics.median(latencies) if latencies else float("nan"),
+                    "ms",
+                ),
+                Figure(
+                    f"{label}: clips not one session",
+                    float(sum(len(r.sessions) != 1 for r in runs)),
+                    "clips",
+                    "0",
+                    all(len(r.sessions) == 1 for r in runs),
+                ),
+            ]
+    return figures
+
+
+def _summed_error(counts: list[int], truths: list[int]) -> float:
+    return sum(abs(c - t) for c, t in zip(counts, truths, strict=True)) / max(1, sum(truths))
+
+
 BENCHMARKS = [
     Benchmark("runtime-latency", latency),
     Benchmark("runtime-cpu", cpu),
     Benchmark("runtime-day", day),
+    Benchmark("live-video", live_video, needs_data=True),
 ]

@@ -37,9 +37,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--simulate",
         nargs="?",
         const="",
-        metavar="SCRIPT",
-        help="simulated hardware (also STATION_SIMULATE=1), driven by SCRIPT (a "
-        "simulator TOML file; default: each fault in turn, then step off)",
+        metavar="DEVICES|SCRIPT",
+        help="simulated hardware (also STATION_SIMULATE=1). Alone or with SCRIPT (a simulator "
+        "TOML file; default: each fault in turn, then step off): every device simulated. With "
+        "a comma list of mat, camera, gpio (e.g. `--simulate mat,gpio`, or STATION_SIMULATE="
+        "mat,gpio): only those, the others as the config says",
     )
     p.add_argument("--seed", type=int, default=0, help="simulator seed (default: %(default)s)")
     p.add_argument(
@@ -68,21 +70,26 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from station.config.loader import ConfigStore
-    from station.hardware import HardwareMissing, select_hardware, simulation_requested
+    from station.hardware import HardwareMissing, select_hardware
 
     store = ConfigStore(args.config, required=bool(args.config))
     if store.problem is not None:
         log.error("running on the last good config (the defaults) because: %s", store.problem)
-    simulate = simulation_requested(args.simulate is not None)
-    if args.fast and not simulate:
-        print("station run: --fast needs --simulate", file=sys.stderr)
-        return EXIT_USAGE
-    script = Path(args.simulate) if args.simulate else None
     try:
-        hardware = select_hardware(store.config, simulate=simulate, script=script, seed=args.seed)
+        simulated, script = _simulation(args.simulate)
+        if args.fast and not {"mat", "camera"} <= simulated:
+            print("station run: --fast needs --simulate (mat and camera)", file=sys.stderr)
+            return EXIT_USAGE
+        hardware = select_hardware(store.config, simulate=simulated, script=script, seed=args.seed)
+    except ValueError as exc:
+        print(f"station run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except HardwareMissing as exc:
         print(f"station run: {exc}", file=sys.stderr)
         return EXIT_HARDWARE
+    simulate = hardware.simulate
+    for role in hardware.roles():
+        log.info("device %s", role)
     with tempfile.TemporaryDirectory(prefix="station-") as scratch:
         state_dir = _state_dir(args, store.config, scratch if args.fast else None, simulate)
         try:
@@ -98,12 +105,26 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _simulation(value: str | None) -> tuple[frozenset[str], Path | None]:
+    """--simulate's value: nothing (not given), "" or a script path (everything simulated),
+    or a list of device names (only those). The environment is added by select_hardware."""
+    from station.hardware import DEVICES, parse_devices, simulated_devices
+
+    if value is None:
+        return simulated_devices(False), None
+    devices = parse_devices(value)
+    if devices is not None:
+        return simulated_devices(devices), None
+    return frozenset(DEVICES), Path(value) if value else None
+
+
 def _state_dir(args: argparse.Namespace, config: Any, scratch: str | None, simulate: bool) -> Path:
     """--state-dir, else $STATION_STATE_DIR; else a scratch folder for --fast, the user's own
     folder for a live simulation (a demo must not mix with the gym's real sessions, and a
     laptop user cannot write /var/lib), and storage.state_dir for the real station."""
     import os
 
+    from station.hardware import pi_model
     from station.storage.paths import state_dir
 
     if args.state_dir:
@@ -112,10 +133,25 @@ def _state_dir(args: argparse.Namespace, config: Any, scratch: str | None, simul
         return state_dir()
     if scratch is not None:
         return Path(scratch)
+    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
     if simulate:
-        base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
-        return Path(base) / "station-sim"
-    return state_dir(config["storage"]["state_dir"])
+        return base / "station-sim"
+    configured = state_dir(config["storage"]["state_dir"])
+    if pi_model() is None and not _writable(configured):
+        # a laptop or a mini PC tried by hand: /var/lib is root's; said, not silent
+        log.warning("%s is not writable here: logging sessions in %s", configured, base / "station")
+        return base / "station"
+    return configured
+
+
+def _writable(folder: Path) -> bool:
+    """Could this user create or write `folder` (checked without creating anything)?"""
+    import os
+
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    return existing.is_dir() and os.access(existing, os.W_OK | os.X_OK)
 
 
 def _open_log(state_dir: Path) -> Any:

@@ -54,7 +54,7 @@ def _snapshot(station: Station) -> Reply:
     rgb = station.camera_picture()
     if rgb is None:
         why = "the camera is not working" if not station.camera_working else "no picture yet"
-        if station.hardware.simulate:
+        if "camera" in station.hardware.simulated:
             why = "the simulated camera has no pictures"
         return False, why, {}
     ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))

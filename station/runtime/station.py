@@ -35,6 +35,7 @@ from station.events import (
 from station.hardware import Hardware
 from station.mat.tracker import MatTracker
 from station.posture.judge import Lights, PostureJudge
+from station.runtime.camerastats import CameraStats
 from station.runtime.view import build_view
 from station.session.landing import LandingLight
 from station.session.model import Observation, Session, SessionSummary
@@ -101,12 +102,17 @@ class Station:
         self.sessions_done = 0
         self._session_id: int | None = None
         self._last_checkpoint = 0.0
-        self.outputs = AlertOutputs(self.config["alerts"], hardware.pin_factory)
+        self.outputs = AlertOutputs(self.config["alerts"], hardware.gpio_for(self.config))
         self.policy = AlertPolicy(self.config["alerts"])
         self._build_judges()
         self.mat = MatTracker(self.config) if self.devices["mat"].fitted else None
         self.camera_counter = CameraJumpCounter()
         self.members = members  # station.members.desk.MemberDesk: take-home links, codes
+        # What the camera delivered over the whole run and over this member's session.
+        self.camera_stats = CameraStats()
+        self.session_camera = CameraStats()
+        self._count_frame_t: float | None = None  # capture time of a count not yet on screen
+        self.roles = hardware.roles()
 
     # --- configuration ---------------------------------------------------------------------
 
@@ -136,7 +142,8 @@ class Station:
         self.session.settings = self.config["session"]
         self.policy.configure(self.config["alerts"])
         self.outputs.close()
-        self.outputs = AlertOutputs(self.config["alerts"], self.hardware.pin_factory)
+        self.outputs = AlertOutputs(self.config["alerts"], self.hardware.gpio_for(self.config))
+        self.roles = self.hardware.roles(self.config)
         if self.members is not None:
             self.members.configure(self.config["members"])
         return True
@@ -189,10 +196,14 @@ class Station:
 
     def _on_pose(self, frame: PoseFrame) -> None:
         self.live.last_pose = frame
+        self.camera_stats.add_frame(frame.t, frame.index)
+        self.session_camera.add_frame(frame.t, frame.index)
         self.live.posture = self.posture.update(frame)
         for jump in self.camera_counter.update(frame):
             if self.counting_source == "camera":
                 self.session.add_jump(jump.t, double=jump.double)
+                if self._count_frame_t is None:
+                    self._count_frame_t = frame.t
 
     def _on_status(self, status: DeviceStatus) -> None:
         health = self.devices.get(status.device)
@@ -238,6 +249,10 @@ class Station:
 
     def tick(self, now: float) -> None:
         """Once per UI frame: lifecycle, lights, alerts, checkpoint."""
+        if self._count_frame_t is not None:  # the new count is drawn this frame
+            for stats in (self.camera_stats, self.session_camera):
+                stats.add_count_latency(now - self._count_frame_t)
+            self._count_frame_t = None
         if self.mat is not None:
             # a switch mat learns of stops and stepping off from time passing, not edges
             self._on_mat_events(self.mat.tick(now))
@@ -287,6 +302,7 @@ class Station:
         log.info("session: %s", phase)
         if phase == "calibrating":
             self.camera_counter = CameraJumpCounter()  # one per member: its list of jumps
+            self.session_camera = CameraStats()
             self.posture.reset()
             self.posture.start_baseline()
             self.landing_light.reset()
@@ -320,13 +336,26 @@ class Station:
     def _log_finish(self, summary: SessionSummary) -> None:
         logged = self.session_log is not None and self._session_id is not None
         if logged:
-            self.session_log.finish(self._session_id, summary, ended_at=self.wall())
+            record = self._with_camera_figures(summary)
+            self.session_log.finish(self._session_id, record, ended_at=self.wall())
         self.sessions_done += 1
         if self.keep_summaries:
             # the record exactly as the log holds it (or the summary itself without a log)
             record = self.session_log.get(self._session_id) if logged else None
             self.summaries.append(dict(record.to_dict()) if record else summary.to_dict())
         self._session_id = None
+
+    def _with_camera_figures(self, summary: SessionSummary) -> Any:
+        """The summary plus what the camera delivered during the session (logged in its
+        detail), so a slow Pi or an overloaded box shows in the log, not only live."""
+        if not self.devices["camera"].fitted or self.session_camera.inferred == 0:
+            return summary
+        record = summary.to_dict()
+        record["cadence_series"] = [[round(t, 3), round(c, 2)] for t, c in summary.cadence_series]
+        figures = self.session_camera.figures()
+        figures["inference_fps"] = figures.pop("inference_fps_mean")
+        record.update({f"camera_{k}": v for k, v in figures.items()})
+        return record
 
     def shutdown(self, now: float) -> None:
         """SIGTERM: save the session in progress and silence the outputs."""
@@ -336,6 +365,22 @@ class Station:
 
     def view(self, now: float) -> Any:
         return build_view(self, now)
+
+    @property
+    def devices_notice(self) -> str | None:
+        """One line for the trainer when the station is not all real hardware (a demo, a
+        webcam trial, a video): which devices are simulated, absent or a video file."""
+        unusual = [
+            r
+            for r in self.roles
+            if r.state == "simulated" or (r.device == "camera" and "video file" in r.detail)
+        ]
+        if not unusual:
+            return None
+        words = {r.device: r.state for r in self.roles}
+        if any(r.device == "camera" and "video file" in r.detail for r in self.roles):
+            words["camera"] = "video file"
+        return "Devices: " + ", ".join(f"{d} {state}" for d, state in words.items())
 
     def status_lines(self) -> Mapping[str, str]:
         lines = {d: ("ok" if h.ok else h.message) for d, h in self.devices.items() if h.fitted}

@@ -28,9 +28,19 @@ def live_status(station: Station, now: float) -> LiveStatus:
             "camera_jumps": station.camera_counter.count,
         },
         devices=dict(station.status_lines()),
+        device_roles={r.device: r.state for r in station.roles},
+        camera=_camera(station, now),
         preset=str(station.config["posture"]["preset"]),
         config_problem=station.config_notice,
     )
+
+
+def _camera(station: Station, now: float) -> dict[str, Any]:
+    if not station.devices["camera"].fitted:
+        return {}
+    figures: dict[str, Any] = dict(station.camera_stats.figures(now))
+    figures["max_fps"] = float(station.config["pose"]["max_fps"])
+    return figures
 
 
 def _metrics(station: Station) -> dict[str, dict[str, Any]]:

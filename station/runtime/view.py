@@ -64,8 +64,14 @@ def build_view(station: Station, now: float) -> ViewModel:
         screen=screen,
         count_source="mat" if station.counting_source == "mat" else "camera",
         banners=_banners(station),
-        config_notice=station.config_notice,
+        config_notice=_notice(station),
     )
+
+
+def _notice(station: Station) -> str | None:
+    """The discreet trainer line: a rejected config, and which devices are not real."""
+    notices = [n for n in (station.config_notice, station.devices_notice) if n]
+    return " · ".join(notices) or None
 
 
 def _active(station: Station, now: float) -> ActiveView:

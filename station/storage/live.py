@@ -71,6 +71,11 @@ class LiveStatus:
     """{"jumps": int, "streak": int, "cadence_per_min": float, "elapsed_s": float,
     "count_source": "mat" | "camera"}"""
     devices: dict[str, str] = field(default_factory=dict)  # device -> "ok" or its problem
+    device_roles: dict[str, str] = field(default_factory=dict)
+    """device -> "real", "simulated" or "absent" (mat, camera, gpio)"""
+    camera: dict[str, Any] = field(default_factory=dict)
+    """{"inference_fps": float, "inference_fps_mean": float, "frames_inferred": int,
+    "frames_dropped": int, "count_latency_ms": float | None, "max_fps": float}"""
     preset: str = ""
     config_problem: str | None = None  # the trainer notice when a config was rejected
     timestamp: float = 0.0  # Unix time the station wrote it

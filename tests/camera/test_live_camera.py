@@ -1,0 +1,126 @@
+"""A video file is a camera (played at its own rate, then quiet) and `pose.max_fps` caps
+inference like a slower model. Real inference; only the sensor is faked where it must be."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from station.camera.sources import OpenCVGrabber, PosePipeline
+from station.events import Event, PoseFrame
+from station.pose.backends import LegacyPoseBackend
+from station.pose.jumper import JumperPicker
+
+
+class PacedGrabber:
+    """A fake 30 frames/s sensor (the hardware edge): `n` grey pictures, one every 1/30 s."""
+
+    def __init__(self, n: int, fps: float = 30.0) -> None:
+        self.left, self.period = n, 1.0 / fps
+        self.width, self.height = 160, 120
+        self._next = time.monotonic()
+
+    def grab(self) -> np.ndarray | None:
+        if self.left == 0:
+            return None
+        self.left -= 1
+        self._next += self.period
+        time.sleep(max(0.0, self._next - time.monotonic()))
+        return np.full((self.height, self.width, 3), 128, dtype=np.uint8)
+
+    def close(self) -> None:
+        pass
+
+
+def poses(events: list[Event]) -> list[PoseFrame]:
+    return [e for e in events if isinstance(e, PoseFrame)]
+
+
+@pytest.mark.parametrize("max_fps", [5.0, 12.0])
+def test_max_fps_caps_inference_and_drops_the_frames_between(max_fps: float) -> None:
+    frames = 60  # two seconds at 30 frames/s
+    pipeline = PosePipeline(PacedGrabber(frames), LegacyPoseBackend(), JumperPicker(),
+                            max_fps=max_fps)  # fmt: skip
+    got = poses(list(pipeline.events()))
+    pipeline.close()
+    # Never more than the cap allows over the run (an upper bound: holds on a loaded box)...
+    span = got[-1].t - got[0].t
+    assert len(got) - 1 <= max_fps * span + 1
+    assert len(got) <= max_fps * 2.0 + 2
+    # ...and every frame is either inferred or counted as dropped, visible in the indices.
+    assert len(got) + pipeline.dropped == frames
+    gaps = sum(b.index - a.index - 1 for a, b in itertools.pairwise(got))
+    assert gaps + got[0].index + (frames - 1 - got[-1].index) == pipeline.dropped
+
+
+def test_uncapped_infers_whatever_the_model_keeps_up_with() -> None:
+    pipeline = PosePipeline(PacedGrabber(30), LegacyPoseBackend(), JumperPicker(), max_fps=0)
+    got = poses(list(pipeline.events()))
+    pipeline.close()
+    # how many is the machine's business (timing); that none is lost or duplicated is ours
+    assert got and len(got) + pipeline.dropped == 30
+    assert [p.index for p in got] == sorted({p.index for p in got})
+
+
+def write_video(path: Path, n: int, fps: float) -> None:
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (160, 120))
+    for i in range(n):
+        writer.write(np.full((120, 160, 3), 40 + 5 * i, dtype=np.uint8))
+    writer.release()
+
+
+def test_a_video_file_plays_in_real_time_then_goes_quiet(tmp_path: Path) -> None:
+    video = tmp_path / "clip.avi"
+    write_video(video, 20, 20.0)  # one second
+    grabber = OpenCVGrabber(str(video), 640, 480, 30)
+    assert grabber.is_file
+    pipeline = PosePipeline(grabber, LegacyPoseBackend(), JumperPicker())
+    seen: list[Event] = []
+    done = threading.Event()
+
+    def consume() -> None:
+        seen.extend(pipeline.events())
+        done.set()
+
+    thread = threading.Thread(target=consume, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while pipeline.frames_captured < 20 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    # Played at its own rate: 20 frames at 20 frames/s take at least 0.95 s to capture.
+    got = poses(seen)
+    assert got and got[-1].t - got[0].t >= (got[-1].index - got[0].index) / 20.0 - 0.06
+    # The end of the file is a camera going quiet: no error, no reopening, no more frames.
+    assert pipeline.ended and not done.is_set()
+    assert all(getattr(e, "ok", True) for e in seen)
+    pipeline.close()
+    assert done.wait(5)
+
+
+def test_a_late_reader_skips_the_frames_whose_time_has_passed(tmp_path: Path) -> None:
+    """A camera's sensor never waits: a video file read late jumps to the frame due now."""
+    from station.clock import ManualClock
+
+    video = tmp_path / "clip.avi"
+    write_video(video, 20, 20.0)
+    clock = ManualClock()
+    grabber = OpenCVGrabber(str(video), 640, 480, 30, clock)
+    assert grabber.grab() is not None and grabber.position == 0
+    assert grabber.grab() is not None and grabber.position == 1
+    assert clock.now() == pytest.approx(0.05)  # waited for the second frame's time
+    clock.advance(0.5)  # the reader stalled for half a second
+    assert grabber.grab() is not None
+    assert grabber.position == 11 and grabber.skipped == 9
+    got = 0
+    while grabber.grab() is not None:
+        got += 1
+    assert got == 8 and grabber.position == 19  # then the rest, to the end of the file
+    grabber.close()

@@ -1,0 +1,211 @@
+"""End to end, in real time, on real footage: hand-marked clips played as the camera of
+`station run --headless` (video camera, no mat, buzzer on simulated pins), at full inference
+rate and at `pose.max_fps` 15 and 8. The session's count is compared with the hand-marked
+truth and with `station analyze` on the same file. Pass/fail is on counts; the rates reached
+are printed (`pytest -s`), since six developers' jobs share this machine's two cores.
+
+CI plays the shortest clip of each style family (CI_CLIPS, ~50 s of video per rate);
+STATION_LIVE_CLIPS=all plays all nine (about 15 minutes).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from station.runtime.livevideo import (
+    CI_CLIPS,
+    LEAD_IN_S,
+    Clip,
+    LiveRun,
+    Played,
+    analyze_count,
+    load_clips,
+    prepare,
+    run_live,
+)
+from station.runtime.station import POSE_STALE_S
+
+
+@dataclass
+class Prepared:
+    clip: Clip
+    played: Played
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Prepared]]:
+    folder = Path(os.environ.get("STATION_SHARED_DATA", Path(__file__).parents[3] / "shared"
+                                 / "data")) / "jumprope"  # fmt: skip
+    if not (folder / "ground_truth.csv").is_file():
+        pytest.skip(f"no shared clips in {folder}")
+    names = None if os.environ.get("STATION_LIVE_CLIPS") == "all" else CI_CLIPS
+    out = tmp_path_factory.mktemp("played")
+    result = []
+    for clip in load_clips(folder, names):
+        played = prepare(clip, out / f"{clip.name}.avi")
+        result.append(Prepared(clip, played))
+    yield result
+
+
+def play_all(
+    prepared: list[Prepared], work: Path, max_fps: float, analyzed: list[int] | None = None
+) -> list[LiveRun]:
+    runs = []
+    for i, p in enumerate(prepared):
+        run = run_live(p.played, work / p.clip.name, max_fps=max_fps)
+        runs.append(run)
+        print(
+            f"{p.clip.name:18s} max_fps={max_fps:4g} truth={p.played.truth:4d} "
+            f"live={run.jumps:4d} analyze={analyzed[i] if analyzed else '-'} "
+            f"sessions={len(run.sessions)} "
+            f"inference={run.camera('inference_fps')}/s dropped={run.camera('frames_dropped')} "
+            f"latency={run.camera('count_latency_ms')} ms wall={run.wall_s:.0f} s"
+        )
+    return runs
+
+
+def summed_error(counts: list[int], truths: list[int]) -> float:
+    """Summed |error| over the clips, as a share of the summed truth."""
+    return sum(abs(c - t) for c, t in zip(counts, truths, strict=True)) / sum(truths)
+
+
+def kept_up(runs: list[LiveRun], needed: float, what: str) -> None:
+    """The accuracy criteria hold for a machine that reaches the inference rate they are
+    about. Six developers' jobs on two cores can starve inference far below it; then the live
+    path has still been run and checked above, and the counts are reported, not judged."""
+    rates = sorted(r.camera("inference_fps") or 0.0 for r in runs)
+    median = rates[len(rates) // 2]
+    if median < needed:
+        pytest.skip(
+            f"{what}: inference reached only {median:.1f}/s here (median clip; the criterion "
+            f"is for >= {needed:g}/s): the machine is overloaded; counts printed with -s"
+        )
+
+
+def check_runs(runs: list[LiveRun]) -> None:
+    for run in runs:
+        assert run.exit_code == 0, run.stderr[-2000:]
+        # One member, one session, ended by the video going quiet, not by SIGTERM
+        assert len(run.sessions) == 1, (run.sessions, run.stderr[-2000:])
+        assert run.sessions[0]["count_source"] == "camera"
+        assert run.camera("frames_inferred") and run.camera("inference_fps")
+
+
+def test_full_rate_live_count_matches_truth_and_analyze(
+    prepared: list[Prepared], tmp_path: Path
+) -> None:
+    analyzed = [analyze_count(p.played) for p in prepared]
+    runs = play_all(prepared, tmp_path, 0.0, analyzed)
+    check_runs(runs)
+    live = [r.jumps for r in runs]
+    truth = [p.played.truth for p in prepared]
+    print(f"full rate: live vs truth {summed_error(live, truth):.1%}, "
+          f"live vs analyze {summed_error(live, analyzed):.1%}")  # fmt: skip
+    kept_up(runs, FULL_RATE_NEEDED, "full rate")
+    assert summed_error(live, truth) <= 0.03
+    assert summed_error(live, analyzed) <= 0.02
+
+
+def test_max_fps_15_live_count_matches_truth(prepared: list[Prepared], tmp_path: Path) -> None:
+    runs = play_all(prepared, tmp_path, 15.0)
+    check_runs(runs)
+    for run in runs:  # the cap holds (an upper bound: true however loaded the machine is)
+        rate = run.camera("inference_fps")
+        assert rate is not None and rate <= 15.5
+        assert (run.camera("frames_dropped") or 0) > 0
+    live = [r.jumps for r in runs]
+    truth = [p.played.truth for p in prepared]
+    print(f"max_fps 15: live vs truth {summed_error(live, truth):.1%}")
+    kept_up(runs, 0.9 * 15, "max_fps 15")
+    assert summed_error(live, truth) <= 0.05
+
+
+def test_max_fps_8_stated(prepared: list[Prepared], tmp_path: Path) -> None:
+    """A Pi 4's rate: the figure is stated, whatever it is (printed with -s)."""
+    runs = play_all(prepared, tmp_path, 8.0)
+    check_runs(runs)
+    for run in runs:
+        rate = run.camera("inference_fps")
+        assert rate is not None and rate <= 8.5
+    live = [r.jumps for r in runs]
+    truth = [p.played.truth for p in prepared]
+    print(f"max_fps 8: live vs truth {summed_error(live, truth):.1%}")
+    assert sum(live) > 0
+
+
+FULL_RATE_NEEDED = 20.0
+"""Full rate on 24-30 frames/s clips: at least two frames in three inferred (a quiet 2-core
+x86 box infers ~50/s with one core)."""
+
+
+def clip_named(prepared: list[Prepared], name: str) -> Clip:
+    return next(p.clip for p in prepared if p.clip.name == name)
+
+
+def test_member_steps_out_of_view_and_back(prepared: list[Prepared], tmp_path: Path) -> None:
+    """Gone for 2.5 s (less than session.end_after_off_s): one session, counted on return."""
+    clip = clip_named(prepared, "speed_jp_2")
+    played = prepare(clip, tmp_path / "away.avi", out_of_view=(4.0, 2.5))
+    run = run_live(played, tmp_path / "away")
+    assert run.exit_code == 0, run.stderr[-2000:]
+    print(f"out of view and back: truth={played.truth} live={run.jumps}")
+    assert len(run.sessions) == 1 and run.jumps > 0
+    kept_up([run], FULL_RATE_NEEDED, "out of view")
+    assert abs(run.jumps - played.truth) <= max(2, 0.05 * played.truth)
+
+
+def test_video_ending_mid_session_ends_and_logs_it(
+    prepared: list[Prepared], tmp_path: Path
+) -> None:
+    """The camera goes quiet mid-jumping: the session ends as if the member left, finished
+    (not interrupted) with its count, and the station keeps running until stopped."""
+    clip = clip_named(prepared, "speed_hiro_1")
+    played = prepare(clip, tmp_path / "cut.avi", until_s=5.0)
+    run = run_live(played, tmp_path / "cut")
+    assert run.exit_code == 0, run.stderr[-2000:]
+    print(f"video ends mid-session: truth={played.truth} live={run.jumps}")
+    assert len(run.sessions) == 1 and run.sessions[0]["status"] == "finished"
+    # It ended where the video did: it lasted from the lead-in to the video's end, plus at
+    # most the time a vanished pose takes to count as nobody in view (POSE_STALE_S).
+    duration = run.sessions[0]["duration_s"]
+    jumping_s = played.duration_s - LEAD_IN_S  # calibration overlaps the lead-in
+    assert jumping_s - 1.5 <= duration <= played.duration_s + POSE_STALE_S + 0.5
+    assert run.live.get("phase") == "summary" and run.jumps > 0
+    kept_up([run], FULL_RATE_NEEDED, "video ends mid-session")
+    assert abs(run.jumps - played.truth) <= max(2, 0.05 * played.truth)
+
+
+def test_headless_video_camera_without_mat_runs_without_gpio(
+    prepared: list[Prepared], tmp_path: Path
+) -> None:
+    """No --simulate at all: alerts off and no mat, so nothing opens GPIO on this x86 box."""
+    played = prepared[0].played
+    run = run_live(played, tmp_path / "nogpio", extra_args=(), alerts=False)
+    assert run.exit_code == 0, run.stderr[-2000:]
+    assert "GPIO" not in run.stderr
+    assert len(run.sessions) == 1 and run.jumps > 0
+
+
+def test_pi_config_with_gpio_missing_fails_loudly(tmp_path: Path) -> None:
+    """A Pi's config (buzzer on) on a box without a GPIO chip: exit 3, the fix named."""
+    from station.hardware import pi_model
+
+    if pi_model() is not None:
+        pytest.skip("running on a Raspberry Pi")
+    config = tmp_path / "pi.toml"
+    config.write_text('[camera]\nsource = "picamera2"\n[mat]\nsensor = "adc"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STATION_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "station", "run", "--headless", "--config", str(config),
+         "--state-dir", str(tmp_path / "state")],
+        capture_output=True, text=True, check=False, timeout=120, env=env,
+    )  # fmt: skip
+    assert done.returncode == 3, done.stderr[-2000:]
+    assert "GPIO" in done.stderr and "python3-lgpio" in done.stderr

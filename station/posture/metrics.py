@@ -23,6 +23,14 @@ from station.posture.body import Body, NotVisible, Vec, norm, point_line_distanc
 
 PLACEMENTS: tuple[str, ...] = ("front", "oblique", "side")
 
+HEAD_LOOKING_AHEAD_MAX_DEG = 20.0
+"""The highest ear→nose pitch still counted as looking ahead. The tragus→nose-tip line of an
+adult head held with the Frankfort plane level points roughly 15° down (nose tip about 3 cm
+below and 11 cm in front of the tragus); the looking-ahead seconds of the labelled real clips
+read −17° to 15° (front); 5° more allows for the window median's landmark noise. The head light
+is judged against this as well as against the baseline, so with the intermediate fault level
+any pitch beyond 45° lights it whatever the baseline."""
+
 HEAD_DEPTH_OVER_WIDTH = 0.8
 """Horizontal distance from the ear line to the nose tip, over the ear-to-ear width, for an
 average adult head (about 12 cm over 15 cm). Only used by the front-camera head pitch; an error
@@ -54,6 +62,10 @@ class Metric:
     baseline_range: tuple[float, float] | None
     measure: Callable[[Body, str], float]
     compare: Callable[[float, float], float]
+    absolute_reference: float | None = None
+    """When set, the judged value is also taken against this fixed reference and the worse of
+    the two counts: a baseline can forgive a member's habit only up to the population's
+    limit (a child who looks at the floor from the first second is still looking down)."""
 
     def raw(self, body: Body, placement: str) -> float:
         if placement not in self.placements:
@@ -72,7 +84,11 @@ class Metric:
         return min(max(baseline, lo), hi)
 
     def value(self, raw: float, baseline: float | None) -> float:
-        return self.compare(raw, baseline if baseline is not None else math.nan)
+        judged = self.compare(raw, baseline if baseline is not None else math.nan)
+        if self.absolute_reference is None:
+            return judged
+        absolute = self.compare(raw, self.absolute_reference)
+        return max(judged, absolute) if self.higher_is_worse else min(judged, absolute)
 
 
 # --- shared geometry --------------------------------------------------------------------------
@@ -359,6 +375,7 @@ METRICS: dict[str, Metric] = {
         baseline_range=(-25.0, 25.0),
         measure=head_pitch_deg,
         compare=pitch_change_deg,
+        absolute_reference=HEAD_LOOKING_AHEAD_MAX_DEG,
     ),
     "landing": Metric(
         fault="landing",

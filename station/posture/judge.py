@@ -416,10 +416,12 @@ class PostureJudge:
 
     def _step(self, track: _LightTrack, target: LightState, t: float, hold_s: float) -> None:
         if track.state == "unknown":
+            # The first reading after unknown is not a change of a shown state: it shows as
+            # soon as the window holds posture.min_samples (a median already), so a member
+            # stepping into view is judged from their first half second, not after the hold.
             if track.known_since is None:
                 track.known_since = t
-            if t - track.known_since >= hold_s:
-                self._set(track, target, t)
+            self._set(track, target, t)
             return
         target_rank = RANK[target]
         for level in STATES:

@@ -100,12 +100,26 @@ def is_cut(before: Stance, after: Stance) -> bool:
     return abs(after.torso - before.torso) > CUT_SCALE * scale
 
 
+def _trunk(frame: PoseFrame, min_visibility: float) -> Stance | None:
+    """Hip midpoint and torso length of any frame with shoulders and hips (a title card's
+    photo or a half-body shot too): enough to see a cut."""
+    body = Body.from_frame(frame, min_visibility)
+    if body is None:
+        return None
+    try:
+        hip, shoulder = body.mid("hip"), body.mid("shoulder")
+    except NotVisible:
+        return None
+    torso = norm(shoulder - hip)
+    return Stance(float(frame.t), hip, hip, torso, False) if torso > 1e-6 else None
+
+
 def scene_cuts(frames: Sequence[PoseFrame], min_visibility: float) -> list[float]:
     """Times of the frames where a new shot begins (judged from the landmarks)."""
     cuts: list[float] = []
     last: Stance | None = None
     for frame in frames:
-        now = stance(frame, min_visibility)
+        now = _trunk(frame, min_visibility)
         if now is None:
             continue
         if last is not None and (now.t - last.t >= CUT_GAP_S or is_cut(last, now)):

@@ -20,6 +20,7 @@ from station.events import PoseFrame
 from station.posture import PostureJudge
 from station.posture.agreement import (
     LIGHTS,
+    SCALES,
     judge_frames,
     leave_one_clip_out,
     per_second,
@@ -47,7 +48,8 @@ def share(verdict: dict[int, str], seconds: range, state: str) -> float:
 
 @pytest.mark.data
 def test_every_light_agrees_with_the_labels_out_of_sample(jumprope_tracks: dict) -> None:
-    scales = (0.8, 1.0, 1.25)  # a coarse grid keeps the test short; the command uses more
+    scales = SCALES  # the command's grid: with only (0.8, 1.0, 1.25) one fold picks 1.25 and
+    # shoulders fall to 89.9 % out of sample (docs/posture.md, "Not done / open")
     runs = [
         run_clip(clip, frames_of(jumprope_tracks, clip), read_labels(LABELS / f"{clip}.csv"),
                  CONFIG, scales)

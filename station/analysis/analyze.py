@@ -48,6 +48,7 @@ class Analysis:
     analysis_s: float = 0.0
     placement: str = ""  # the camera placement the posture lights were judged for
     jumper: dict[str, Any] = field(default_factory=dict)  # where the jumper was looked for
+    baseline: dict[str, Any] = field(default_factory=lambda: {"source": "population"})
 
     @property
     def cadence_per_min(self) -> float:
@@ -70,6 +71,7 @@ class Analysis:
             "cadence_per_min": round(self.cadence_per_min, 1),
             "faults": self.faults,
             "jumper": self.jumper,
+            "baseline": self.baseline,
             "timing": {
                 "inference_ms_per_frame": None
                 if self.inference_s is None
@@ -88,13 +90,22 @@ def unknown_faults(duration_s: float) -> dict[str, dict[str, Any]]:
 
 
 class PostureAdapter:
-    """The posture judge, as the live station runs it, plus the lights it gave per frame."""
+    """The posture judge, as the live station runs it, plus the lights it gave per frame.
 
-    def __init__(self, config: Any, placement: str, baseline: bool = True) -> None:
+    The baseline comes from the recording's first stretch of standing upright and still (the
+    live station's calibration asks for one; a video may never show one), else from the
+    population defaults (station.posture.baseline)."""
+
+    def __init__(
+        self, config: Any, placement: str, frames: list[PoseFrame], baseline: bool = True
+    ) -> None:
+        from station.posture.agreement import RecordingBaseline, recording_baseline
+
         self.judged: list[Any] = []
         self.judge = PostureJudge(config, placement=placement)
-        if baseline:  # as live: the member stands tall for a moment when stepping on
-            self.judge.start_baseline()
+        self.baseline = RecordingBaseline("population")
+        if baseline and frames:
+            self.baseline = recording_baseline(self.judge, frames, frames[0].t)
 
     def update(self, frame: PoseFrame) -> Any:
         current = self.judge.update(frame)
@@ -235,7 +246,8 @@ def analyze(
 
     counter = CameraJumpCounter()
     analysis.placement = pick_placement(placement, frames, config)
-    posture = PostureAdapter(config, analysis.placement, baseline)
+    posture = PostureAdapter(config, analysis.placement, frames, baseline)
+    analysis.baseline = posture.baseline.as_json()
     writer = (
         Annotator(annotate, analysis.fps, analysis.width, analysis.height)
         if annotate is not None

@@ -25,7 +25,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--no-baseline",
         action="store_true",
-        help="judge against population defaults instead of a baseline from the first seconds",
+        help="judge against population defaults even when the recording has a stretch of "
+        "standing upright and still (by default its first such stretch is the baseline)",
     )
     p.add_argument(
         "--workers",

@@ -1,7 +1,13 @@
-"""Per-clip light time shares on landmark tracks: the table in docs/posture.md.
+"""Per-clip light time shares on landmark tracks, and agreement with labels by eye.
 
     python -m station.posture.evaluate TRACK.npz [TRACK.npz ...] [--placement auto|front|...]
         [--baseline start|none] [--preset NAME] [--json]
+    python -m station.posture.evaluate --labels tests/posture/labels --tracks DIR [DIR ...]
+
+With `--labels`, each labelled clip's track (DIR/<clip>.npz) is judged as `station analyze`
+judges it (baseline from a standing stretch, else the population defaults) and the per-second
+agreement of each light is printed out of sample (leave one clip out) with in sample beside it
+(station.posture.agreement).
 
 Each track is judged as the live station would: with `--baseline start` (the default) the
 first `posture.baseline_s` seconds with a pose are taken as the member's baseline, as when a
@@ -68,7 +74,17 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m station.posture.evaluate", description=__doc__)
-    parser.add_argument("tracks", nargs="+", type=Path)
+    parser.add_argument("tracks", nargs="*", type=Path)
+    parser.add_argument("--labels", type=Path, help="a folder of <clip>.csv posture labels")
+    parser.add_argument(
+        "--track-dir",
+        "--tracks",
+        dest="track_dirs",
+        nargs="+",
+        type=Path,
+        default=[],
+        help="folders holding <clip>.npz for --labels",
+    )
     parser.add_argument("--placement", default="auto", choices=("auto", "front", "oblique", "side"))
     parser.add_argument("--baseline", default="start", choices=("start", "none"))
     parser.add_argument("--preset", default="")
@@ -78,6 +94,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from station.config.loader import load_config
 
     config = load_config(args.config, required=bool(args.config))
+    if args.labels is not None:
+        return labelled(args.labels, args.track_dirs, config)
+    if not args.tracks:
+        parser.error("give track files, or --labels with --tracks")
     rows = [
         evaluate_track(p, config, args.placement, args.baseline, args.preset) for p in args.tracks
     ]
@@ -87,6 +107,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         print(table(rows))
         print("\ncells: % of the clip's time ok/warn/fault/unknown")
+    return 0
+
+
+def labelled(labels_dir: Path, track_dirs: Sequence[Path], config: Any) -> int:
+    from station.pose.track import load_track
+    from station.posture.agreement import (
+        SCALES,
+        format_report,
+        leave_one_clip_out,
+        read_labels,
+        run_clip,
+    )
+
+    runs = []
+    for csv_path in sorted(labels_dir.glob("*.csv")):
+        found = [
+            d / f"{csv_path.stem}.npz" for d in track_dirs if (d / f"{csv_path.stem}.npz").exists()
+        ]
+        if not found:
+            print(f"{csv_path.stem}: no track in {', '.join(map(str, track_dirs))}: left out")
+            continue
+        frames = list(load_track(found[0]).frames())
+        runs.append(run_clip(csv_path.stem, frames, read_labels(csv_path), config, SCALES))
+    if not runs:
+        print("no labelled clip has a track", file=sys.stderr)
+        return 2
+    print(format_report(leave_one_clip_out(runs, SCALES)))
+    print('\nper-second agreement over labelled seconds that are not "can\'t tell"')
     return 0
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -237,6 +237,24 @@ class PostureJudge:
         """The baseline in force per fault (raw units), after clamping; None if not used."""
         return {f: METRICS[f].clamp_baseline(self._baseline.get(f)) for f in FAULTS}
 
+    def measure_baseline(self, frames: Iterable[PoseFrame]) -> None:
+        """Take the baseline from these frames at once (a recording's standing stretch, see
+        station.posture.baseline), the median of each raw quantity as `start_baseline` does."""
+        samples: dict[str, list[float]] = {f: [] for f in FAULTS}
+        for frame in frames:
+            body = Body.from_frame(frame, self.settings.min_visibility)
+            for fault, metric in METRICS.items():
+                raw, _ = self._measure(metric, body)
+                if raw is not None:
+                    samples[fault].append(raw)
+        self._settle_baseline(samples)
+
+    def _settle_baseline(self, samples: Mapping[str, list[float]]) -> None:
+        need = self.settings.min_samples
+        self._baseline = {f: float(np.median(v)) for f, v in samples.items() if len(v) >= need}
+        self._baseline_samples = None
+        self._baseline_status = "ready"
+
     def set_baseline(self, values: Mapping[str, float]) -> None:
         """Use a known baseline (e.g. a trainer-saved one) instead of measuring it."""
         self._baseline = {f: float(v) for f, v in values.items() if f in METRICS}
@@ -339,12 +357,7 @@ class PostureJudge:
                 self._baseline_samples[fault].append(raw)
         start = self._baseline_start
         if start is not None and t - start >= self.settings.baseline_s:
-            need = self.settings.min_samples
-            self._baseline = {
-                f: float(np.median(v)) for f, v in self._baseline_samples.items() if len(v) >= need
-            }
-            self._baseline_samples = None
-            self._baseline_status = "ready"
+            self._settle_baseline(self._baseline_samples)
         lights = {}
         for fault in FAULTS:
             th = self.settings.thresholds[fault]
@@ -403,10 +416,12 @@ class PostureJudge:
 
     def _step(self, track: _LightTrack, target: LightState, t: float, hold_s: float) -> None:
         if track.state == "unknown":
+            # The first reading after unknown is not a change of a shown state: it shows as
+            # soon as the window holds posture.min_samples (a median already), so a member
+            # stepping into view is judged from their first half second, not after the hold.
             if track.known_since is None:
                 track.known_since = t
-            if t - track.known_since >= hold_s:
-                self._set(track, target, t)
+            self._set(track, target, t)
             return
         target_rank = RANK[target]
         for level in STATES:

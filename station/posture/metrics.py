@@ -23,6 +23,22 @@ from station.posture.body import Body, NotVisible, Vec, norm, point_line_distanc
 
 PLACEMENTS: tuple[str, ...] = ("front", "oblique", "side")
 
+ROUNDING_ALLOWANCE = 0.15
+"""How far (torso lengths) the ears may sit in front of the shoulders before it counts as the
+shoulders rounding forward. Standing or jumping upright the ears sit 0.03–0.14 torso lengths in
+front of MediaPipe's shoulder joints on the labelled clips (world landmarks, every placement;
+the ear lobe over the acromion in the textbook plumb line, the joint centre a little behind
+it); rounded over the rope they sit 0.15–0.24 in front. Set just past the upright readings
+(0.10 would cut into upright members and scored worse out of sample, 78 % against 95 %)."""
+
+HEAD_LOOKING_AHEAD_MAX_DEG = 20.0
+"""The highest ear→nose pitch still counted as looking ahead. The tragus→nose-tip line of an
+adult head held with the Frankfort plane level points roughly 15° down (nose tip about 3 cm
+below and 11 cm in front of the tragus); the looking-ahead seconds of the labelled real clips
+read −17° to 15° (front); 5° more allows for the window median's landmark noise. The head light
+is judged against this as well as against the baseline, so with the intermediate fault level
+any pitch beyond 45° lights it whatever the baseline."""
+
 HEAD_DEPTH_OVER_WIDTH = 0.8
 """Horizontal distance from the ear line to the nose tip, over the ear-to-ear width, for an
 average adult head (about 12 cm over 15 cm). Only used by the front-camera head pitch; an error
@@ -54,6 +70,10 @@ class Metric:
     baseline_range: tuple[float, float] | None
     measure: Callable[[Body, str], float]
     compare: Callable[[float, float], float]
+    absolute_reference: float | None = None
+    """When set, the judged value is also taken against this fixed reference and the worse of
+    the two counts: a baseline can forgive a member's habit only up to the population's
+    limit (a child who looks at the floor from the first second is still looking down)."""
 
     def raw(self, body: Body, placement: str) -> float:
         if placement not in self.placements:
@@ -72,7 +92,11 @@ class Metric:
         return min(max(baseline, lo), hi)
 
     def value(self, raw: float, baseline: float | None) -> float:
-        return self.compare(raw, baseline if baseline is not None else math.nan)
+        judged = self.compare(raw, baseline if baseline is not None else math.nan)
+        if self.absolute_reference is None:
+            return judged
+        absolute = self.compare(raw, self.absolute_reference)
+        return max(judged, absolute) if self.higher_is_worse else min(judged, absolute)
 
 
 # --- shared geometry --------------------------------------------------------------------------
@@ -105,15 +129,38 @@ def _below_horizontal_world(d: Vec) -> float:
 
 
 def neck_ratio(body: Body, placement: str) -> float:
-    """Height of the ears above the shoulders, measured along the trunk axis, in torso lengths.
+    """Height of the ears above the shoulders, measured along the trunk axis, in torso lengths,
+    less how far the ears sit in front of the shoulders beyond `ROUNDING_ALLOWANCE`.
 
-    Shrugging the shoulders up toward the ears shortens it. Measuring along the trunk (not the
-    image vertical) keeps it unchanged when the whole trunk leans; dividing by the torso length
-    keeps it unchanged with distance from the camera."""
+    Shrugging the shoulders up toward the ears shortens the height; rounding them forward (the
+    hunch over the rope) brings the ears forward of them and, from the front, shows only in
+    depth. Measuring along the trunk (not the image vertical) keeps it unchanged when the whole
+    trunk leans; dividing by the torso length keeps it unchanged with distance from the camera.
+    Without world landmarks the forward part is left out."""
     _, up, torso = _trunk_px(body)
     ear = body.mid("ear")
     shoulder = body.mid("shoulder")
-    return float(np.dot(ear - shoulder, up)) / torso
+    height = float(np.dot(ear - shoulder, up)) / torso
+    try:
+        forward = ear_forward_of_shoulders(body)
+    except NotVisible:
+        return height
+    return height - max(0.0, forward - ROUNDING_ALLOWANCE)
+
+
+def ear_forward_of_shoulders(body: Body) -> float:
+    """How far the ears sit in front of the shoulders, across the trunk axis, in torso lengths,
+    from MediaPipe's world landmarks (depth: from the front this is toward the camera).
+
+    "Forward" is the body's own: normal to the shoulder line and the trunk axis, on the side
+    the nose points to."""
+    hip, shoulder = body.world_mid("hip"), body.world_mid("shoulder")
+    up = unit(shoulder - hip)
+    across = unit(body.world_point("left_shoulder") - body.world_point("right_shoulder"))
+    forward = unit(np.cross(across, up))
+    if float(np.dot(body.world_point("nose") - body.world_mid("ear"), forward)) < 0.0:
+        forward = -forward
+    return float(np.dot(body.world_mid("ear") - shoulder, forward)) / norm(shoulder - hip)
 
 
 def shoulder_rise_pct(raw: float, baseline: float) -> float:
@@ -359,6 +406,7 @@ METRICS: dict[str, Metric] = {
         baseline_range=(-25.0, 25.0),
         measure=head_pitch_deg,
         compare=pitch_change_deg,
+        absolute_reference=HEAD_LOOKING_AHEAD_MAX_DEG,
     ),
     "landing": Metric(
         fault="landing",

@@ -72,9 +72,10 @@ _FAULTS: dict[str, tuple[str, str, dict[str, tuple[float, float]]]] = {
     ),
     "arms": (
         "Arms extended too far from the body: the farther wrist's distance from the trunk axis "
-        "over torso length (absolute, not against the baseline).",
+        "over torso length (absolute, not against the baseline). 1.0 is a wrist about a forearm "
+        "length out from the side of the trunk: the elbow has left the body.",
         "× torso length",
-        {"beginner": (1.1, 1.25), "intermediate": (1.0, 1.12), "advanced": (0.92, 1.05)},
+        {"beginner": (1.0, 1.1), "intermediate": (0.9, 1.0), "advanced": (0.85, 0.95)},
     ),
     "head": (
         "Head looking down at the ground: head pitch down against the baseline.",

@@ -13,7 +13,7 @@ from station.cli import main
 
 FIELDS = {
     "input", "fps", "frames", "pose_frames", "duration_s", "jumps", "jump_times_s",
-    "cadence_per_min", "faults", "timing", "jumper",
+    "cadence_per_min", "faults", "baseline", "timing", "jumper",
 }  # fmt: skip
 FAULT_FIELDS = {"fault_s", "warn_s", "unknown_s", "episodes"}
 
@@ -35,6 +35,8 @@ def test_video_json_annotate_and_track(
     assert set(data["faults"]) == {"shoulders", "back", "landing", "arms", "head"}
     for summary in data["faults"].values():
         assert set(summary) == FAULT_FIELDS
+    assert set(data["baseline"]) == {"source", "from_s", "to_s"}
+    assert data["baseline"]["source"] in ("standing", "population")
     assert data["frames"] == 228 and data["fps"] == pytest.approx(29.0)
     assert 0 < data["pose_frames"] <= data["frames"]
     assert abs(data["jumps"] - 17) <= 1  # hand count 17 (one hop before the marked window)

@@ -305,8 +305,9 @@ def test_summary_gives_time_shares_and_fault_episodes() -> None:
     for fault in FAULTS:
         s = summary[fault]
         assert s.total_s == pytest.approx(duration)
-        # the baseline (2.5 s) reads unknown for every light
-        assert s.unknown_s >= 2.5
+        # the baseline (posture.baseline_s of the 2.5 s standing) reads unknown for every light;
+        # the first reading after it shows without waiting for the hold
+        assert s.unknown_s >= 2.0
     arms = summary["arms"]
     ((start, end),) = arms.episodes  # t0 is the first frame, so times are from the start
     assert 8.5 <= start <= 8.5 + 2.0 and 14.5 <= end <= 14.5 + 2.5

@@ -1,0 +1,220 @@
+"""Per-second agreement of the camera lights with posture labelled by eye, in and out of sample.
+
+Labels (tests/posture/labels/<clip>.csv, rules in docs/posture.md): one row per second of a
+clip, `ok`, `fault` or `?` (can't tell) for shoulders, back, arms and head. The judge's verdict
+for a second is the state it showed for most of that second, with warn counted as not lit
+(`ok`); `unknown` for most of a labelled second is a disagreement.
+
+The tuned parameter is each light's fault level (its warn level scaled with it). Out of sample:
+for each clip, the level is chosen on the other clips (best agreement, ties to the shipped
+level) and that clip is scored with it (leave one clip out). In sample: chosen on all clips.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from station.events import PoseFrame
+from station.posture.baseline import MIN_STANDING_S, standing_stretch
+from station.posture.judge import Lights, PostureJudge
+from station.posture.placement import guess_placement
+
+LIGHTS: tuple[str, ...] = ("shoulders", "back", "arms", "head")
+SCALES: tuple[float, ...] = (0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.4, 1.6)
+"""Fault (and warn) levels tried, as multiples of the preset's."""
+Labels = dict[str, dict[int, str]]  # light -> second -> ok | fault | ?
+
+
+def read_labels(path: Path) -> Labels:
+    out: Labels = {light: {} for light in LIGHTS}
+    with path.open(newline="") as f:
+        for row in csv.DictReader(f):
+            second = int(row["second"])
+            for light in LIGHTS:
+                value = row[light].strip()
+                if value not in ("ok", "fault", "?"):
+                    raise ValueError(f"{path}: second {second}, {light}: {value!r}")
+                out[light][second] = value
+    return out
+
+
+@dataclass(frozen=True)
+class RecordingBaseline:
+    """Where a recording's baseline came from: `standing` (from_s..to_s) or `population`."""
+
+    source: str
+    from_s: float | None = None
+    to_s: float | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"source": self.source, "from_s": _round(self.from_s), "to_s": _round(self.to_s)}
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 3)
+
+
+def recording_baseline(
+    judge: PostureJudge, frames: Sequence[PoseFrame], t0: float
+) -> RecordingBaseline:
+    """Give `judge` the baseline of a recording: from its first standing stretch when it has
+    one, else the population defaults. Times are relative to `t0`."""
+    s = judge.settings
+    stretch = standing_stretch(frames, s.min_visibility, min(MIN_STANDING_S, s.baseline_s))
+    if stretch is None:
+        return RecordingBaseline("population")
+    start, end = stretch
+    judge.measure_baseline(f for f in frames if start <= f.t <= end)
+    return RecordingBaseline("standing", start - t0, end - t0)
+
+
+def judge_frames(
+    frames: Sequence[PoseFrame], config: Any, placement: str | None = None, scale: float = 1.0
+) -> tuple[list[Lights], RecordingBaseline, str]:
+    """Judge a recording as `station analyze` does; `scale` multiplies every light's levels."""
+    chosen = placement or guess_placement(frames) or "front"
+    judge = PostureJudge(config, placement=chosen)
+    if scale != 1.0:
+        levels = {
+            f: replace(th, warn=th.warn * scale, fault=th.fault * scale) if f in LIGHTS else th
+            for f, th in judge.settings.thresholds.items()
+        }
+        judge.settings = replace(judge.settings, thresholds=levels)
+    baseline = recording_baseline(judge, frames, frames[0].t if frames else 0.0)
+    return [judge.update(f) for f in frames], baseline, chosen
+
+
+def per_second(judged: Sequence[Lights], t0: float) -> dict[str, dict[int, str]]:
+    """light -> second -> the state shown for most of that second (warn counts as ok)."""
+    out: dict[str, dict[int, str]] = {light: {} for light in LIGHTS}
+    if not judged:
+        return out
+    ts = np.array([j.t for j in judged]) - t0
+    step = float(np.median(np.diff(ts))) if len(ts) > 1 else 0.0
+    ends = np.append(ts[1:], ts[-1] + step)
+    for light in LIGHTS:
+        time_in: dict[int, dict[str, float]] = {}
+        for j, a, b in zip(judged, ts, ends, strict=True):
+            state = j[light].state
+            state = "ok" if state == "warn" else state
+            second = int(a)
+            time_in.setdefault(second, {}).setdefault(state, 0.0)
+            time_in[second][state] += float(b - a)
+        out[light] = {s: max(d, key=lambda k: d[k]) for s, d in time_in.items()}
+    return out
+
+
+@dataclass
+class Score:
+    agree: int = 0
+    total: int = 0
+
+    def add(self, other: Score) -> None:
+        self.agree += other.agree
+        self.total += other.total
+
+    @property
+    def share(self) -> float:
+        return self.agree / self.total if self.total else float("nan")
+
+
+def score(verdicts: Mapping[int, str], labels: Mapping[int, str]) -> Score:
+    """Agreement over the labelled seconds that are not `?`."""
+    s = Score()
+    for second, label in labels.items():
+        if label == "?":
+            continue
+        s.total += 1
+        s.agree += verdicts.get(second, "unknown") == label
+    return s
+
+
+@dataclass
+class ClipRun:
+    clip: str
+    placement: str
+    baseline: RecordingBaseline
+    scores: dict[float, dict[str, Score]]  # scale -> light -> score
+
+
+def run_clip(
+    clip: str, frames: Sequence[PoseFrame], labels: Labels, config: Any, scales: Iterable[float]
+) -> ClipRun:
+    scores: dict[float, dict[str, Score]] = {}
+    placement, baseline = "", RecordingBaseline("population")
+    for scale in scales:
+        judged, baseline, placement = judge_frames(frames, config, scale=scale)
+        verdicts = per_second(judged, frames[0].t)
+        scores[scale] = {light: score(verdicts[light], labels[light]) for light in LIGHTS}
+    return ClipRun(clip, placement, baseline, scores)
+
+
+def _best_scale(runs: Sequence[ClipRun], light: str, scales: Sequence[float]) -> float:
+    def total(scale: float) -> tuple[float, float]:
+        s = Score()
+        for r in runs:
+            s.add(r.scores[scale][light])
+        return (s.agree, -abs(scale - 1.0))
+
+    return max(scales, key=total)
+
+
+@dataclass
+class Report:
+    out_of_sample: dict[str, Score]
+    in_sample: dict[str, Score]
+    shipped: dict[str, Score]
+    chosen: dict[str, float]  # light -> scale chosen on all clips
+    per_clip: dict[str, dict[str, Score]]  # clip -> light -> out-of-sample score
+    runs: list[ClipRun]
+
+
+def leave_one_clip_out(runs: Sequence[ClipRun], scales: Sequence[float]) -> Report:
+    oos = {light: Score() for light in LIGHTS}
+    ins = {light: Score() for light in LIGHTS}
+    shipped = {light: Score() for light in LIGHTS}
+    per_clip: dict[str, dict[str, Score]] = {}
+    chosen = {light: _best_scale(runs, light, scales) for light in LIGHTS}
+    for held in runs:
+        others = [r for r in runs if r is not held]
+        per_clip[held.clip] = {}
+        for light in LIGHTS:
+            scale = _best_scale(others, light, scales) if others else 1.0
+            per_clip[held.clip][light] = held.scores[scale][light]
+            oos[light].add(held.scores[scale][light])
+            ins[light].add(held.scores[chosen[light]][light])
+            if 1.0 in held.scores:
+                shipped[light].add(held.scores[1.0][light])
+    return Report(oos, ins, shipped, chosen, per_clip, list(runs))
+
+
+def format_report(report: Report) -> str:
+    def pct(s: Score) -> str:
+        return f"{100 * s.share:5.1f} % ({s.agree}/{s.total})"
+
+    lines = [
+        "| light | out of sample (leave one clip out) | in sample | shipped levels | level × |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for light in LIGHTS:
+        lines.append(
+            f"| {light} | {pct(report.out_of_sample[light])} | {pct(report.in_sample[light])} "
+            f"| {pct(report.shipped[light])} | {report.chosen[light]:g} |"
+        )
+    lines += ["", "| clip | placement | baseline | " + " | ".join(LIGHTS) + " |"]
+    lines.append("|" + " --- |" * (3 + len(LIGHTS)))
+    for run in report.runs:
+        b = run.baseline
+        where = b.source if b.from_s is None else f"{b.source} {b.from_s:.1f}–{b.to_s:.1f} s"
+        cells = [
+            f"{s.agree}/{s.total}" if s.total else "–"
+            for s in (report.per_clip[run.clip][light] for light in LIGHTS)
+        ]
+        lines.append(f"| {run.clip} | {run.placement} | {where} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

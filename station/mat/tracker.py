@@ -4,12 +4,14 @@ new landing thresholds when the trainer changes the preset without losing the se
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Any
 
 from station.events import ContactEdge, DeviceStatus, Event, ForceBlock
 from station.mat.pipeline import MatPipeline, MatState, PipelineParams
 from station.mat.switchmat import SwitchPipeline
+from station.mat.weight import WeightEstimate
 
 _JUDGE_FIELDS = (
     "judge_landings",
@@ -43,6 +45,17 @@ class MatTracker:
     def weighs(self) -> bool:
         """False for a contact-switch mat: no body weight, no landing quality."""
         return self._force is not None
+
+    def member_weight(self) -> WeightEstimate | None:
+        """The body weight of the member on the mat now, or of the last to leave it (each
+        stay's final impulse-momentum fit): what the session log keeps with the session."""
+        if self._force is None:
+            return None
+        st = self._force.state
+        if st.body_weight_n is not None:
+            sd = math.nan if st.body_weight_sd_n is None else st.body_weight_sd_n
+            return WeightEstimate(st.body_weight_n, sd, st.body_weight_source, 0, 0.0)
+        return self._force.stays[-1] if self._force.stays else None
 
     def handle(self, event: Event) -> list[Event]:
         """A ForceBlock or ContactEdge from the mat source; anything else is ignored. Returns

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -336,7 +337,7 @@ class Station:
     def _log_finish(self, summary: SessionSummary) -> None:
         logged = self.session_log is not None and self._session_id is not None
         if logged:
-            record = self._with_camera_figures(summary)
+            record = self._record(summary)
             self.session_log.finish(self._session_id, record, ended_at=self.wall())
         self.sessions_done += 1
         if self.keep_summaries:
@@ -345,16 +346,26 @@ class Station:
             self.summaries.append(dict(record.to_dict()) if record else summary.to_dict())
         self._session_id = None
 
-    def _with_camera_figures(self, summary: SessionSummary) -> Any:
-        """The summary plus what the camera delivered during the session (logged in its
-        detail), so a slow Pi or an overloaded box shows in the log, not only live."""
-        if not self.devices["camera"].fitted or self.session_camera.inferred == 0:
+    def _record(self, summary: SessionSummary) -> Any:
+        """The summary plus, in its logged detail, the member's body weight with its source and
+        uncertainty (a mat that weighs) and what the camera delivered during the session (so a
+        slow Pi or an overloaded box shows in the log, not only live)."""
+        extra: dict[str, Any] = {}
+        weight = self.mat.member_weight() if self.mat is not None else None
+        if weight is not None:
+            extra["body_weight_n"] = round(weight.newtons, 1)
+            sd = weight.uncertainty_n
+            extra["body_weight_sd_n"] = None if math.isnan(sd) else round(sd, 2)
+            extra["body_weight_source"] = weight.source
+        if self.devices["camera"].fitted and self.session_camera.inferred > 0:
+            figures = self.session_camera.figures()
+            figures["inference_fps"] = figures.pop("inference_fps_mean")
+            extra.update({f"camera_{k}": v for k, v in figures.items()})
+        if not extra:
             return summary
         record = summary.to_dict()
         record["cadence_series"] = [[round(t, 3), round(c, 2)] for t, c in summary.cadence_series]
-        figures = self.session_camera.figures()
-        figures["inference_fps"] = figures.pop("inference_fps_mean")
-        record.update({f"camera_{k}": v for k, v in figures.items()})
+        record.update(extra)
         return record
 
     def shutdown(self, now: float) -> None:

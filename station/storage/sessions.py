@@ -40,6 +40,10 @@ SCHEMA_VERSION = 1
 
 STATUSES = ("open", "finished", "interrupted")
 
+# The member's body weight, kept in `detail` when a weighing mat was fitted: newtons, one
+# standard error and how it was found ("impulse-momentum", "quiet standing", ...).
+_WEIGHT_KEYS = ("body_weight_n", "body_weight_sd_n", "body_weight_source")
+
 # Summary keys stored in their own columns (the rest of the summary goes to `detail` as JSON).
 _NUMERIC_COLUMNS = (
     "duration_s",
@@ -56,7 +60,13 @@ _NUMERIC_COLUMNS = (
     "hard_landings",
 )
 _LABEL_KEYS = {"count_source": ("mat", "camera"), "top_fault": FAULTS}
-"""The only string values a summary may carry, and what they may be."""
+"""String values with a column of their own, and what they may be."""
+
+_DETAIL_LABEL_KEYS = {
+    "body_weight_source": ("impulse-momentum", "quiet standing", "short quiet standing"),
+}
+"""String values kept only in `detail`. With _LABEL_KEYS, the only strings a summary may
+carry (statistics only: nothing that could hold a name)."""
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -136,6 +146,7 @@ class SessionRecord:
             **{k: self.columns.get(k) for k in ("count_source", *_NUMERIC_COLUMNS, "top_fault")},
             "faults": {f: dict(v) for f, v in self.faults.items()},
             "cadence_series": self.detail.get("cadence_series", []),
+            **{k: self.detail[k] for k in _WEIGHT_KEYS if k in self.detail},
         }
 
     def csv_row(self) -> dict[str, Any]:
@@ -357,7 +368,7 @@ def _statements(script: str) -> list[str]:
 
 
 def _check_label(key: str, value: Any) -> None:
-    allowed = _LABEL_KEYS[key]
+    allowed = _LABEL_KEYS.get(key) or _DETAIL_LABEL_KEYS[key]
     if value is not None and value not in allowed:
         raise UnsafeSummary(f"{key} = {value!r}: expected one of {', '.join(allowed)}")
 
@@ -372,7 +383,7 @@ def _plain_summary(summary: Summary) -> dict[str, Any]:
     else:
         data = dict(summary)
     for key, value in data.items():
-        if key in _LABEL_KEYS:
+        if key in _LABEL_KEYS or key in _DETAIL_LABEL_KEYS:
             _check_label(key, value)
         else:
             _check_numbers(key, value)

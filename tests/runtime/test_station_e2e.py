@@ -245,3 +245,18 @@ def test_checkpoints_while_active(tmp_path: Path) -> None:
     assert len(lags) > 100
     # 2 s at 120 jumps/min is 4 jumps; one more for a jump landing on the checkpoint frame
     assert min(lags) >= 0 and max(lags) <= 5
+
+
+def test_the_member_s_body_weight_is_logged_with_its_source(default_run: Any) -> None:
+    """The session log keeps the simulated member's weight (impulse-momentum over the stay),
+    its uncertainty and its source; within 1 % of the script's mass."""
+    from station.sim.sources import resolve_script
+
+    station, _, tmp = default_run
+    (summary,) = station.summaries
+    true_n = resolve_script(None).mass_kg * 9.80665
+    assert summary["body_weight_source"] in ("impulse-momentum", "quiet standing")
+    assert abs(summary["body_weight_n"] - true_n) <= 0.01 * true_n, (summary, true_n)
+    assert summary["body_weight_sd_n"] is None or summary["body_weight_sd_n"] >= 0
+    record = SessionLog.in_state_dir(tmp / "state").get(summary["id"])
+    assert record is not None and record.detail["body_weight_n"] == summary["body_weight_n"]

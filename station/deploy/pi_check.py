@@ -69,6 +69,10 @@ CHROOT_ENV = {
     "SDL_AUDIODRIVER": "dummy",
     "PYGAME_HIDE_SUPPORT_PROMPT": "1",
 }
+# The host's CA bundle, for pip inside the root: a network that inspects HTTPS (as this one
+# does) signs with its own CA, which the host trusts and a fresh Debian root does not.
+HOST_CA_BUNDLE = Path(os.environ.get("PIP_CERT") or "/etc/ssl/certs/ca-certificates.crt")
+ROOT_CA_BUNDLE = "/etc/pi-check/host-ca-certificates.crt"
 PASSED_THROUGH_ENV = ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY")
 
 
@@ -78,6 +82,10 @@ class Skip(Exception):
 
 class CheckFailed(Exception):
     """One of the check's claims does not hold."""
+
+
+class Stopped(CheckFailed):
+    """A failed claim (already reported) that makes the rest of a suite meaningless."""
 
 
 def log(message: str) -> None:
@@ -112,7 +120,7 @@ class Report:
         """A claim whose failure makes the following steps meaningless."""
         self.claim(name, ok, detail)
         if not ok:
-            raise CheckFailed(f"{name}: {detail}")
+            raise Stopped(f"{name}: {detail}")
 
 
 # -- host side: preflight, binfmt, mounts ---------------------------------------------------
@@ -255,9 +263,17 @@ def cached_tarball(places: Places, suite: str, today: dt.date) -> Path | None:
     return best[1] if best else None
 
 
-def bootstrap(places: Places, suite: str, report: Report) -> Path:
-    """A fresh root of `suite` at work/<suite>/root, from the cache or debootstrap."""
+def bootstrap(places: Places, suite: str, report: Report, reuse: bool = False) -> Path:
+    """A fresh root of `suite` at work/<suite>/root, from the cache or debootstrap; with
+    `reuse`, the root a previous run left there (a developer's shortcut, said loudly)."""
     root = places.work / suite / "root"
+    if reuse and (root / "usr/bin/python3").exists():
+        log(
+            f"{suite}: REUSING the root a previous run installed into (--reuse-root): "
+            "install.sh runs again over it, not on a fresh system"
+        )
+        unmount_all(root)
+        return root
     remove_tree(root)
     root.parent.mkdir(parents=True, exist_ok=True)
     today = dt.date.today()
@@ -345,6 +361,8 @@ class Root:
         to ours as it comes (a long pip run must show progress)."""
         passed = {k: os.environ[k] for k in PASSED_THROUGH_ENV if k in os.environ}
         full_env = {**CHROOT_ENV, **passed}
+        if (self.path / ROOT_CA_BUNDLE.lstrip("/")).is_file():
+            full_env["PIP_CERT"] = ROOT_CA_BUNDLE
         full_env.update(env or {})
         command = ["chroot", str(self.path), "/usr/bin/env", "-i"]
         command += [f"{k}={v}" for k, v in full_env.items()] + list(argv)
@@ -361,7 +379,11 @@ class Root:
     def _streamed(command: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
         lines = []
         with subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,  # its own process group: stopped whole, pip and all
         ) as proc:
             assert proc.stdout is not None
             deadline = time.monotonic() + timeout
@@ -371,11 +393,12 @@ class Root:
                     sys.stdout.flush()
                     lines.append(line)
                     if time.monotonic() > deadline:
-                        proc.kill()
+                        os.killpg(proc.pid, signal.SIGKILL)
                         lines.append(f"pi-check: killed after {timeout:.0f} s\n")
                         break
             except BaseException:  # Ctrl-C, SIGTERM: stop it before the mounts go
-                proc.kill()
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
                 raise
             code = proc.wait()
         return subprocess.CompletedProcess(command, code, "".join(lines), "")
@@ -387,6 +410,19 @@ class Root:
 
     def read(self, inside: str) -> str:
         return (self.path / inside.lstrip("/")).read_text()
+
+
+def pip_failure(pip_output: str) -> str:
+    """Why pip failed, in one line: no wheel for a package, or no way to the index."""
+    unreachable = re.findall(r"Could not fetch URL (\S+?): (.*)", pip_output)
+    if unreachable:
+        url, why = unreachable[-1]
+        return f"pip could not reach the package index ({url}: {why.strip()[:200]})"
+    named = missing_wheel(pip_output)
+    if named:
+        return f"no wheel for this Python on aarch64 (and no compiler to build one): {named}"
+    errors = [line.strip() for line in pip_output.splitlines() if "ERROR" in line]
+    return "; ".join(errors[-3:]) or "see the install log above"
 
 
 def missing_wheel(pip_output: str) -> str | None:
@@ -634,12 +670,12 @@ def check_negative_control(root: Root, report: Report) -> None:
     must fail, and say which."""
     copy_repo(root.path, SRC + "-broken", extra_requirement=BROKEN_REQUIREMENT)
     done = install(root, SRC + "-broken", name="install-broken")
-    named = missing_wheel(done.stdout)
+    said = pip_failure(done.stdout)
     report.claim(
         "negative control",
-        done.returncode != 0 and named == BROKEN_REQUIREMENT,
+        done.returncode != 0 and said.endswith(f"no compiler to build one): {BROKEN_REQUIREMENT}"),
         f"with {BROKEN_REQUIREMENT} (x86-64 wheels only) added, install.sh exited "
-        f"{done.returncode}; pi-check names: {named or 'nothing'}",
+        f"{done.returncode}; pi-check says: {said}",
     )
 
 
@@ -697,8 +733,10 @@ def check_tasks_error(root: Root, report: Report) -> None:
 # -- one suite, start to end ----------------------------------------------------------------
 
 
-def check_suite(suite: str, places: Places, clip: Path, reference: Any, report: Report) -> None:
-    path = bootstrap(places, suite, report)
+def check_suite(
+    suite: str, places: Places, clip: Path, reference: Any, report: Report, reuse: bool
+) -> None:
+    path = bootstrap(places, suite, report, reuse)
     logs = places.work / suite
     root = Root(path, suite, logs)
     binds = [
@@ -706,6 +744,9 @@ def check_suite(suite: str, places: Places, clip: Path, reference: Any, report: 
         (places.cache / f"apt-{suite}", "/var/cache/apt/archives"),
     ]
     shutil.copy("/etc/resolv.conf", path / "etc/resolv.conf")
+    if HOST_CA_BUNDLE.is_file():
+        root.write(ROOT_CA_BUNDLE, HOST_CA_BUNDLE.read_bytes())
+        log(f"pip in the root trusts this host's CA bundle {HOST_CA_BUNDLE} (PIP_CERT)")
     copy_repo(path, SRC)
     root.write(f"{SCRATCH}/clip.avi", clip.read_bytes())
     with mounted(path, binds):
@@ -714,16 +755,12 @@ def check_suite(suite: str, places: Places, clip: Path, reference: Any, report: 
         facts = report.facts.setdefault(suite, {})
         facts["install_exit"] = done.returncode
         if done.returncode != 0:
-            named = missing_wheel(done.stdout)
-            errors = [
-                line
+            detail = pip_failure(done.stdout)
+            facts["install_error"] = [
+                line.strip()
                 for line in done.stdout.splitlines()
                 if "ERROR" in line or "install.sh:" in line
-            ]
-            facts["install_error"] = errors[-6:]
-            detail = (
-                f"no wheel for this Python on aarch64: {named}" if named else "; ".join(errors[-3:])
-            )
+            ][-6:]
             if suite == "bookworm":
                 report.require(f"{suite}: install.sh", False, detail)
             report.claim(f"{suite}: install.sh (stated, not required)", True, f"FAILED: {detail}")
@@ -785,6 +822,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         choices=SUITES,
         help="Debian suite to check (repeatable; default: all)",
     )
+    parser.add_argument(
+        "--reuse-root",
+        action="store_true",
+        help="for developers: run again in the root a previous run left (not a fresh install)",
+    )
     args = parser.parse_args(argv)
     # SIGTERM (CI's timeout, `kill`) unwinds like Ctrl-C, so every mount is undone.
     signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(143))
@@ -802,7 +844,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 reference = x86_landmarks(places, clip)
             for suite in suites:
                 try:
-                    check_suite(suite, places, clip, reference, report)
+                    check_suite(suite, places, clip, reference, report, args.reuse_root)
+                except Stopped as exc:
+                    log(f"{suite}: stopped after {exc}")
                 except CheckFailed as exc:
                     report.failed.append(f"{suite}: {exc}")
                     log(f"FAIL {suite}: {exc}")

@@ -24,6 +24,7 @@ from station.deploy.pi_check import (
     cached_tarball,
     missing_wheel,
     mounts_under,
+    pip_failure,
     remove_tree,
 )
 
@@ -37,9 +38,24 @@ install.sh: pip could not install the station's Python packages
 """  # noqa: E501
 
 
+# What pip said in an emulated root that did not trust this network's HTTPS-inspecting CA.
+PIP_NO_INDEX = """\
+  Could not fetch URL https://pypi.org/simple/setuptools/: There was a problem confirming the ssl certificate: HTTPSConnectionPool(host='pypi.org', port=443): Max retries exceeded with url: /simple/setuptools/ - skipping
+  ERROR: Could not find a version that satisfies the requirement setuptools>=68 (from versions: none)
+  ERROR: No matching distribution found for setuptools>=68
+"""  # noqa: E501
+
+
 def test_missing_wheel_is_named_from_pips_error() -> None:
     assert missing_wheel(PIP_NO_WHEEL) == BROKEN_REQUIREMENT
     assert missing_wheel("Successfully installed station-0.1.0\n") is None
+    assert pip_failure(PIP_NO_WHEEL).endswith(f"no compiler to build one): {BROKEN_REQUIREMENT}")
+
+
+def test_an_unreachable_index_is_not_blamed_on_a_missing_wheel() -> None:
+    said = pip_failure(PIP_NO_INDEX)
+    assert said.startswith("pip could not reach the package index")
+    assert "ssl certificate" in said and "no wheel" not in said
 
 
 def test_cached_root_is_the_newest_of_its_suite_within_a_week(tmp_path: Path) -> None:

@@ -66,6 +66,10 @@ CHROOT_ENV = {
     "DEBIAN_FRONTEND": "noninteractive",
     "PIP_DISABLE_PIP_VERSION_CHECK": "1",
     "PIP_DEFAULT_TIMEOUT": "180",
+    # systemctl talks to no PID 1 (there is none in the root: enable works on the files,
+    # daemon-reload and restart are skipped, as in any chroot; qemu hides the chroot from
+    # systemd's own detection).
+    "SYSTEMD_OFFLINE": "1",
     "SDL_AUDIODRIVER": "dummy",
     "PYGAME_HIDE_SUPPORT_PROMPT": "1",
 }
@@ -513,8 +517,11 @@ def check_diag(root: Root, report: Report) -> None:
         n for n in checks if n.split()[0] in expected_missing and checks[n]["status"] == "ok"
     ]
     seen = {n.split()[0] for n in checks} & expected_missing
-    # What must work in the root: the installed site config, and diag's own pose inference.
+    # What must work in the root: the installed site config, and diag's own pose inference
+    # (a warning there is its speed: under emulation below 5 frames/s, as it must be).
     working = {n: checks.get(n, {}).get("status") for n in ("config", "pose model")}
+    if working["pose model"] == "warn" and "model runs" in checks["pose model"]["summary"]:
+        working["pose model"] = "ok"
     report.claim(
         f"{root.suite}: station diag --json",
         done.returncode == 1
@@ -755,7 +762,11 @@ def check_suite(
         facts = report.facts.setdefault(suite, {})
         facts["install_exit"] = done.returncode
         if done.returncode != 0:
-            detail = pip_failure(done.stdout)
+            detail = (
+                pip_failure(done.stdout)
+                if "pip could not install" in done.stdout
+                else " / ".join(done.stdout.strip().splitlines()[-2:])
+            )
             facts["install_error"] = [
                 line.strip()
                 for line in done.stdout.splitlines()

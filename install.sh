@@ -63,6 +63,7 @@ APT_PACKAGES=(
     libdrm2 libgbm1 libegl1 libgles2  # SDL's KMS/DRM video driver: full screen without X
     libgl1 libglib2.0-0            # OpenCV's wheel links libGL and GLib; Pi OS Lite has neither
     curl ca-certificates           # the pose model download
+    procps                         # kill(1): station.service's ExecReload
 )
 UNITS=(station.service station-console.service)
 

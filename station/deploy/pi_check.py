@@ -537,8 +537,9 @@ def check_diag(root: Root, report: Report) -> None:
 
 
 def make_test_clip(places: Places) -> Path:
-    """A 2-second, 1 frame/s clip of MediaPipe's pose test image (MJPG: decoded the same on
-    both machines by the wheel's own codec)."""
+    """A 2-second, 1 frame/s clip of MediaPipe's pose test image, lossless (FFV1), so both
+    machines infer on the same pixels (an MJPG clip's decoders differed by enough to move a
+    foot landmark 0.04 on arm64)."""
     import cv2
 
     image = SHARED_DATA / "mediapipe" / "pose_test_image.jpg"
@@ -547,7 +548,7 @@ def make_test_clip(places: Places) -> Path:
     bgr = cv2.imread(str(image))
     clip = places.work / "pose_test_clip.avi"
     writer = cv2.VideoWriter(
-        str(clip), cv2.VideoWriter.fourcc(*"MJPG"), 1.0, (bgr.shape[1], bgr.shape[0])
+        str(clip), cv2.VideoWriter.fourcc(*"FFV1"), 1.0, (bgr.shape[1], bgr.shape[0])
     )
     for _ in range(2):
         writer.write(bgr)

@@ -238,9 +238,13 @@ create_directories() {
 install_app() {
     say "the station in $APP_DIR (a venv that sees apt's picamera2 and libcamera)"
     run install -d -m 0755 "$APP_DIR"
-    if [[ -x "$VENV/bin/python" ]]; then
+    if venv_is_whole; then
         echo "venv already at $VENV"
     else
+        # A venv cut short (power lost, Ctrl-C) may lack pip or apt's packages: made anew.
+        if [[ -e "$VENV" ]]; then
+            run rm -rf "$VENV"
+        fi
         run python3 -m venv --system-site-packages "$VENV"
     fi
     if system_mode; then
@@ -255,6 +259,13 @@ install_app() {
     # The link names the deployed path, so it is right once the tree is in place.
     run install -d -m 0755 "$ROOT/usr/local/bin"
     run ln -sfn /opt/station/venv/bin/station "$ROOT/usr/local/bin/station"
+}
+
+# A venv from an earlier run, complete: its python, its pip, and apt's packages visible.
+venv_is_whole() {
+    [[ -x "$VENV/bin/python" ]] &&
+        grep -qs '^include-system-site-packages = true' "$VENV/pyvenv.cfg" &&
+        "$VENV/bin/python" -m pip --version >/dev/null 2>&1
 }
 
 # Wheels only: Raspberry Pi OS Lite has no compiler, and a source build would fail late and

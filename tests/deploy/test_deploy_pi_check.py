@@ -164,3 +164,22 @@ def test_a_pi_install_still_takes_pi_os_packages() -> None:
     assert "skipped" not in out.stdout
     assert "+ apt-get install -y python3-libcamera python3-lgpio" in out.stdout
     assert "libgl1 libglib2.0-0" in out.stdout
+
+
+def test_a_venv_cut_short_is_made_anew(tmp_path: Path) -> None:
+    """An install interrupted while creating the venv (power lost) left one that hides apt's
+    packages; the next run must not take it as done."""
+    root = tmp_path / "root"
+    first = subprocess.run(
+        ["bash", str(REPO / "install.sh"), "--prefix", str(root)], capture_output=True, text=True
+    )
+    assert first.returncode == 0, first.stderr
+    cfg = root / "opt/station/venv/pyvenv.cfg"
+    cfg.write_text(cfg.read_text().replace("= true", "= false"))
+    again = subprocess.run(
+        ["bash", str(REPO / "install.sh"), "--prefix", str(root)], capture_output=True, text=True
+    )
+    assert again.returncode == 0, again.stderr
+    assert "venv already at" not in again.stdout
+    assert f"+ rm -rf {root}/opt/station/venv" in again.stdout
+    assert "include-system-site-packages = true" in cfg.read_text()

@@ -13,7 +13,7 @@ SIMULATE := $(if $(IS_PI),,--simulate --windowed)
 
 export SDL_AUDIODRIVER ?= dummy
 
-.PHONY: run test lint typecheck pytest bench config venv clean
+.PHONY: run test lint typecheck pytest bench config venv clean pi-check
 
 venv: $(STAMP)
 
@@ -49,3 +49,7 @@ config: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache bench-results
+
+## pi-check: the Raspberry Pi install proven on emulated arm64 Debian roots (root; see README)
+pi-check: $(STAMP)
+	$(BIN)/python -m station.deploy.pi_check $(PI_CHECK_ARGS)

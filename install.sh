@@ -12,7 +12,8 @@ set -euo pipefail
 
 usage() {
     cat <<'EOF'
-Usage: sudo ./install.sh [--dry-run] [--prefix DIR] [--pi] [--uninstall [--purge]]
+Usage: sudo ./install.sh [--dry-run] [--prefix DIR] [--pi] [--without-pi-os]
+                         [--uninstall [--purge]]
 
 Installs the jump-rope station on a Raspberry Pi and starts it; on any other machine it sets
 up the development venv (.venv, the same as `make venv`).
@@ -23,6 +24,12 @@ up the development venv (.venv, the same as `make venv`).
                 no user, no systemctl; for tests and image builds
   --pi          act as on a Raspberry Pi even where none is detected (with --dry-run:
                 review what a Pi install would do)
+  --without-pi-os
+                the Pi install on plain Debian (arm64, an emulated root in CI's
+                `make pi-check`): everything as on a Pi except what only Raspberry Pi OS
+                has, each skip said: its own packages (python3-picamera2,
+                python3-libcamera, python3-lgpio; lgpio then comes from PyPI), the
+                firmware config (SPI, camera) and the reboot
   --uninstall   stop and remove the units, /opt/station and the system files this script
                 installed; keeps /etc/station (the trainer's config) and /var/lib/station
                 (the session log)
@@ -42,26 +49,35 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 POSE_MODEL_URL="${STATION_POSE_MODEL_URL:-https://storage.googleapis.com/mediapipe-models/pose_landmarker/pose_landmarker_full/float16/1/pose_landmarker_full.task}"
 POSE_MODEL_SHA256="${STATION_POSE_MODEL_SHA256:-5134a3aad27a58b93da0088d431f366da362b44e3ccfbe3462b3827a839011b1}"
 
-# Raspberry Pi OS packages. picamera2 without its recommends (no desktop preview stack).
+# Packages only Raspberry Pi OS's archive has. picamera2 without its recommends (no desktop
+# preview stack).
 APT_PICAMERA=(python3-picamera2)
-APT_PACKAGES=(
-    python3-venv python3-pip       # the station's venv
+APT_PI_OS_PACKAGES=(
     python3-libcamera              # libcamera's Python bindings (picamera2 uses them)
     python3-lgpio                  # gpiozero's pin driver on the Pi 5 and Pi 4
-    python3-spidev                 # the mat's ADC on SPI
+)
+# Packages Debian itself has (so `make pi-check` installs them in its arm64 Debian root too).
+APT_PACKAGES=(
+    python3-venv                   # the station's venv (pip comes with it: ensurepip)
+    python3-spidev                 # the mat's ADC on SPI (PyPI's spidev is source only)
     libdrm2 libgbm1 libegl1 libgles2  # SDL's KMS/DRM video driver: full screen without X
+    libgl1 libglib2.0-0            # OpenCV's wheel links libGL and GLib; Pi OS Lite has neither
     curl ca-certificates           # the pose model download
+    procps                         # kill(1): station.service's ExecReload
 )
 UNITS=(station.service station-console.service)
 
 DRY_RUN=0
 PREFIX=""
 FORCE_PI=0
+WITHOUT_PI_OS=0
 UNINSTALL=0
 PURGE=0
 
 say() { printf '==> %s\n' "$*"; }
 warn() { printf 'install.sh: warning: %s\n' "$*" >&2; }
+# What --without-pi-os leaves out, said where it would have happened.
+skip() { printf '==> skipped (--without-pi-os: not Raspberry Pi OS): %s\n' "$*"; }
 die() {
     printf 'install.sh: %s\n' "$*" >&2
     exit 1
@@ -86,6 +102,10 @@ parse_args() {
                 ;;
             --prefix=*) PREFIX="${1#--prefix=}" ;;
             --pi) FORCE_PI=1 ;;
+            --without-pi-os)
+                FORCE_PI=1
+                WITHOUT_PI_OS=1
+                ;;
             --uninstall) UNINSTALL=1 ;;
             --purge) PURGE=1 ;;
             -h | --help)
@@ -147,13 +167,32 @@ install_packages() {
     say "system packages"
     export DEBIAN_FRONTEND=noninteractive  # no questions: this may run over SSH, unattended
     run apt-get update
-    run apt-get install -y --no-install-recommends "${APT_PICAMERA[@]}"
+    if ((WITHOUT_PI_OS == 1)); then
+        skip "apt packages ${APT_PICAMERA[*]} ${APT_PI_OS_PACKAGES[*]}"
+    else
+        run apt-get install -y --no-install-recommends "${APT_PICAMERA[@]}"
+        run apt-get install -y "${APT_PI_OS_PACKAGES[@]}"
+    fi
     run apt-get install -y "${APT_PACKAGES[@]}"
 }
 
 # SPI for the mat's ADC; the camera is found by the firmware's camera_auto_detect.
 enable_interfaces() {
     say "SPI and the camera"
+    if ((WITHOUT_PI_OS == 1)); then
+        skip "the firmware config (SPI with raspi-config, camera_auto_detect in config.txt)"
+    else
+        enable_spi_and_camera
+    fi
+    # The kiosk draws with KMS/DRM on tty1: boot to the console, not a desktop that would hold
+    # the display.
+    if [[ "$(systemctl get-default 2>/dev/null || true)" == graphical.target ]]; then
+        run systemctl set-default multi-user.target
+        REBOOT_NEEDED=1
+    fi
+}
+
+enable_spi_and_camera() {
     if command -v raspi-config >/dev/null; then
         if [[ "$(raspi-config nonint get_spi 2>/dev/null || echo 1)" != 0 ]]; then
             run raspi-config nonint do_spi 0
@@ -172,12 +211,6 @@ enable_interfaces() {
         echo "camera detection already configured in $boot_config"
     else
         run sh -c "printf '%s\n' 'camera_auto_detect=1' >> '$boot_config'"
-        REBOOT_NEEDED=1
-    fi
-    # The kiosk draws with KMS/DRM on tty1: boot to the console, not a desktop that would hold
-    # the display.
-    if [[ "$(systemctl get-default 2>/dev/null || true)" == graphical.target ]]; then
-        run systemctl set-default multi-user.target
         REBOOT_NEEDED=1
     fi
 }
@@ -205,14 +238,17 @@ create_directories() {
 install_app() {
     say "the station in $APP_DIR (a venv that sees apt's picamera2 and libcamera)"
     run install -d -m 0755 "$APP_DIR"
-    if [[ -x "$VENV/bin/python" ]]; then
+    if venv_is_whole; then
         echo "venv already at $VENV"
     else
+        # A venv cut short (power lost, Ctrl-C) may lack pip or apt's packages: made anew.
+        if [[ -e "$VENV" ]]; then
+            run rm -rf "$VENV"
+        fi
         run python3 -m venv --system-site-packages "$VENV"
     fi
     if system_mode; then
-        # Not quiet: mediapipe is large, and a silent minute looks like a hang.
-        run "$VENV/bin/python" -m pip install --upgrade "${REPO}[pi]"
+        install_python_packages
     else
         # A prefix tree gets the station itself (its `station` command) but not the
         # dependencies: tests and image builds need the files, not another mediapipe.
@@ -223,6 +259,25 @@ install_app() {
     # The link names the deployed path, so it is right once the tree is in place.
     run install -d -m 0755 "$ROOT/usr/local/bin"
     run ln -sfn /opt/station/venv/bin/station "$ROOT/usr/local/bin/station"
+}
+
+# A venv from an earlier run, complete: its python, its pip, and apt's packages visible.
+venv_is_whole() {
+    [[ -x "$VENV/bin/python" ]] &&
+        grep -qs '^include-system-site-packages = true' "$VENV/pyvenv.cfg" &&
+        "$VENV/bin/python" -m pip --version >/dev/null 2>&1
+}
+
+# Wheels only: Raspberry Pi OS Lite has no compiler, and a source build would fail late and
+# cryptically, so a package without a wheel for this Python and CPU (aarch64) stops the
+# install at once, named in pip's "No matching distribution found for ..." line.
+install_python_packages() {
+    # Not quiet: mediapipe is large, and a silent minute looks like a hang.
+    if ! run "$VENV/bin/python" -m pip install --upgrade --only-binary=:all: "${REPO}[pi]"; then
+        die "pip could not install the station's Python packages: the ERROR lines above name" \
+            "the package (one with no wheel for Python $(python3 -c 'import sys; print(sys.version.split()[0])')" \
+            "on $(uname -m) cannot be installed here: there is no compiler to build it)"
+    fi
 }
 
 # The site config starts as the documented defaults with every setting commented out, so it
@@ -409,7 +464,9 @@ install_station() {
     if system_mode; then
         say "(stop the kiosk first so diag can use its devices: sudo systemctl stop station)"
     fi
-    if ((REBOOT_NEEDED == 1)); then
+    if ((WITHOUT_PI_OS == 1)); then
+        skip "the reboot"
+    elif ((REBOOT_NEEDED == 1)); then
         say "SPI, camera or boot settings changed: reboot to apply them (sudo reboot)"
     fi
 }

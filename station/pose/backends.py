@@ -128,9 +128,10 @@ class TasksPoseBackend:
         path = Path(model_path)
         if not path.is_file():
             raise PoseModelMissing(
-                f"pose model file {path} not found: download pose_landmarker_full.task from "
-                "MediaPipe's model page onto the station and set [pose] task_model to its path, "
-                "or use [pose] backend = 'legacy'"
+                f"pose model file {path} not found ([pose] task_model): install.sh downloads "
+                "MediaPipe's pose_landmarker_full.task there and checks its sha256 when [pose] "
+                "backend = 'tasks'; run `sudo ./install.sh` again (STATION_POSE_MODEL_URL for a "
+                "local copy), or use [pose] backend = 'legacy' (mediapipe <= 0.10.21)"
             )
         from mediapipe.tasks.python import BaseOptions, vision
 

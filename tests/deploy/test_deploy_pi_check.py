@@ -1,0 +1,185 @@
+"""`make pi-check`'s own machinery, without emulating anything: it skips loudly where it cannot
+run, names the package pip could not install, picks its cached root by suite and age, never
+deletes through a mount, and install.sh's --without-pi-os says what it leaves out.
+
+The emulated run itself (minutes under qemu) is `make pi-check`, run by .ci/run after the
+tests; its own negative control breaks the install with a dependency that has no aarch64
+wheel and requires the failure to name it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+from station.deploy.pi_check import (
+    BROKEN_REQUIREMENT,
+    Places,
+    cached_tarball,
+    missing_wheel,
+    mounts_under,
+    pip_failure,
+    remove_tree,
+)
+
+# pip 23-25's words when an index has no wheel for this platform (and no sdist).
+PIP_NO_WHEEL = f"""\
+Processing /usr/src/station-broken
+  Installing build dependencies: started
+ERROR: Could not find a version that satisfies the requirement {BROKEN_REQUIREMENT} (from station[pi]) (from versions: none)
+ERROR: No matching distribution found for {BROKEN_REQUIREMENT}
+install.sh: pip could not install the station's Python packages
+"""  # noqa: E501
+
+
+# What pip said in an emulated root that did not trust this network's HTTPS-inspecting CA.
+PIP_NO_INDEX = """\
+  Could not fetch URL https://pypi.org/simple/setuptools/: There was a problem confirming the ssl certificate: HTTPSConnectionPool(host='pypi.org', port=443): Max retries exceeded with url: /simple/setuptools/ - skipping
+  ERROR: Could not find a version that satisfies the requirement setuptools>=68 (from versions: none)
+  ERROR: No matching distribution found for setuptools>=68
+"""  # noqa: E501
+
+
+def test_missing_wheel_is_named_from_pips_error() -> None:
+    assert missing_wheel(PIP_NO_WHEEL) == BROKEN_REQUIREMENT
+    assert missing_wheel("Successfully installed station-0.1.0\n") is None
+    assert pip_failure(PIP_NO_WHEEL).endswith(f"no compiler to build one): {BROKEN_REQUIREMENT}")
+
+
+def test_an_unreachable_index_is_not_blamed_on_a_missing_wheel() -> None:
+    said = pip_failure(PIP_NO_INDEX)
+    assert said.startswith("pip could not reach the package index")
+    assert "ssl certificate" in said and "no wheel" not in said
+
+
+def test_cached_root_is_the_newest_of_its_suite_within_a_week(tmp_path: Path) -> None:
+    places = Places(tmp_path, tmp_path / "work")
+    today = dt.date(2026, 11, 30)
+    for name in (
+        "bookworm-arm64-20261120.tar.zst",  # 10 days: too old
+        "bookworm-arm64-20261125.tar.zst",
+        "bookworm-arm64-20261128.tar.zst",
+        "trixie-arm64-20261129.tar.zst",  # another suite
+        "bookworm-arm64-20261128.tar.zst.partial",  # an interrupted write
+    ):
+        (tmp_path / name).write_bytes(b"")
+    assert cached_tarball(places, "bookworm", today) == tmp_path / "bookworm-arm64-20261128.tar.zst"
+    assert cached_tarball(places, "trixie", today) == tmp_path / "trixie-arm64-20261129.tar.zst"
+    assert cached_tarball(places, "bookworm", dt.date(2026, 12, 30)) is None
+
+
+def test_a_root_is_never_deleted_through_a_mount(tmp_path: Path) -> None:
+    """A bind-mounted host folder inside a root is unmounted first, so it keeps its files."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting needs root")
+    host = tmp_path / "host-cache"
+    host.mkdir()
+    (host / "keep.whl").write_bytes(b"a cached wheel")
+    root = tmp_path / "root"
+    inside = root / "root/.cache/pip"
+    inside.mkdir(parents=True)
+    subprocess.run(["mount", "--bind", str(host), str(inside)], check=True)
+    try:
+        assert mounts_under(root) == [str(inside)]
+        remove_tree(root)
+    finally:
+        if mounts_under(root):
+            subprocess.run(["umount", str(inside)], check=False)
+    assert not root.exists()
+    assert (host / "keep.whl").read_bytes() == b"a cached wheel"
+
+
+def _as_nobody() -> list[str]:
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None:
+        pytest.skip("needs root and setpriv to run the check as an ordinary user")
+    return [setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+
+
+@pytest.mark.parametrize("ci", ["", "true"])
+def test_without_root_the_check_says_it_skipped(tmp_path: Path, ci: str) -> None:
+    """Never a silent pass: the skip is said, and under CI=true it fails."""
+    tmp_path.chmod(0o777)
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PI_CHECK_CACHE": str(tmp_path),
+        "HOME": str(tmp_path),
+        "CI": ci,
+    }
+    done = subprocess.run(
+        [*_as_nobody(), sys.executable, "-m", "station.deploy.pi_check"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=120,
+    )
+    assert "[pi-check] SKIPPED: not root" in done.stdout, done.stdout + done.stderr
+    assert "passed" not in done.stdout  # no summary that could read as a pass
+    if ci:
+        assert done.returncode == 1 and "must run, not skip" in done.stdout
+    else:
+        assert done.returncode == 0
+
+
+def test_install_without_pi_os_says_what_it_skips_and_installs_the_rest() -> None:
+    out = subprocess.run(
+        ["bash", str(REPO / "install.sh"), "--without-pi-os", "--dry-run"],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    said = out.stdout
+    skipped = [line for line in said.splitlines() if line.startswith("==> skipped")]
+    assert len(skipped) == 3, skipped
+    for part in ("python3-picamera2", "python3-libcamera", "python3-lgpio", "firmware", "reboot"):
+        assert any(part in line for line in skipped), part
+    actions = [line for line in said.splitlines() if line.startswith("+ ")]
+    assert not any("picamera2" in a or "python3-lgpio" in a for a in actions)
+    (apt,) = [a for a in actions if a.startswith("+ apt-get install")]
+    # OpenCV's wheel needs libGL and GLib, which Raspberry Pi OS Lite does not have.
+    for package in ("libgl1", "libglib2.0-0", "python3-spidev", "python3-venv", "curl"):
+        assert f" {package}" in apt, package
+    # Everything else as on a Pi: the user, the venv, wheels only, the units.
+    for step in (
+        "+ systemd-sysusers /etc/sysusers.d/station.conf",
+        "+ python3 -m venv --system-site-packages /opt/station/venv",
+        "--only-binary=:all:",
+        "+ systemctl enable station.service station-console.service",
+    ):
+        assert step in said, step
+
+
+def test_a_pi_install_still_takes_pi_os_packages() -> None:
+    out = subprocess.run(
+        ["bash", str(REPO / "install.sh"), "--pi", "--dry-run"], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert "skipped" not in out.stdout
+    assert "+ apt-get install -y python3-libcamera python3-lgpio" in out.stdout
+    assert "libgl1 libglib2.0-0" in out.stdout
+
+
+def test_a_venv_cut_short_is_made_anew(tmp_path: Path) -> None:
+    """An install interrupted while creating the venv (power lost) left one that hides apt's
+    packages; the next run must not take it as done."""
+    root = tmp_path / "root"
+    first = subprocess.run(
+        ["bash", str(REPO / "install.sh"), "--prefix", str(root)], capture_output=True, text=True
+    )
+    assert first.returncode == 0, first.stderr
+    cfg = root / "opt/station/venv/pyvenv.cfg"
+    cfg.write_text(cfg.read_text().replace("= true", "= false"))
+    again = subprocess.run(
+        ["bash", str(REPO / "install.sh"), "--prefix", str(root)], capture_output=True, text=True
+    )
+    assert again.returncode == 0, again.stderr
+    assert "venv already at" not in again.stdout
+    assert f"+ rm -rf {root}/opt/station/venv" in again.stdout
+    assert "include-system-site-packages = true" in cfg.read_text()

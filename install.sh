@@ -64,6 +64,7 @@ APT_PACKAGES=(
     libgl1 libglib2.0-0            # OpenCV's wheel links libGL and GLib; Pi OS Lite has neither
     curl ca-certificates           # the pose model download
     procps                         # kill(1): station.service's ExecReload
+    openssl                        # the console's HTTPS certificate (make_console_certificate)
 )
 UNITS=(station.service station-console.service)
 

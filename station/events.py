@@ -39,6 +39,15 @@ NUM_LANDMARKS = len(LANDMARK_NAMES)
 FAULTS: tuple[str, ...] = ("shoulders", "back", "landing", "arms", "head")
 """The five mistakes, in the order the screen shows them."""
 
+FAULT_NAMES: dict[str, str] = {
+    "shoulders": "Shoulders",
+    "back": "Back",
+    "landing": "Landing",
+    "arms": "Arms",
+    "head": "Head",
+}
+"""Each mistake's name as the screen and the members' pages print it."""
+
 LightState = Literal["ok", "warn", "fault", "unknown"]
 LIGHT_STATES: tuple[LightState, ...] = ("ok", "warn", "fault", "unknown")
 

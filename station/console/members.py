@@ -33,7 +33,7 @@ from starlette.routing import Route
 from station.config.loader import ConfigInvalid
 from station.console.forms import fields_for
 from station.display.cues import GOOD_SESSION_TIP, TIPS
-from station.events import FAULTS
+from station.events import FAULT_NAMES, FAULTS
 from station.members.charts import FAULT_COLOURS, cadence_chart, history_charts
 from station.members.qr import make_svg
 from station.members.store import MemberStore
@@ -43,14 +43,6 @@ if TYPE_CHECKING:
     from station.console.app import Pages
 
 log = logging.getLogger("station.console")
-
-FAULT_NAMES = {
-    "shoulders": "Shoulders",
-    "back": "Back",
-    "landing": "Landing",
-    "arms": "Arms",
-    "head": "Head",
-}
 
 
 def member_routes(pages: Pages) -> list[Route]:

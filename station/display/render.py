@@ -35,19 +35,12 @@ from station.display.viewmodel import (
     SummaryView,
     ViewModel,
 )
-from station.events import FAULTS, LANDMARK, LightState
+from station.events import FAULT_NAMES, FAULTS, LANDMARK, LightState
 
 Align = Literal["center", "left", "right"]
 
 TAKE_HOME_CAPTION = "Scan to take this session home"
 
-FAULT_NAMES = {
-    "shoulders": "Shoulders",
-    "back": "Back",
-    "landing": "Landing",
-    "arms": "Arms",
-    "head": "Head",
-}
 
 # Skeleton segments of the live view, each coloured by the light of the fault it shows.
 SEGMENTS: tuple[tuple[str, str, str], ...] = (

@@ -20,14 +20,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from station.events import FAULTS
 from station.members.tokens import digest, new_token, well_formed
+from station.storage.sessions import immediate_transaction
 
 MEMBERS_DB = "members.sqlite3"
 EXPIRED_NOTICE_DAYS = 30
@@ -127,15 +128,8 @@ class MemberStore:
     def in_state_dir(cls, state_dir: str | Path) -> MemberStore:
         return cls(Path(state_dir) / MEMBERS_DB)
 
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[None]:
+        return immediate_transaction(self._db)
 
     def close(self) -> None:
         self._db.close()

@@ -24,7 +24,7 @@ import math
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -216,15 +216,8 @@ class SessionLog:
                 self._db.execute(f"PRAGMA user_version = {target}")
             log.info("session log %s migrated to schema version %d", self.path, target)
 
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[None]:
+        return immediate_transaction(self._db)
 
     # --- writing (the runtime) -----------------------------------------------------------------
 
@@ -361,6 +354,19 @@ class SessionLog:
 
 
 # --- helpers ------------------------------------------------------------------------------------
+
+
+@contextmanager
+def immediate_transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction that takes the write lock at once (so two writers never both read
+    and then fail to upgrade), rolled back on any error. Shared with the members' database."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 def _statements(script: str) -> list[str]:

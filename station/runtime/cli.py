@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sqlite3
 import sys
 import tempfile
 from pathlib import Path
@@ -175,6 +176,11 @@ def _open_members(state_dir: Path, store: Any) -> Any:
 
     try:
         return MemberDesk.in_state_dir(state_dir, store.config["members"])
+    except (OSError, sqlite3.Error) as exc:
+        # the state folder's own trouble (read-only, full, damaged): the session log's notice
+        # already names it and its fix; a traceback here would only repeat it
+        log.error("members: cannot open the members' database (%s); running without it", exc)
+        return None
     except Exception:
         log.exception("members: cannot open the members' database; running without it")
         return None

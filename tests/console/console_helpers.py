@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import uvicorn
-from starlette.applications import Starlette
+from loopback import free_port as free_port  # one copy for every test folder
+from loopback import served as served
 
 PASSWORD = "jump-coach-42"
 
@@ -63,29 +58,3 @@ def login(client: httpx.Client, password: str = PASSWORD) -> str:
     reply = client.post("/login", data={"csrf": token, "password": password, "next": "/history"})
     assert reply.status_code == 303, reply.text
     return csrf_of(client.get("/history").text)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def served(app: Starlette) -> Iterator[str]:
-    """Serve `app` with uvicorn on a loopback port in a thread; yields the base URL."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)

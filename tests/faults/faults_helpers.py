@@ -187,14 +187,6 @@ def fill(folder: Path) -> None:
 PASSWORD = "jump-coach-42"
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def csrf_of(html: str) -> str:
     import re
 
@@ -207,26 +199,3 @@ def login(client: Any, password: str = PASSWORD) -> None:
     token = csrf_of(client.get("/login").text)
     reply = client.post("/login", data={"csrf": token, "password": password})
     assert reply.status_code == 303, reply.text
-
-
-@contextmanager
-def serve_app(app: Any) -> Iterator[str]:
-    """Serve a Starlette app with uvicorn on a loopback port in a thread; yields its URL."""
-    import threading
-
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="off"))  # fmt: skip
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)

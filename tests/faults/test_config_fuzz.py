@@ -14,9 +14,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from faults_helpers import PASSWORD, Station, login, serve_app, tally
+from faults_helpers import PASSWORD, Station, login, tally
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from loopback import served
 
 from station.cli import main as station_main
 from station.config.loader import ConfigInvalid, ConfigStore, load_config
@@ -152,7 +153,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[httpx.Cl
     site.write_text(GOOD)
     auth.set_password(folder / "state", PASSWORD)
     with (
-        serve_app(create_app(site, folder / "state")) as url,
+        served(create_app(site, folder / "state")) as url,
         httpx.Client(base_url=url, timeout=30) as client,
     ):
         login(client)

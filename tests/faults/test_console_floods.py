@@ -19,7 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import REPO, require_tool
-from faults_helpers import PASSWORD, csrf_of, free_port, tally
+from faults_helpers import PASSWORD, csrf_of, tally
+from loopback import free_port
 
 from station.console import auth
 

@@ -21,10 +21,10 @@ from faults_helpers import (
     login,
     remount,
     running,
-    serve_app,
     tally,
     tmpfs,
 )
+from loopback import served
 
 from station.storage.paths import SESSIONS_DB
 
@@ -149,7 +149,7 @@ def test_the_console_answers_on_a_full_disk(tmp_path: Path) -> None:
         auth.set_password(state, PASSWORD)
         app = create_app(site, state)
         fill(state)
-        with serve_app(app) as url, httpx.Client(base_url=url, timeout=30) as client:
+        with served(app) as url, httpx.Client(base_url=url, timeout=30) as client:
             login(client)  # its audit line cannot be written: the login still works
             pages = ["/thresholds", "/alerts", "/mat", "/camera", "/history", "/live"]
             statuses = [client.get(page).status_code for page in pages]

@@ -6,22 +6,12 @@ import re
 from pathlib import Path
 
 import httpx
+from loopback import CHROMIUM_FLAGS as CHROMIUM_FLAGS
 from loopback import free_port as free_port  # one copy for every test folder
 from loopback import served as served
 
 PASSWORD = "jump-coach-42"
 
-# Debian's chromium, headless, with nothing that reaches the network on its own.
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 SITE_TEXT = """\
 # Site config for the gym's station. Installed by Sam, 2026-05-01.

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from loopback import CHROMIUM_FLAGS as CHROMIUM_FLAGS
 from loopback import free_port as free_port  # one copy for every test folder
 from loopback import served as served
 from numpy.typing import NDArray
@@ -17,16 +18,6 @@ from station.members.desk import MemberDesk
 from station.runtime.station import Station
 from station.storage.sessions import SessionLog
 
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PHONE = {"width": 390, "height": 844}
 
 

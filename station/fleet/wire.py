@@ -1,0 +1,93 @@
+"""The fleet's MQTT wire format, version 1: topic names and message payloads.
+
+One home for what travels between a station's uplink, the broker and the gym's recorder and
+console, so both ends build and parse the same thing. Pure: no MQTT client is imported here.
+
+Topics (``<site>`` and ``<station_id>`` are :data:`NAME_RE` names; ``+``/``#`` never appear in
+them, so a topic filter cannot be smuggled in through a name)::
+
+    station/v1/<site>/<station_id>/status        retained; the last will sets "offline"
+    station/v1/<site>/<station_id>/session       QoS 1, one finished session per message
+    station/v1/<site>/<station_id>/live          optional live progress, 1-2 Hz, QoS 0
+    station/v1/<site>/<station_id>/config/state  retained; the station's config version or errors
+    station/v1/<site>/all/config/set             retained; a change for every station of the site
+    station/v1/<site>/<station_id>/config/set    retained; a change for one station
+
+Every payload is a UTF-8 JSON object carrying ``"v": 1``. A reader refuses another major
+version with :class:`WireError` rather than guessing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+VERSION = 1
+ROOT = f"station/v{VERSION}"
+ALL = "all"
+"""The station id that addresses every station of a site in ``config/set``."""
+
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+"""Site and station ids: lower-case letters, digits, '-' and '_', at most 63 characters."""
+
+KINDS = ("status", "session", "live", "config/state", "config/set")
+
+
+class WireError(ValueError):
+    """A topic or payload that is not version-1 fleet wire format; the message says why."""
+
+
+def check_name(what: str, name: str) -> str:
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise WireError(
+            f"{what} {name!r}: use 1-63 lower-case letters, digits, '-' or '_' "
+            "(starting with a letter or digit)"
+        )
+    if name == ALL:
+        raise WireError(f"{what} {name!r} is reserved: it addresses every station of a site")
+    return name
+
+
+def topic(site: str, station_id: str, kind: str) -> str:
+    """The topic of one station's ``kind`` (one of :data:`KINDS`)."""
+    if kind not in KINDS:
+        raise WireError(f"unknown topic kind {kind!r}; known: {', '.join(KINDS)}")
+    check_name("site", site)
+    if not (kind == "config/set" and station_id == ALL):
+        check_name("station id", station_id)
+    return f"{ROOT}/{site}/{station_id}/{kind}"
+
+
+def site_filter(site: str, kind: str = "#") -> str:
+    """A subscription filter for ``kind`` from every station of ``site`` (``#``: everything)."""
+    check_name("site", site)
+    return f"{ROOT}/{site}/+/{kind}" if kind != "#" else f"{ROOT}/{site}/#"
+
+
+def parse_topic(name: str) -> tuple[str, str, str]:
+    """``(site, station_id, kind)`` of a version-1 topic; :class:`WireError` otherwise."""
+    parts = name.split("/")
+    if len(parts) < 5 or "/".join(parts[:2]) != ROOT:
+        raise WireError(f"not a {ROOT} topic: {name!r}")
+    site, station_id, kind = parts[2], parts[3], "/".join(parts[4:])
+    topic(site, station_id, kind)  # validates every part
+    return site, station_id, kind
+
+
+def encode(payload: dict[str, Any]) -> bytes:
+    """Compact JSON with ``"v"`` set; NaN and infinities are refused (not JSON)."""
+    return json.dumps({**payload, "v": VERSION}, separators=(",", ":"), allow_nan=False).encode()
+
+
+def decode(data: bytes | str) -> dict[str, Any]:
+    """The JSON object of a payload, checked for version 1; :class:`WireError` otherwise."""
+    try:
+        value = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WireError(f"payload is not UTF-8 JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise WireError("payload is not a JSON object")
+    if value.get("v") != VERSION:
+        raise WireError(f"payload version {value.get('v')!r}; this station speaks {VERSION}")
+    return value

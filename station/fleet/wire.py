@@ -14,7 +14,20 @@ them, so a topic filter cannot be smuggled in through a name)::
     station/v1/<site>/<station_id>/config/set    retained; a change for one station
 
 Every payload is a UTF-8 JSON object carrying ``"v": 1``. A reader refuses another major
-version with :class:`WireError` rather than guessing.
+version with :class:`WireError` rather than guessing. The payloads (times are ISO 8601 UTC):
+
+- ``session``: ``{"uuid", "site", "station_id", "session"}`` where ``session`` is the
+  session log's ``SessionRecord.to_dict()`` (statistics only, never identity). ``uuid`` is the
+  session's idempotency key: a recorder stores each uuid once, however often it arrives.
+- ``status``: ``{"state": "idle" | "in_session" | "offline", "at", "devices": {role: "real" |
+  "simulated" | "absent" | "failed"}, "config_version", "software_version", "jumps_today"}``;
+  the last will is ``{"state": "offline"}``.
+- ``live``: ``{"session_uuid", "jumps", "elapsed_s", "at"}``.
+- ``config/set``: ``{"change_id", "layer"}`` where ``layer`` is a site-config layer (the same
+  nested tables and keys as /etc/station/station.toml), validated by the station with the
+  config schema; all of it applies, or none of it.
+- ``config/state``: ``{"config_version", "change_id", "ok", "errors": [{"key", "message"}]}``
+  where ``change_id`` is the last change answered (null before any).
 """
 
 from __future__ import annotations

@@ -8,15 +8,18 @@ Two signals, both in torso lengths (so distance to the camera does not matter):
   speed-step jumping every foot contact swaps which foot is lower, so each sign change of
   ``a`` is one contact, while the body's bounce is small.
 
-Both are high-passed (an exponential moving average is subtracted, which removes a member
-drifting on the mat) and smoothed over a few frames. A Schmitt trigger with a threshold that
-follows the recent amplitude turns them into events: for ``b`` one event per downward pass
-(a landing), for ``a`` one per swap. The style is decided continuously by which signal
+Frames are first resampled onto a uniform 30 Hz grid (linear interpolation between
+consecutive frames): a live camera thread drops frames at uneven intervals and a Pi infers at
+5–15 frames/s, and on the grid every later step sees the same sampling, whatever the input's.
+Both signals are high-passed (an exponential moving average is subtracted, which removes a
+member drifting on the mat) and smoothed over ± 1 grid point. A Schmitt trigger with a
+threshold that follows the recent amplitude turns them into events: for ``b`` one event per
+downward pass (a landing), for ``a`` one per swap. The style is decided continuously by which signal
 oscillates more (alternation when the feet swap by more than ``alternate_ratio`` times the
 body's bounce). Jumping starts when two events arrive within ``max_gap_s`` of each other (the
 first is then counted too), and stops when none arrives for ``max_gap_s``; a single twitch
-is never counted. The only look-ahead is half the centred smoothing window: one frame at
-25–30 frames/s, none below 17 frames/s (where smoothing would blur the jumps themselves).
+is never counted. The only look-ahead is half the centred smoothing window (one grid point,
+33 ms) plus the wait for the next frame to interpolate up to it.
 
 Double-unders: a jump whose bounce is clearly bigger and slower than the member's recent
 jumps is marked ``double`` (a heuristic: the camera cannot see the rope).
@@ -89,7 +92,8 @@ def dominant_period(
 class CounterParams:
     """One parameter set for every style and clip (see docs/counting.md)."""
 
-    smooth_half_s: float = 0.03  # centred moving average of ± round(this / frame interval)
+    grid_hz: float = 30.0  # frames are resampled onto a uniform grid this fine
+    smooth_half_s: float = 0.03  # centred moving average of ± round(this × grid_hz) points
     highpass_s: float = 0.3  # time constant of the drift removal
     amplitude_s: float = 0.5  # time constant of the amplitude follower
     hysteresis: float = 0.3  # trigger at ± this fraction of the recent amplitude …
@@ -171,7 +175,8 @@ class CameraJumpCounter:
     def __post_init__(self) -> None:
         # t, bounce, alternation, feet, scale
         self._raw: deque[tuple[float, float, float, float, float]] = deque(maxlen=MAX_WINDOW)
-        self._frame_dt: float | None = None  # running estimate of the frame interval
+        self._last_sample: tuple[float, float, float, float, float] | None = None
+        self._next_grid: float | None = None  # time of the next point on the uniform grid
         self._torso: deque[float] = deque(maxlen=90)
         self._last_t: float | None = None
         self._last_valid_t: float | None = None
@@ -235,22 +240,46 @@ class CameraJumpCounter:
             ):
                 self._reset_signals()
             return self._expire(frame.t)
+        if self._last_valid_t is not None and frame.t - self._last_valid_t > (
+            self.params.max_missing_s
+        ):
+            self._reset_signals()  # frames dropped for longer than a pose gap may last
         self._track_travel(frame, signals[3])
-        if self._raw:
-            dt = frame.t - self._raw[-1][0]
-            if dt > 0:
-                prev = self._frame_dt
-                self._frame_dt = dt if prev is None else prev + 0.1 * (dt - prev)
         self._last_valid_t = frame.t
-        self._raw.append((frame.t, *signals))
-        if self._frame_dt is None:
-            return []
-        half = min(MAX_WINDOW // 2, round(self.params.smooth_half_s / self._frame_dt))
+        out: list[CameraJump] = []
+        for sample in self._resample(frame.t, signals):
+            self._raw.append(sample)
+            out += self._smooth_step()
+        return out
+
+    def _resample(
+        self, t: float, signals: tuple[float, float, float, float]
+    ) -> list[tuple[float, float, float, float, float]]:
+        """The grid points up to `t`, linearly interpolated from the last sample to this one.
+        Frames come at whatever rate the camera and the model manage, and a live camera
+        thread drops them at uneven intervals; on a uniform grid every later step (smoothing,
+        drift, trigger, autocorrelation) sees the same sampling whatever the input's."""
+        step = 1.0 / self.params.grid_hz
+        last, self._last_sample = self._last_sample, (t, *signals)
+        if last is None or self._next_grid is None:
+            self._next_grid = t + step
+            return [(t, *signals)]
+        t0, s0 = last[0], last[1:]
+        out = []
+        while self._next_grid <= t + 1e-9:
+            w = (self._next_grid - t0) / (t - t0) if t > t0 else 1.0
+            b, a, feet, scale = (x0 + w * (x1 - x0) for x0, x1 in zip(s0, signals, strict=True))
+            out.append((self._next_grid, b, a, feet, scale))
+            self._next_grid += step
+        return out
+
+    def _smooth_step(self) -> list[CameraJump]:
+        half = min(MAX_WINDOW // 2, round(self.params.smooth_half_s * self.params.grid_hz))
         n = 2 * half + 1
         if len(self._raw) < n:
             return []
         window = list(self._raw)[-n:]
-        # Centre of the smoothing window: the frame we decide about now.
+        # Centre of the smoothing window: the grid point we decide about now.
         t_mid = window[half][0]
         b = float(np.mean([r[1] for r in window]))
         a = float(np.mean([r[2] for r in window]))
@@ -285,6 +314,8 @@ class CameraJumpCounter:
 
     def _reset_signals(self) -> None:
         self._raw.clear()
+        self._last_sample = None
+        self._next_grid = None
         self._xs.clear()
         self.travel_per_s = 0.0
         self._trend_b = self._trend_a = self._trend_f = None
@@ -404,14 +435,13 @@ class CameraJumpCounter:
         period, or 0 when the signal is not clearly periodic. Alternation: a full cycle is
         two foot contacts."""
         p = self.params
-        if len(self._history) < 8 or self._frame_dt is None:
+        if len(self._history) < 8:
             return 0.0
         column = 1 if style == "bounce" else 2
         # The direction of motion (up or down), not the signal itself: a low jump after a
         # high one rises and falls just the same, so the rhythm holds whatever the heights.
         x = np.sign(np.diff([h[column] for h in self._history]))
-        span = self._history[-1][0] - self._history[0][0]
-        dt = span / (len(self._history) - 1) if span > 0 else self._frame_dt
+        dt = 1.0 / p.grid_hz  # the history is on the uniform grid
         cycles_per_event = 1.0 if style == "bounce" else 0.5
         period, strength = dominant_period(
             x, dt, SHORTEST_PERIOD_S / cycles_per_event, LONGEST_PERIOD_S, p.min_periodicity

@@ -200,6 +200,8 @@ class CameraJumpCounter:
         self._history: deque[tuple[float, float, float]] = deque()
         self.filled = 0  # contacts counted from the period, not seen as a trigger
         self._style_since: float | None = None  # when the other style began to show
+        self._hold_started: float | None = None
+        self._held_other: list[float] = []  # its events since then (for the switch)
         self._intervals: deque[float] = deque(maxlen=RHYTHM_INTERVALS)  # within the bout
 
     @property
@@ -353,11 +355,16 @@ class CameraJumpCounter:
         self._power_a += beta * (0.25 * ha * ha - self._power_a)
         total = self._power_f + self._power_a
         self.feet_correlation = (self._power_f - self._power_a) / total if total > 0 else 0.0
-        self._update_style(t)
+        switched = self._update_style(t)
 
         bounce_switch = self._bounce.update(hb, dt)
         alternate_switch = self._alternate.update(ha, dt)
         out = self._expire(t)
+        if switched:
+            out += self._recount_hold(t)
+        other_event = alternate_switch != 0 if self.style == "bounce" else bounce_switch == 1
+        if self._style_since is not None and other_event:  # the other style is showing
+            self._held_other.append(t)
         if self.style == "bounce" and bounce_switch == 1:  # body moved down: a landing
             peak, self._bounce.peak = self._bounce.peak, 0.0
             out += self._event(t, "bounce", peak)
@@ -366,7 +373,21 @@ class CameraJumpCounter:
             out += self._event(t, "alternate", 0.0)
         return out
 
-    def _update_style(self, t: float) -> None:
+    def _recount_hold(self, t: float) -> list[CameraJump]:
+        """The style just switched inside a bout after `style_hold_s`: the contacts of the
+        new style seen during the hold were real, and those the old style counted then were
+        its blurred view of them. Count the difference, at the new style's event times."""
+        since, held, self._hold_started = self._hold_started, self._held_other, None
+        self._held_other = []
+        if since is None or not self.jumping:
+            return []
+        counted = sum(1 for j in self.jumps if j.t >= since)
+        missing = [CameraJump(h, self.style) for h in held[counted:]]
+        self.filled += len(missing)
+        self.jumps.extend(missing)
+        return missing
+
+    def _update_style(self, t: float) -> bool:
         """Feet together (bounce) or against each other (alternate), with hysteresis. Within a
         bout the other style must hold for `style_hold_s` first: in a side view the legs
         cross and the left/right labels swap, and a flip on that noise would drop the
@@ -378,12 +399,15 @@ class CameraJumpCounter:
             other = "bounce" if self.feet_correlation > p.bounce_above else None
         if other is None:
             self._style_since = None
-            return
+            self._held_other = []
+            return False
         if self._style_since is None:
             self._style_since = t
         if not self.jumping or t - self._style_since >= p.style_hold_s:
             self.style = other
-            self._style_since = None
+            self._hold_started, self._style_since = self._style_since, None
+            return self.jumping
+        return False
 
     def _event(self, t: float, style: str, peak: float) -> list[CameraJump]:
         p = self.params

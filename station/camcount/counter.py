@@ -203,6 +203,8 @@ class CameraJumpCounter:
         self._hold_started: float | None = None
         self._held_other: list[float] = []  # its events since then (for the switch)
         self._intervals: deque[float] = deque(maxlen=RHYTHM_INTERVALS)  # within the bout
+        # contacts filled into the last gap, and the interval then, until the next event
+        self._unconfirmed: tuple[list[CameraJump], float] = ([], 0.0)
 
     @property
     def count(self) -> int:
@@ -330,6 +332,7 @@ class CameraJumpCounter:
         if self._last_event_t is not None and now - self._last_event_t > self.params.max_gap_s:
             self.jumping = False
             self._pending = None
+            return self._confirm_last_fill()
         return []
 
     def _step(self, t: float, b: float, a: float, feet: float, scale: float) -> list[CameraJump]:
@@ -434,11 +437,13 @@ class CameraJumpCounter:
             self._bout_peaks.append(peak)
         jump = CameraJump(t, style, double)
         if self.jumping:
+            confirmed = self._confirm_fill(previous, t)
             missed = self._missed(previous, t, interval, style)
             if previous is not None:
                 self._intervals.append((t - previous) / (len(missed) + 1))
-            self.jumps.extend((*missed, jump))
-            return [*missed, jump]
+            self._unconfirmed = (missed, interval)
+            self.jumps.extend((*confirmed, jump))
+            return [*confirmed, jump]
         if (
             self._pending is not None
             and previous is not None
@@ -478,6 +483,53 @@ class CameraJumpCounter:
             return float(np.median(self._intervals))
         return 0.0
 
+    def _confirm_fill(self, previous: float | None, t: float) -> list[CameraJump]:
+        """The contacts filled into the gap before the previous event, once this event shows
+        the rhythm went on (it came within a gap that could be filled too: every other jump
+        too low to trigger makes such gaps one after another). A member who stops and then
+        steps or shifts their weight once makes one late event and no more: not filled."""
+        missed, interval = self._unconfirmed
+        self._unconfirmed = ([], 0.0)
+        went_on = (self.params.max_fill + 1.5) * interval  # a gap that could be filled too
+        if not missed or previous is None or t - previous > went_on:
+            return []
+        self.filled += len(missed)
+        return missed
+
+    def _confirm_last_fill(self) -> list[CameraJump]:
+        """The bout has ended: no later event can show that the rhythm went on through its
+        last gap, but the motion itself can. A missed contact still turns the motion round
+        (once per contact for `a`, twice per jump for `b`); a member who stopped and then
+        shifted their weight shows no turns in the gap."""
+        missed, _interval = self._unconfirmed
+        self._unconfirmed = ([], 0.0)
+        if not missed or self._last_event_t is None:
+            return []
+        style = missed[0].style
+        since = 2 * missed[0].t - (missed[1].t if len(missed) > 1 else self._last_event_t)
+        per_event = 2 if style == "bounce" else 1
+        seen = round(self._turns(since, self._last_event_t, style) / per_event)
+        confirmed = missed[: max(0, seen - 1)]
+        self.filled += len(confirmed)
+        self.jumps.extend(confirmed)
+        return confirmed
+
+    def _turns(self, since: float, until: float, style: str) -> int:
+        """Reversals of the (high-passed, smoothed) signal between two times whose swing
+        from the previous turn is above the trigger's floor (the jitter of still feet)."""
+        column = 1 if style == "bounce" else 2
+        floor = self.params.min_threshold if style == "bounce" else self.params.min_swap
+        values = [h[column] for h in self._history if since <= h[0] <= until]
+        turns, direction, extreme = 0, 0, values[0] if values else 0.0
+        for v in values[1:]:
+            if (direction >= 0 and v > extreme) or (direction <= 0 and v < extreme):
+                extreme = v  # still moving the same way
+            elif abs(v - extreme) >= floor:  # turned round by more than the jitter
+                turns += direction != 0
+                direction = 1 if v > extreme else -1
+                extreme = v
+        return turns
+
     def _missed(
         self, previous: float | None, t: float, interval: float, style: str
     ) -> list[CameraJump]:
@@ -492,7 +544,6 @@ class CameraJumpCounter:
         k = min(p.max_fill + 1, round(gap / interval))
         if k < 2:
             return []
-        self.filled += k - 1
         return [CameraJump(previous + gap * i / k, style) for i in range(1, k)]
 
 

@@ -41,7 +41,7 @@ def test_every_style_is_covered(results: list) -> None:
 def test_counting_holds_at_pi_frame_rates(jumprope_tracks: dict[str, object], step: int) -> None:
     """A Pi runs the model at 5–15 frames/s. Every 2nd / 3rd frame of the real tracks
     (≈ 15 / 10 frames/s; an approximation: the tracker saw every frame) with the same
-    parameters: the summed error stays within 4 % (measured: 1.9 % and 1.2 %)."""
+    parameters: the summed error stays within 4 % (measured: 1.2 % and 1.2 %)."""
     from station.pose.track import LandmarkTrack
 
     truths = read_ground_truth(SHARED_DATA / "jumprope" / "ground_truth.csv")

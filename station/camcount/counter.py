@@ -245,9 +245,11 @@ class CameraJumpCounter:
                 self._reset_signals()
             return self._expire(frame.t)
         if self._last_valid_t is not None and frame.t - self._last_valid_t > (
-            self.params.max_missing_s
+            self.params.max_gap_s
         ):
-            self._reset_signals()  # frames dropped for longer than a pose gap may last
+            # No frame at all for as long as ends a bout (a stalled camera): nothing to
+            # interpolate across. Shorter gaps are a slow model (a Pi 4 infers every 0.2 s).
+            self._reset_signals()
         self._track_travel(frame, signals[3])
         self._last_valid_t = frame.t
         out: list[CameraJump] = []

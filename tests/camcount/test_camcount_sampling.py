@@ -99,3 +99,15 @@ def test_a_step_after_stopping_is_not_filled_as_missed_contacts() -> None:
     assert counter.jumps[-1].t > end + 0.5  # the step was seen (as one event) …
     assert counter.filled == 0  # … and the 0.6 s before it (3.6 intervals) not filled
     assert contacts_hz * seconds - 2 <= counter.count <= contacts_hz * seconds + 1
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_pi_4_rate_with_uneven_drops_still_counts_slow_jumping(seed: int) -> None:
+    """About 5 inferences a second at uneven intervals (gaps of 0.25 s and more are common):
+    alternate-foot at 2.5 contacts/s still has 2 frames per contact and counts within 2.
+    (A gap between frames is interpolated across; only a stall as long as ends a bout
+    restarts the signals.)"""
+    contacts_hz, seconds = 2.5, 10.0
+    lm_at, total = bout(contacts_hz, seconds)
+    counter = count(live_times(total, 5.0, seed), lm_at)
+    assert abs(counter.count - contacts_hz * seconds) <= 2, counter.count

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from station.camcount.counter import CameraJump, CameraJumpCounter
+from station.config.loader import Config
 from station.events import FAULTS, NUM_LANDMARKS, PoseFrame
 from station.pose.find_jumper import WHOLE_PICTURE, JumperSearch, find_jumper
 from station.pose.jumper import JumperPicker, anchor_point
@@ -97,7 +98,7 @@ class PostureAdapter:
     population defaults (station.posture.baseline)."""
 
     def __init__(
-        self, config: Any, placement: str, frames: list[PoseFrame], baseline: bool = True
+        self, config: Config, placement: str, frames: list[PoseFrame], baseline: bool = True
     ) -> None:
         from station.posture.agreement import RecordingBaseline, recording_baseline
 
@@ -118,7 +119,7 @@ class PostureAdapter:
         return dict(faults_json(summarise(self.judged, end_t=t0 + duration_s, t0=t0)))
 
 
-def pick_placement(requested: str, frames: list[PoseFrame], config: Any) -> str:
+def pick_placement(requested: str, frames: list[PoseFrame], config: Config) -> str:
     """'auto': guessed from the shoulders' apparent width (a recorded video may come from
     any angle); otherwise as asked. Falls back to camera.placement without a pose."""
     if requested != "auto":
@@ -126,7 +127,7 @@ def pick_placement(requested: str, frames: list[PoseFrame], config: Any) -> str:
     return guess_placement(frames) or str(config["camera"]["placement"])
 
 
-def jumper_region(path: Path, config: Any, roi: Sequence[float] | None) -> JumperSearch:
+def jumper_region(path: Path, config: Config, roi: Sequence[float] | None) -> JumperSearch:
     """Where the model looks for the jumper: `roi` when given (``--roi``), else the config's
     ``camera.roi`` when it is narrower than the whole picture, else found in the video
     (station.pose.find_jumper: the person who keeps moving)."""
@@ -140,7 +141,7 @@ def jumper_region(path: Path, config: Any, roi: Sequence[float] | None) -> Jumpe
 
 def _infer(
     path: Path,
-    config: Any,
+    config: Config,
     analysis: Analysis,
     progress: Progress | None,
     workers: int | None,
@@ -194,7 +195,7 @@ def _pictures(path: Path) -> Iterator[Any]:
 
 def analyze(
     input_path: str | Path,
-    config: Any,
+    config: Config,
     *,
     progress: Progress | None = None,
     annotate: str | Path | None = None,

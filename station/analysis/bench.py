@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from station.bench import Benchmark, Figure
+from station.config.loader import Config
 
 SOURCE_CLIP = "hb_double_2.mp4"
 WIDTH, HEIGHT, FPS = 640, 480, 30.0
@@ -82,7 +83,7 @@ def counter_ms_per_frame(track_path: Path) -> float:
     return 1000.0 * (time.perf_counter() - start) / max(len(frames), 1)
 
 
-def bare_mediapipe_s(clip: Path, config: Any) -> tuple[float, float]:
+def bare_mediapipe_s(clip: Path, config: Config) -> tuple[float, float]:
     """(wall s, CPU s) to decode every frame and run the configured pose model on it: the
     floor any analysis of the clip pays."""
     from station.camera.video import VideoReader

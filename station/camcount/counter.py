@@ -8,15 +8,18 @@ Two signals, both in torso lengths (so distance to the camera does not matter):
   speed-step jumping every foot contact swaps which foot is lower, so each sign change of
   ``a`` is one contact, while the body's bounce is small.
 
-Both are high-passed (an exponential moving average is subtracted, which removes a member
-drifting on the mat) and smoothed over a few frames. A Schmitt trigger with a threshold that
-follows the recent amplitude turns them into events: for ``b`` one event per downward pass
-(a landing), for ``a`` one per swap. The style is decided continuously by which signal
+Frames are first resampled onto a uniform 30 Hz grid (linear interpolation between
+consecutive frames): a live camera thread drops frames at uneven intervals and a Pi infers at
+5–15 frames/s, and on the grid every later step sees the same sampling, whatever the input's.
+Both signals are high-passed (an exponential moving average is subtracted, which removes a
+member drifting on the mat) and smoothed over ± 1 grid point. A Schmitt trigger with a
+threshold that follows the recent amplitude turns them into events: for ``b`` one event per
+downward pass (a landing), for ``a`` one per swap. The style is decided continuously by which signal
 oscillates more (alternation when the feet swap by more than ``alternate_ratio`` times the
 body's bounce). Jumping starts when two events arrive within ``max_gap_s`` of each other (the
 first is then counted too), and stops when none arrives for ``max_gap_s``; a single twitch
-is never counted. The only look-ahead is half the centred smoothing window: one frame at
-25–30 frames/s, none below 17 frames/s (where smoothing would blur the jumps themselves).
+is never counted. The only look-ahead is half the centred smoothing window (one grid point,
+33 ms) plus the wait for the next frame to interpolate up to it.
 
 Double-unders: a jump whose bounce is clearly bigger and slower than the member's recent
 jumps is marked ``double`` (a heuristic: the camera cannot see the rope).
@@ -89,7 +92,8 @@ def dominant_period(
 class CounterParams:
     """One parameter set for every style and clip (see docs/counting.md)."""
 
-    smooth_half_s: float = 0.03  # centred moving average of ± round(this / frame interval)
+    grid_hz: float = 30.0  # frames are resampled onto a uniform grid this fine
+    smooth_half_s: float = 0.03  # centred moving average of ± round(this × grid_hz) points
     highpass_s: float = 0.3  # time constant of the drift removal
     amplitude_s: float = 0.5  # time constant of the amplitude follower
     hysteresis: float = 0.3  # trigger at ± this fraction of the recent amplitude …
@@ -171,7 +175,8 @@ class CameraJumpCounter:
     def __post_init__(self) -> None:
         # t, bounce, alternation, feet, scale
         self._raw: deque[tuple[float, float, float, float, float]] = deque(maxlen=MAX_WINDOW)
-        self._frame_dt: float | None = None  # running estimate of the frame interval
+        self._last_sample: tuple[float, float, float, float, float] | None = None
+        self._next_grid: float | None = None  # time of the next point on the uniform grid
         self._torso: deque[float] = deque(maxlen=90)
         self._last_t: float | None = None
         self._last_valid_t: float | None = None
@@ -195,7 +200,11 @@ class CameraJumpCounter:
         self._history: deque[tuple[float, float, float]] = deque()
         self.filled = 0  # contacts counted from the period, not seen as a trigger
         self._style_since: float | None = None  # when the other style began to show
+        self._hold_started: float | None = None
+        self._held_other: list[float] = []  # its events since then (for the switch)
         self._intervals: deque[float] = deque(maxlen=RHYTHM_INTERVALS)  # within the bout
+        # contacts filled into the last gap, and the interval then, until the next event
+        self._unconfirmed: tuple[list[CameraJump], float] = ([], 0.0)
 
     @property
     def count(self) -> int:
@@ -235,22 +244,48 @@ class CameraJumpCounter:
             ):
                 self._reset_signals()
             return self._expire(frame.t)
+        if self._last_valid_t is not None and frame.t - self._last_valid_t > (
+            self.params.max_gap_s
+        ):
+            # No frame at all for as long as ends a bout (a stalled camera): nothing to
+            # interpolate across. Shorter gaps are a slow model (a Pi 4 infers every 0.2 s).
+            self._reset_signals()
         self._track_travel(frame, signals[3])
-        if self._raw:
-            dt = frame.t - self._raw[-1][0]
-            if dt > 0:
-                prev = self._frame_dt
-                self._frame_dt = dt if prev is None else prev + 0.1 * (dt - prev)
         self._last_valid_t = frame.t
-        self._raw.append((frame.t, *signals))
-        if self._frame_dt is None:
-            return []
-        half = min(MAX_WINDOW // 2, round(self.params.smooth_half_s / self._frame_dt))
+        out: list[CameraJump] = []
+        for sample in self._resample(frame.t, signals):
+            self._raw.append(sample)
+            out += self._smooth_step()
+        return out
+
+    def _resample(
+        self, t: float, signals: tuple[float, float, float, float]
+    ) -> list[tuple[float, float, float, float, float]]:
+        """The grid points up to `t`, linearly interpolated from the last sample to this one.
+        Frames come at whatever rate the camera and the model manage, and a live camera
+        thread drops them at uneven intervals; on a uniform grid every later step (smoothing,
+        drift, trigger, autocorrelation) sees the same sampling whatever the input's."""
+        step = 1.0 / self.params.grid_hz
+        last, self._last_sample = self._last_sample, (t, *signals)
+        if last is None or self._next_grid is None:
+            self._next_grid = t + step
+            return [(t, *signals)]
+        t0, s0 = last[0], last[1:]
+        out = []
+        while self._next_grid <= t + 1e-9:
+            w = (self._next_grid - t0) / (t - t0) if t > t0 else 1.0
+            b, a, feet, scale = (x0 + w * (x1 - x0) for x0, x1 in zip(s0, signals, strict=True))
+            out.append((self._next_grid, b, a, feet, scale))
+            self._next_grid += step
+        return out
+
+    def _smooth_step(self) -> list[CameraJump]:
+        half = min(MAX_WINDOW // 2, round(self.params.smooth_half_s * self.params.grid_hz))
         n = 2 * half + 1
         if len(self._raw) < n:
             return []
         window = list(self._raw)[-n:]
-        # Centre of the smoothing window: the frame we decide about now.
+        # Centre of the smoothing window: the grid point we decide about now.
         t_mid = window[half][0]
         b = float(np.mean([r[1] for r in window]))
         a = float(np.mean([r[2] for r in window]))
@@ -285,6 +320,8 @@ class CameraJumpCounter:
 
     def _reset_signals(self) -> None:
         self._raw.clear()
+        self._last_sample = None
+        self._next_grid = None
         self._xs.clear()
         self.travel_per_s = 0.0
         self._trend_b = self._trend_a = self._trend_f = None
@@ -297,6 +334,7 @@ class CameraJumpCounter:
         if self._last_event_t is not None and now - self._last_event_t > self.params.max_gap_s:
             self.jumping = False
             self._pending = None
+            return self._confirm_last_fill()
         return []
 
     def _step(self, t: float, b: float, a: float, feet: float, scale: float) -> list[CameraJump]:
@@ -322,11 +360,16 @@ class CameraJumpCounter:
         self._power_a += beta * (0.25 * ha * ha - self._power_a)
         total = self._power_f + self._power_a
         self.feet_correlation = (self._power_f - self._power_a) / total if total > 0 else 0.0
-        self._update_style(t)
+        switched = self._update_style(t)
 
         bounce_switch = self._bounce.update(hb, dt)
         alternate_switch = self._alternate.update(ha, dt)
         out = self._expire(t)
+        if switched:
+            out += self._recount_hold(t)
+        other_event = alternate_switch != 0 if self.style == "bounce" else bounce_switch == 1
+        if self._style_since is not None and other_event:  # the other style is showing
+            self._held_other.append(t)
         if self.style == "bounce" and bounce_switch == 1:  # body moved down: a landing
             peak, self._bounce.peak = self._bounce.peak, 0.0
             out += self._event(t, "bounce", peak)
@@ -335,7 +378,21 @@ class CameraJumpCounter:
             out += self._event(t, "alternate", 0.0)
         return out
 
-    def _update_style(self, t: float) -> None:
+    def _recount_hold(self, t: float) -> list[CameraJump]:
+        """The style just switched inside a bout after `style_hold_s`: the contacts of the
+        new style seen during the hold were real, and those the old style counted then were
+        its blurred view of them. Count the difference, at the new style's event times."""
+        since, held, self._hold_started = self._hold_started, self._held_other, None
+        self._held_other = []
+        if since is None or not self.jumping:
+            return []
+        counted = sum(1 for j in self.jumps if j.t >= since)
+        missing = [CameraJump(h, self.style) for h in held[counted:]]
+        self.filled += len(missing)
+        self.jumps.extend(missing)
+        return missing
+
+    def _update_style(self, t: float) -> bool:
         """Feet together (bounce) or against each other (alternate), with hysteresis. Within a
         bout the other style must hold for `style_hold_s` first: in a side view the legs
         cross and the left/right labels swap, and a flip on that noise would drop the
@@ -347,12 +404,15 @@ class CameraJumpCounter:
             other = "bounce" if self.feet_correlation > p.bounce_above else None
         if other is None:
             self._style_since = None
-            return
+            self._held_other = []
+            return False
         if self._style_since is None:
             self._style_since = t
         if not self.jumping or t - self._style_since >= p.style_hold_s:
             self.style = other
-            self._style_since = None
+            self._hold_started, self._style_since = self._style_since, None
+            return self.jumping
+        return False
 
     def _event(self, t: float, style: str, peak: float) -> list[CameraJump]:
         p = self.params
@@ -379,11 +439,13 @@ class CameraJumpCounter:
             self._bout_peaks.append(peak)
         jump = CameraJump(t, style, double)
         if self.jumping:
+            confirmed = self._confirm_fill(previous, t)
             missed = self._missed(previous, t, interval, style)
             if previous is not None:
                 self._intervals.append((t - previous) / (len(missed) + 1))
-            self.jumps.extend((*missed, jump))
-            return [*missed, jump]
+            self._unconfirmed = (missed, interval)
+            self.jumps.extend((*confirmed, jump))
+            return [*confirmed, jump]
         if (
             self._pending is not None
             and previous is not None
@@ -404,14 +466,13 @@ class CameraJumpCounter:
         period, or 0 when the signal is not clearly periodic. Alternation: a full cycle is
         two foot contacts."""
         p = self.params
-        if len(self._history) < 8 or self._frame_dt is None:
+        if len(self._history) < 8:
             return 0.0
         column = 1 if style == "bounce" else 2
         # The direction of motion (up or down), not the signal itself: a low jump after a
         # high one rises and falls just the same, so the rhythm holds whatever the heights.
         x = np.sign(np.diff([h[column] for h in self._history]))
-        span = self._history[-1][0] - self._history[0][0]
-        dt = span / (len(self._history) - 1) if span > 0 else self._frame_dt
+        dt = 1.0 / p.grid_hz  # the history is on the uniform grid
         cycles_per_event = 1.0 if style == "bounce" else 0.5
         period, strength = dominant_period(
             x, dt, SHORTEST_PERIOD_S / cycles_per_event, LONGEST_PERIOD_S, p.min_periodicity
@@ -423,6 +484,53 @@ class CameraJumpCounter:
         if p.rhythm_events > 0 and len(self._intervals) >= p.rhythm_events:
             return float(np.median(self._intervals))
         return 0.0
+
+    def _confirm_fill(self, previous: float | None, t: float) -> list[CameraJump]:
+        """The contacts filled into the gap before the previous event, once this event shows
+        the rhythm went on (it came within a gap that could be filled too: every other jump
+        too low to trigger makes such gaps one after another). A member who stops and then
+        steps or shifts their weight once makes one late event and no more: not filled."""
+        missed, interval = self._unconfirmed
+        self._unconfirmed = ([], 0.0)
+        went_on = (self.params.max_fill + 1.5) * interval  # a gap that could be filled too
+        if not missed or previous is None or t - previous > went_on:
+            return []
+        self.filled += len(missed)
+        return missed
+
+    def _confirm_last_fill(self) -> list[CameraJump]:
+        """The bout has ended: no later event can show that the rhythm went on through its
+        last gap, but the motion itself can. A missed contact still turns the motion round
+        (once per contact for `a`, twice per jump for `b`); a member who stopped and then
+        shifted their weight shows no turns in the gap."""
+        missed, _interval = self._unconfirmed
+        self._unconfirmed = ([], 0.0)
+        if not missed or self._last_event_t is None:
+            return []
+        style = missed[0].style
+        since = 2 * missed[0].t - (missed[1].t if len(missed) > 1 else self._last_event_t)
+        per_event = 2 if style == "bounce" else 1
+        seen = round(self._turns(since, self._last_event_t, style) / per_event)
+        confirmed = missed[: max(0, seen - 1)]
+        self.filled += len(confirmed)
+        self.jumps.extend(confirmed)
+        return confirmed
+
+    def _turns(self, since: float, until: float, style: str) -> int:
+        """Reversals of the (high-passed, smoothed) signal between two times whose swing
+        from the previous turn is above the trigger's floor (the jitter of still feet)."""
+        column = 1 if style == "bounce" else 2
+        floor = self.params.min_threshold if style == "bounce" else self.params.min_swap
+        values = [h[column] for h in self._history if since <= h[0] <= until]
+        turns, direction, extreme = 0, 0, values[0] if values else 0.0
+        for v in values[1:]:
+            if (direction >= 0 and v > extreme) or (direction <= 0 and v < extreme):
+                extreme = v  # still moving the same way
+            elif abs(v - extreme) >= floor:  # turned round by more than the jitter
+                turns += direction != 0
+                direction = 1 if v > extreme else -1
+                extreme = v
+        return turns
 
     def _missed(
         self, previous: float | None, t: float, interval: float, style: str
@@ -438,7 +546,6 @@ class CameraJumpCounter:
         k = min(p.max_fill + 1, round(gap / interval))
         if k < 2:
             return []
-        self.filled += k - 1
         return [CameraJump(previous + gap * i / k, style) for i in range(1, k)]
 
 

@@ -30,6 +30,7 @@ from station.camcount.evaluate import (
     ClipTruth,
 )
 from station.camcount.transforms import TRANSFORMS, Transform, write_variant
+from station.config.loader import Config
 
 MAX_SWEEP_ERROR = 0.05  # summed |error| per transformation
 BYSTANDER_SOURCE = "nogt_side_view.mp4"  # a person standing still at its first frame
@@ -110,7 +111,7 @@ def posture_agreement(transform: Transform, truth: ClipTruth, analysis: Any) -> 
 
 
 def run_one(
-    truth: ClipTruth, transform: Transform, data: Path, cache: Path, config: Any
+    truth: ClipTruth, transform: Transform, data: Path, cache: Path, config: Config
 ) -> SweepResult:
     """Analyse one transformed clip. Its landmark track and jumper search are cached, so a
     second run (or a changed counter) re-counts without inference."""
@@ -139,7 +140,7 @@ def sweep(
     transforms: Sequence[Transform],
     data: Path,
     cache: Path,
-    config: Any = None,
+    config: Config | None = None,
     cached_only: bool = False,
 ) -> list[SweepResult]:
     from station.config.loader import load_config

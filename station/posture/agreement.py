@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from station.config.loader import Config
 from station.events import PoseFrame
 from station.posture.baseline import MIN_STANDING_S, standing_stretch
 from station.posture.judge import Lights, PostureJudge
@@ -75,7 +76,7 @@ def recording_baseline(
 
 
 def judge_frames(
-    frames: Sequence[PoseFrame], config: Any, placement: str | None = None, scale: float = 1.0
+    frames: Sequence[PoseFrame], config: Config, placement: str | None = None, scale: float = 1.0
 ) -> tuple[list[Lights], RecordingBaseline, str]:
     """Judge a recording as `station analyze` does; `scale` multiplies every light's levels."""
     chosen = placement or guess_placement(frames) or "front"
@@ -144,7 +145,7 @@ class ClipRun:
 
 
 def run_clip(
-    clip: str, frames: Sequence[PoseFrame], labels: Labels, config: Any, scales: Iterable[float]
+    clip: str, frames: Sequence[PoseFrame], labels: Labels, config: Config, scales: Iterable[float]
 ) -> ClipRun:
     scores: dict[float, dict[str, Score]] = {}
     placement, baseline = "", RecordingBaseline("population")

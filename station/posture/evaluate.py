@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from station.config.loader import Config
 from station.events import FAULTS
 from station.posture.judge import PostureJudge
 from station.posture.placement import guess_placement
@@ -30,7 +31,7 @@ from station.posture.summary import summarise
 
 
 def evaluate_track(
-    path: Path, config: Any, placement: str = "auto", baseline: str = "start", preset: str = ""
+    path: Path, config: Config, placement: str = "auto", baseline: str = "start", preset: str = ""
 ) -> dict[str, Any]:
     from station.pose.track import load_track
 
@@ -110,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def labelled(labels_dir: Path, track_dirs: Sequence[Path], config: Any) -> int:
+def labelled(labels_dir: Path, track_dirs: Sequence[Path], config: Config) -> int:
     from station.pose.track import load_track
     from station.posture.agreement import (
         SCALES,

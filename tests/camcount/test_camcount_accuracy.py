@@ -41,7 +41,7 @@ def test_every_style_is_covered(results: list) -> None:
 def test_counting_holds_at_pi_frame_rates(jumprope_tracks: dict[str, object], step: int) -> None:
     """A Pi runs the model at 5–15 frames/s. Every 2nd / 3rd frame of the real tracks
     (≈ 15 / 10 frames/s; an approximation: the tracker saw every frame) with the same
-    parameters: the summed error stays within 4 % (measured: 1.9 % and 1.2 %)."""
+    parameters: the summed error stays within 4 % (measured: 1.2 % and 1.2 %)."""
     from station.pose.track import LandmarkTrack
 
     truths = read_ground_truth(SHARED_DATA / "jumprope" / "ground_truth.csv")
@@ -62,13 +62,28 @@ def test_counting_holds_at_pi_frame_rates(jumprope_tracks: dict[str, object], st
 
 
 def test_out_of_sample_leave_one_clip_out(jumprope_tracks: dict[str, object]) -> None:
-    """Every tuned parameter chosen on 8 clips, the 9th scored with that choice: the limits
-    hold out of sample at the clips' own frame rate (docs/counting.md has the 15 frames/s
-    figures, which do not meet them on the fastest speed-step)."""
+    """Every tuned parameter chosen on 8 clips (at their own rate and every 2nd frame), the
+    9th scored with that choice: the limits hold out of sample at the clips' own frame rate
+    (docs/counting.md has the 15 frames/s figures: the side-view speed-step `speed_jp_2`
+    is off by 7.7 % there, over the 5 % limit)."""
     from station.camcount.evaluate import leave_one_out, loo_report
 
     truths = read_ground_truth(SHARED_DATA / "jumprope" / "ground_truth.csv")
     tracks = [jumprope_tracks[t.clip] for t in truths]
-    loo = leave_one_out(truths, tracks, steps=(1,))  # type: ignore[arg-type]
-    ok = summarize(loo.out_of_sample[1])[2]
-    assert ok, loo_report(truths, loo)
+    loo = leave_one_out(truths, tracks, samplings=("own rate",))  # type: ignore[arg-type]
+    assert summarize(loo.out_of_sample["own rate"])[2], loo_report(truths, loo)
+
+
+def test_live_frame_drops_count_like_the_recording(jumprope_tracks: dict[str, object]) -> None:
+    """Frames dropped at uneven intervals, as the live camera thread drops them (inference
+    taking a random ≈ 1/20 s, then the newest frame; seeded): the counter resamples them onto
+    its uniform grid, so the summed error stays within issue 18's full-rate 3 %."""
+    from station.camcount.evaluate import live_drops
+
+    truths = read_ground_truth(SHARED_DATA / "jumprope" / "ground_truth.csv")
+    results = [
+        score_clip(t, live_drops(jumprope_tracks[t.clip], seed=k))  # type: ignore[arg-type]
+        for k, t in enumerate(truths)
+    ]
+    total, _worst, _ok = summarize(results)
+    assert total <= 0.03, markdown_table(results)

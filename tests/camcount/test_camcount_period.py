@@ -67,5 +67,8 @@ def test_fast_tiring_double_unders_counted_from_their_rhythm() -> None:
     truth = round(seconds * hz)
     counted = len(count_frames(frames))
     no_fill = len(count_frames(frames, replace(DEFAULT_PARAMS, fill_ratio=1e9)))
-    assert abs(counted - truth) <= 0.05 * truth, (counted, truth)
+    # Within 5 %, besides the bout's very last low jump: it is below the trigger's floor,
+    # no later event shows the rhythm went on, and a gap at a bout's end that the motion
+    # does not fill is not filled (a member who stops and then shifts weight looks alike).
+    assert abs(counted - truth) <= 0.05 * truth + 1, (counted, truth)
     assert no_fill < 0.8 * truth  # without the period, the low jumps are lost

@@ -72,11 +72,14 @@ def play_all(
 
 
 def known_gap(met: bool, figures: str) -> None:
-    """Issue 18's live accuracy targets are not reached yet: speed-step played live, with
-    frames dropped at uneven intervals, loses about one foot contact in ten (speed_hiro_1:
-    68 live against 77 offline at 21.6 inferences/s). Until the counter handles uneven frame
-    intervals, a miss is reported as an expected failure with its figures (never a pass),
-    and a run that meets the target is reported as XPASS."""
+    """Issue 18's live accuracy targets, not yet confirmed live: speed-step played live, with
+    frames dropped at uneven intervals, lost about one foot contact in ten (speed_hiro_1:
+    68 live against 77 offline at 21.6 inferences/s). The counter now resamples frames onto
+    a uniform grid; offline, with the live thread's drops modelled (docs/counting.md),
+    speed_hiro_1 loses 1–2 of 78 at ≈ 20/s, but the side-view speed_jp_2 loses 7–20 of 65,
+    which alone is 4–11 % of the CI clips' 175 contacts. Until a live run meets the targets,
+    a miss is reported as an expected failure with its figures (never a pass), and a run
+    that meets them as XPASS."""
     if not met:
         pytest.xfail(f"known gap (issue 18 open): {figures}")
 
@@ -212,7 +215,11 @@ def test_headless_video_camera_without_mat_runs_without_gpio(
     run = run_live(played, tmp_path / "nogpio", extra_args=(), alerts=False)
     assert run.exit_code == 0, run.stderr[-2000:]
     assert "GPIO" not in run.stderr
-    assert len(run.sessions) == 1 and run.jumps > 0
+    assert len(run.sessions) == 1
+    # Counting needs a few frames per jump: on an overloaded machine (3 inferences/s seen)
+    # a two-foot clip can rightly count nothing. The GPIO-free run is checked above.
+    kept_up([run], 8.0, "no GPIO")
+    assert run.jumps > 0
 
 
 def test_pi_config_with_gpio_missing_fails_loudly(tmp_path: Path) -> None:

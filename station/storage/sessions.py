@@ -407,6 +407,13 @@ class SessionLog:
         )
         return [int(r[0]) for r in rows]
 
+    def open_session_uuid(self) -> str | None:
+        """The uuid of the session running now (live progress names it), None between them."""
+        row = self._db.execute(
+            "SELECT uuid FROM sessions WHERE status = 'open' ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        return None if row is None else str(row[0])
+
     def jumps_since(self, since: date | datetime) -> int:
         """Jumps counted in the sessions started since `since` (a local date: today's)."""
         row = self._db.execute(

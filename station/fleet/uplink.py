@@ -70,6 +70,10 @@ NOT_PUSHABLE = ("uplink",)
 the fleet for good. They are edited on the station itself."""
 
 EXIT_USAGE = 2
+EXIT_DISABLED = 1
+"""--check: the uplink is disabled (systemd's ExecCondition then skips the unit quietly)."""
+EXIT_CONDITION_FAILED = 255
+"""--check: the config is broken (ExecCondition's 255 marks the unit failed: it shows)."""
 
 
 class UplinkError(Exception):
@@ -466,12 +470,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "applies config/set pushes with the site config's schema and answers on "
         "config/state. Runs until SIGTERM; survives broker outages.",
         epilog="Exit status: 0 stopped (or [uplink] enabled = false), 2 a bad config or "
-        "password file (each error with its key path).",
+        "password file (each error with its key path); with --check 0/1/255, see there.",
     )
     p.add_argument("--config", metavar="PATH", help="site config (default: $STATION_CONFIG or "
                    "/etc/station/station.toml)")  # fmt: skip
     p.add_argument("--state-dir", metavar="DIR", help="the session log's folder (default: "
                    "$STATION_STATE_DIR, else storage.state_dir)")  # fmt: skip
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="only check: exit 0 if [uplink] is enabled and complete, 1 if disabled, 255 if "
+        "the config is broken (station-uplink.service's ExecCondition: a disabled uplink is "
+        "skipped, a broken one fails visibly)",
+    )
     p.set_defaults(func=_main)
 
 
@@ -483,15 +494,17 @@ def _main(args: argparse.Namespace) -> int:
 
     config = load_config_or_report(args.config)
     if config is None:
-        return EXIT_USAGE
+        return EXIT_CONDITION_FAILED if args.check else EXIT_USAGE
     if not config["uplink"]["enabled"]:
         print("station uplink: [uplink] enabled = false; nothing to do", file=sys.stderr)
-        return 0
+        return EXIT_DISABLED if args.check else 0
     try:
         settings = UplinkSettings.from_config(config)
     except UplinkError as exc:
         print(f"station uplink: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return EXIT_CONDITION_FAILED if args.check else EXIT_USAGE
+    if args.check:
+        return 0
     state = Path(args.state_dir) if args.state_dir else default_state_dir(
         config["storage"]["state_dir"]
     )  # fmt: skip

@@ -250,8 +250,9 @@ class Uplink:
         self._incoming: queue.Queue[tuple[str, bytes]] = queue.Queue()
         self._connected = threading.Event()
         self._just_connected = threading.Event()
-        self._in_flight: dict[int, SessionRecord] = {}  # mid -> the session it carries
-        self._early_acks: set[int] = set()
+        # mid -> the session it carries. Registered on this thread as soon as publish()
+        # returns, and acks are only read on this thread, so no ack can come "too early".
+        self._in_flight: dict[int, SessionRecord] = {}
         self._cursor = 0  # the newest session id handed to the client
         self._last_status: dict[str, Any] | None = None
         self._next_status = 0.0
@@ -354,8 +355,7 @@ class Uplink:
                 return
             record = self._in_flight.pop(mid, None)
             if record is None:
-                self._early_acks.add(mid)  # acked before publish() returned its mid
-                continue
+                continue  # a status, live or config/state message
             self.log.mark_delivered(CONSUMER, record.id)
             log.info("session %s delivered", record.uuid)
 
@@ -368,13 +368,9 @@ class Uplink:
             payload = {"uuid": record.uuid, "site": s.site, "station_id": s.station_id,
                        "session": record.to_dict()}  # fmt: skip
             info = self.client.publish(s.topic("session"), wire.encode(payload), qos=1)
+            self._in_flight[info.mid] = record
             self._cursor = record.id
             log.info("session %s published (id %d)", record.uuid, record.id)
-            if info.mid in self._early_acks:
-                self._early_acks.discard(info.mid)
-                self.log.mark_delivered(CONSUMER, record.id)
-            else:
-                self._in_flight[info.mid] = record
 
     def _publish_status(self, now: float) -> None:
         live = read_live_status(self.state_dir)
@@ -390,7 +386,6 @@ class Uplink:
             return
         self._publish_retained("status", status)
         self._last_status = comparable
-        self._live_state = live
 
     def _publish_live(self, now: float) -> None:
         hz = self.settings.live_hz

@@ -311,3 +311,28 @@ def test_live_progress_and_status_follow_the_kiosk(mosquitto: Any, tmp_path: Pat
         assert state["state"] == "in_session"
         assert state["devices"] == {"mat": "simulated", "camera": "failed"}
     collector.close()
+
+
+def test_a_simulated_members_session_arrives_as_the_station_logged_it(
+    mosquitto: Any, tmp_path: Path
+) -> None:
+    """`station run --simulate … --fast` logs a real session; the uplink sends exactly that."""
+    station = StationDir(tmp_path / "st-9", mosquitto, "st-9")
+    script = Path(__file__).resolve().parents[2] / "station/sim/scripts/alternate_foot.toml"
+    done = subprocess.run(
+        [sys.executable, "-m", "station", "run", "--config", str(station.config),
+         "--simulate", str(script), "--fast", "--state-dir", str(station.state)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    collector = Collector(mosquitto, wire.site_filter(SITE, "session"))
+    with running(station):
+        assert wait(lambda: station.delivered() == 1)
+        assert collector.wait_for(lambda: collector.of("session"))
+    (sent,) = collector.of("session")
+    with station.log() as db:
+        (logged,) = db.sessions()
+    assert sent["uuid"] == logged.uuid
+    assert sent["session"] == logged.to_dict()
+    assert sent["session"]["jumps"] > 50
+    collector.close()

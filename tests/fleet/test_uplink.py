@@ -5,6 +5,7 @@ key paths, reach a station that was offline, and never come from an unauthorised
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -336,3 +337,34 @@ def test_a_simulated_members_session_arrives_as_the_station_logged_it(
     assert sent["session"] == logged.to_dict()
     assert sent["session"]["jumps"] > 50
     collector.close()
+
+
+def test_a_pushed_change_reloads_the_running_kiosk(mosquitto: Any, tmp_path: Path) -> None:
+    """The real kiosk (`station run --simulate --headless`) beside the uplink: a push is
+    written, the kiosk gets its SIGHUP and applies it, and the status follows the kiosk."""
+    station = StationDir(tmp_path / "st-10", mosquitto, "st-10")
+    kiosk_log = tmp_path / "kiosk.log"
+    kiosk = subprocess.Popen(
+        [sys.executable, "-m", "station", "-v", "run", "--simulate", "--headless",
+         "--config", str(station.config), "--state-dir", str(station.state)],
+        stdout=subprocess.DEVNULL, stderr=kiosk_log.open("wb"),
+        env={**os.environ, "STATION_SIMULATE": "", "STATION_RUNTIME_DIR": ""},
+    )  # fmt: skip
+    collector = Collector(mosquitto, wire.site_filter(SITE), user="fleet")
+    try:
+        assert wait(lambda: (station.state / "station.pid").exists(), 60), kiosk_log.read_text()
+        with running(station):
+            assert collector.wait_for(
+                lambda: any(s["state"] != "offline" for s in collector.of("status")), 30
+            ), collector.of("status")
+            change = push(mosquitto, "st-10", {"alerts": {"cooldown_s": 7.0}})
+            assert collector.wait_for(lambda: answer(collector, "st-10", change) is not None)
+            assert answer(collector, "st-10", change)["ok"]  # type: ignore[index]
+            assert wait(lambda: "reload on SIGHUP: applied" in kiosk_log.read_text(), 30)
+    finally:
+        kiosk.send_signal(signal.SIGTERM)
+        try:
+            kiosk.wait(30)
+        except subprocess.TimeoutExpired:
+            kiosk.kill()
+        collector.close()

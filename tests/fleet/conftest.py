@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from fleet_helpers import make_certificates
 from loopback import free_port
 
 # tests/conftest.py's helpers: this file is also named conftest, so `from conftest import`
@@ -54,6 +55,12 @@ class Broker:
     users: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_USERS))
     host: str = "127.0.0.1"
     process: subprocess.Popen[bytes] | None = None
+    tls_port: int | None = None
+    """A second listener with TLS (certificates from :func:`make_certificates`), if set."""
+
+    @property
+    def ca_file(self) -> Path:
+        return self.folder / "tls" / "ca.crt"
 
     @property
     def url(self) -> str:
@@ -89,6 +96,11 @@ class Broker:
             "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
             "max_queued_messages 100000\n"
         )
+        if self.tls_port is not None:
+            tls = make_certificates(self.folder / "tls")
+            with self.config_file.open("a") as fh:
+                fh.write(f"listener {self.tls_port} {self.host}\ncafile {tls['ca']}\n"
+                         f"certfile {tls['cert']}\nkeyfile {tls['key']}\n")  # fmt: skip
 
     def start(self, timeout_s: float = 10.0) -> None:
         assert self.process is None or self.process.poll() is not None, "already running"
@@ -138,6 +150,23 @@ class Broker:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
+
+
+@pytest.fixture
+def mosquitto_tls(tmp_path: Path) -> Iterator[Broker]:
+    """As :func:`mosquitto`, plus a TLS listener (``tls_port``) with a certificate of the gym's
+    CA (``ca_file``)."""
+    require_tool("mosquitto")
+    require_tool("openssl")
+    folder = tmp_path / "mosquitto"
+    folder.mkdir()
+    broker = Broker(folder, free_port(), tls_port=free_port())
+    broker.write_files()
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
 
 
 @pytest.fixture

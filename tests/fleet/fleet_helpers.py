@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -76,3 +78,22 @@ class Collector:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+def make_certificates(folder: Path, name: str = "gym-ca") -> dict[str, Path]:
+    """A CA (the gym's) and a broker certificate for 127.0.0.1 signed by it (openssl)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    paths = {k: folder / f for k, f in
+             (("ca", "ca.crt"), ("ca_key", "ca.key"), ("cert", "broker.crt"),
+              ("key", "broker.key"), ("csr", "broker.csr"), ("ext", "san.ext"))}  # fmt: skip
+    paths["ext"].write_text("subjectAltName=IP:127.0.0.1\n")
+    for command in (
+        ["req", "-x509", *ec, "-keyout", paths["ca_key"], "-out", paths["ca"], "-days", "2",
+         "-subj", f"/CN={name}"],
+        ["req", *ec, "-keyout", paths["key"], "-out", paths["csr"], "-subj", "/CN=127.0.0.1"],
+        ["x509", "-req", "-in", paths["csr"], "-CA", paths["ca"], "-CAkey", paths["ca_key"],
+         "-CAcreateserial", "-out", paths["cert"], "-days", "2", "-extfile", paths["ext"]],
+    ):  # fmt: skip
+        subprocess.run(["openssl", *map(str, command)], check=True, capture_output=True)
+    return paths

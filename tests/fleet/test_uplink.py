@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from fleet_helpers import Collector, connect
+from fleet_helpers import Collector, connect, make_certificates
 
 from station.config.loader import load_config
 from station.config.sections import SCHEMA
@@ -368,3 +368,29 @@ def test_a_pushed_change_reloads_the_running_kiosk(mosquitto: Any, tmp_path: Pat
         except subprocess.TimeoutExpired:
             kiosk.kill()
         collector.close()
+
+
+def test_tls_with_the_gyms_ca(mosquitto_tls: Any, tmp_path: Path) -> None:
+    """mqtts:// with uplink.tls_ca: delivered; with another CA the uplink never talks."""
+    broker = mosquitto_tls
+    collector = Collector(broker, wire.site_filter(SITE, "session"))
+    good = StationDir(tmp_path / "st-11", broker, "st-11")
+    url = f"mqtts://127.0.0.1:{broker.tls_port}"
+    good.config.write_text(
+        good.config.read_text().replace(broker.url, url) + f'tls_ca = "{broker.ca_file}"\n'
+    )
+    (sent,) = good.add_sessions(1)
+    with running(good):
+        assert wait(lambda: good.delivered() == 1)
+    assert collector.wait_for(lambda: collector.session_uuids() == [sent])
+    stranger = make_certificates(tmp_path / "other-ca", "someone-else")["ca"]
+    bad = StationDir(tmp_path / "st-12", broker, "st-12")
+    bad.config.write_text(
+        bad.config.read_text().replace(broker.url, url) + f'tls_ca = "{stranger}"\n'
+    )
+    bad.add_sessions(1)
+    with running(bad):
+        time.sleep(3.0)
+        assert bad.delivered() == 0
+    assert collector.session_uuids() == [sent]
+    collector.close()

@@ -46,9 +46,6 @@ class Readiness:
         self.notifier = notifier
         self.deadline = deadline
         self.sent = False
-        if notifier is not None:
-            names = ", ".join(f.device for f in feeds) or "no devices"
-            notifier.status(f"opening devices: {names}")
 
     def check(self, now: float) -> None:
         if self.sent:

@@ -364,7 +364,12 @@ class Uplink:
         if room <= 0:
             return
         s = self.settings
-        for record in self.log.undelivered(CONSUMER, after_id=self._cursor, limit=room):
+        records = self.log.undelivered(CONSUMER, after_id=self._cursor, limit=room)
+        if not records:
+            # nothing new: every later row is open, so start there next time (a long log is
+            # then never scanned again, only its new rows)
+            self._cursor = max(self._cursor, self.log.final_through())
+        for record in records:
             payload = {"uuid": record.uuid, "site": s.site, "station_id": s.station_id,
                        "session": record.to_dict()}  # fmt: skip
             info = self.client.publish(s.topic("session"), wire.encode(payload), qos=1)

@@ -111,6 +111,7 @@ class ConsumerThread:
         self._progress = threading.Condition()
         self._asked = 0
         self._served = 0
+        self._cursor = 0  # every session up to here is delivered (or will never be offered)
         self._thread = threading.Thread(
             target=self._run, name=f"consumer-{consumer.name}", daemon=True
         )
@@ -166,14 +167,16 @@ class ConsumerThread:
     def _drain(self, db: SessionLog) -> bool:
         """Hand over the whole backlog; False as soon as a session is refused."""
         while not self._stop.is_set():
-            records = db.undelivered(self.consumer.name, limit=self.batch)
+            records = db.undelivered(self.consumer.name, after_id=self._cursor, limit=self.batch)
             if not records:
+                self._cursor = max(self._cursor, db.final_through())  # only new rows next time
                 return True
             for record in records:
                 if not self.consumer.deliver(record):
                     log.info("session consumer %s: will retry", self.consumer.name)
                     return False
                 db.mark_delivered(self.consumer.name, record.id)
+                self._cursor = record.id
         return True
 
 

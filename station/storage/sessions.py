@@ -123,6 +123,7 @@ _MIGRATIONS: dict[int, str] = {
     ALTER TABLE sessions ADD COLUMN uuid TEXT;      -- the idempotency key wherever it is sent
     UPDATE sessions SET uuid = {_SQL_UUID4} WHERE uuid IS NULL;
     CREATE UNIQUE INDEX sessions_uuid ON sessions (uuid);
+    CREATE INDEX sessions_open ON sessions (id) WHERE status = 'open';
     CREATE TABLE session_deliveries (               -- the outbox's marks
         session_id    INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
         consumer      TEXT NOT NULL,                -- e.g. 'uplink'
@@ -389,6 +390,15 @@ class SessionLog:
             (*FINAL_STATUSES, after_id, consumer, limit),
         ).fetchall()
         return self._records(rows)
+
+    def final_through(self) -> int:
+        """The highest id up to which every session is final (finished or interrupted): a
+        consumer whose backlog is empty from its cursor may move its cursor here, so its next
+        look at the outbox reads only new rows, however long the log (two index lookups)."""
+        row = self._db.execute("SELECT MIN(id) FROM sessions WHERE status = 'open'").fetchone()
+        if row[0] is not None:
+            return int(row[0]) - 1
+        return int(self._db.execute("SELECT COALESCE(MAX(id), 0) FROM sessions").fetchone()[0])
 
     def mark_delivered(self, consumer: str, session_id: int, *, at: float | None = None) -> None:
         """`consumer` has this session for good; marking twice is harmless."""

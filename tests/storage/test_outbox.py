@@ -154,12 +154,19 @@ def test_a_failing_consumer_gets_each_session_once_in_order(tmp_path: Path) -> N
     thread.start()
     thread.poke()
     assert thread.wait_idle(20)
-    thread.stop()
     assert flaky.got == ids
     with SessionLog(path) as db:
         assert db.delivered_ids("flaky") == ids
         assert open_id not in db.delivered_ids("flaky")
         assert db.undelivered("flaky") == []
+        # the running session ends, and one more after it: both offered, in order (the
+        # consumer's cursor waited before the open row)
+        db.finish(open_id, {"jumps": 3, "duration_s": 5.0}, ended_at=10_000.0)
+        later = _log_sessions(db, 1)
+    thread.poke()
+    assert thread.wait_idle(20)
+    thread.stop()
+    assert flaky.got == [*ids, open_id, *later]
 
 
 def test_the_migration_gives_old_rows_a_uuid_and_an_empty_outbox(tmp_path: Path) -> None:

@@ -516,7 +516,7 @@ UPLINK_UNIT=station-uplink.service
 WITH_BROKER=0
 
 install_uplink_unit() {
-    say "the uplink unit (skipped by systemd while [uplink] enabled = false)"
+    say "the uplink unit (it runs only with [uplink] enabled = true)"
     run install -D -m 0644 "$REPO/systemd/$UPLINK_UNIT" "$UNIT_DIR/$UPLINK_UNIT"
     if system_mode; then
         run systemctl daemon-reload

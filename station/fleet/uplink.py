@@ -29,6 +29,7 @@ import json
 import logging
 import queue
 import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -56,6 +57,9 @@ WINDOW = 20
 
 TICK_S = 0.1
 """The main loop's period: how soon a new session, an ack or a config change is handled."""
+
+RETRY_S = 2.0
+"""After a failed step (the session log busy, full or damaged) the uplink waits this long."""
 
 LIVE_STALE_S = 10.0
 """live.json older than this: the kiosk is not running (the status says so)."""
@@ -315,7 +319,13 @@ class Uplink:
         self.client.loop_start()
         try:
             while not stop.is_set():
-                self.step()
+                try:
+                    self.step()
+                except (sqlite3.Error, OSError):
+                    # a busy, full or damaged log: nothing is marked, so nothing is lost;
+                    # try again shortly rather than die (systemd would only restart us)
+                    log.exception("uplink step failed; retrying")
+                    stop.wait(RETRY_S)
                 stop.wait(TICK_S)
         finally:
             if self._connected.is_set():

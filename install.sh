@@ -13,7 +13,7 @@ set -euo pipefail
 usage() {
     cat <<'EOF'
 Usage: sudo ./install.sh [--dry-run] [--prefix DIR] [--pi] [--without-pi-os]
-                         [--uninstall [--purge]]
+                         [--with-broker] [--uninstall [--purge]]
 
 Installs the jump-rope station on a Raspberry Pi and starts it; on any other machine it sets
 up the development venv (.venv, the same as `make venv`).
@@ -30,6 +30,10 @@ up the development venv (.venv, the same as `make venv`).
                 has, each skip said: its own packages (python3-picamera2,
                 python3-libcamera, python3-lgpio; lgpio then comes from PyPI), the
                 firmware config (SPI, camera) and the reboot
+  --with-broker also install Mosquitto for the gym's fleet (docs/fleet.md): the
+                shipped ACL and config, a password file with random passwords for the
+                fleet and recorder roles; on a machine that is not a Pi (the gym's
+                server) only the broker is installed
   --uninstall   stop and remove the units, /opt/station and the system files this script
                 installed; keeps /etc/station (the trainer's config) and /var/lib/station
                 (the session log)
@@ -107,6 +111,7 @@ parse_args() {
                 FORCE_PI=1
                 WITHOUT_PI_OS=1
                 ;;
+            --with-broker) WITH_BROKER=1 ;;
             --uninstall) UNINSTALL=1 ;;
             --purge) PURGE=1 ;;
             -h | --help)
@@ -504,17 +509,92 @@ uninstall_station() {
     fi
 }
 
+# --- the fleet: the uplink's unit, and Mosquitto with --with-broker -------------------------
+# Its own block: the station's install above reads the same without it.
+
+UPLINK_UNIT=station-uplink.service
+WITH_BROKER=0
+
+install_uplink_unit() {
+    say "the uplink unit (it runs only with [uplink] enabled = true)"
+    run install -D -m 0644 "$REPO/systemd/$UPLINK_UNIT" "$UNIT_DIR/$UPLINK_UNIT"
+    if system_mode; then
+        run systemctl daemon-reload
+        run systemctl enable "$UPLINK_UNIT"
+        run systemctl restart "$UPLINK_UNIT"
+    fi
+}
+
+uninstall_uplink_unit() {
+    if system_mode && [[ -f "$UNIT_DIR/$UPLINK_UNIT" ]]; then
+        run systemctl disable --now "$UPLINK_UNIT"
+    fi
+    run rm -f "$UNIT_DIR/$UPLINK_UNIT"
+}
+
+install_broker() {
+    local dir="$ROOT/etc/mosquitto"
+    say "Mosquitto for the fleet (--with-broker)"
+    if system_mode; then
+        run apt-get install -y --no-install-recommends mosquitto mosquitto-clients
+    fi
+    run install -D -m 0644 "$REPO/deploy/mosquitto/station.acl" "$dir/station.acl"
+    run install -D -m 0644 "$REPO/deploy/mosquitto/station.conf" "$dir/conf.d/station.conf"
+    if [[ -f "$dir/station.passwd" ]]; then
+        say "kept $dir/station.passwd"
+    else
+        make_broker_passwords "$dir"
+    fi
+    say "add each station: mosquitto_passwd $dir/station.passwd STATION_ID, and put the same" \
+        "password in the station's [uplink] password_file"
+    if system_mode; then
+        run systemctl enable mosquitto.service
+        run systemctl restart mosquitto.service
+    fi
+}
+
+# The fleet and recorder roles get random passwords, written for the gym's admin (root only)
+# to station-roles.txt, and hashed into station.passwd.
+make_broker_passwords() {
+    local dir="$1"
+    local roles="$dir/station-roles.txt" passwd="$dir/station.passwd" user
+    printf '+ write %s and %s (fleet, recorder: random passwords)\n' "$roles" "$passwd"
+    ((DRY_RUN == 1)) && return 0
+    command -v mosquitto_passwd >/dev/null || die "mosquitto_passwd not found (apt-get install mosquitto)"
+    (
+        umask 077
+        : >"$roles"
+        for user in fleet recorder; do
+            printf '%s:%s\n' "$user" "$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')" >>"$roles"
+        done
+        cp "$roles" "$passwd"
+    )
+    mosquitto_passwd -U "$passwd"
+    if system_mode && getent group mosquitto >/dev/null; then
+        chgrp mosquitto "$passwd"
+        chmod 0640 "$passwd"
+    fi
+}
+
 main() {
     parse_args "$@"
     set_paths
     ((DRY_RUN == 1)) && say "dry run: printing the actions, doing none of them"
     if ((UNINSTALL == 1)); then
+        need_root "$@"
+        uninstall_uplink_unit
         uninstall_station "$@"
     elif [[ -n "$PREFIX" ]] || on_raspberry_pi; then
         install_station "$@"
+        install_uplink_unit
+        ((WITH_BROKER == 1)) && install_broker
+    elif ((WITH_BROKER == 1)); then
+        need_root "$@"
+        install_broker  # the gym's server: only the broker
     else
         install_dev_venv
     fi
+    return 0
 }
 
 main "$@"

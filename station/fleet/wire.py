@@ -21,7 +21,9 @@ version with :class:`WireError` rather than guessing. The payloads (times are IS
   session's idempotency key: a recorder stores each uuid once, however often it arrives.
 - ``status``: ``{"state": "idle" | "in_session" | "offline", "at", "devices": {role: "real" |
   "simulated" | "absent" | "failed"}, "config_version", "software_version", "jumps_today"}``;
-  the last will is ``{"state": "offline"}``.
+  the last will is ``{"state": "offline"}``. The uplink up but the kiosk program not running:
+  ``"state": "offline"`` with a ``"reason"`` (added in v1; readers ignore fields they do not
+  know).
 - ``live``: ``{"session_uuid", "jumps", "elapsed_s", "at"}``.
 - ``config/set``: ``{"change_id", "layer"}`` where ``layer`` is a site-config layer (the same
   nested tables and keys as /etc/station/station.toml), validated by the station with the

@@ -9,7 +9,14 @@ import sqlite3
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the CLI imports its rooms lazily: `station --help` stays fast
+    from station.config.loader import Config, ConfigStore
+    from station.hardware import Hardware
+    from station.members.desk import MemberDesk
+    from station.storage.outbox import ConsumerGroup
+    from station.storage.resilient import ResilientLog
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +126,9 @@ def _simulation(value: str | None) -> tuple[frozenset[str], Path | None]:
     return frozenset(DEVICES), Path(value) if value else None
 
 
-def _state_dir(args: argparse.Namespace, config: Any, scratch: str | None, simulate: bool) -> Path:
+def _state_dir(
+    args: argparse.Namespace, config: Config, scratch: str | None, simulate: bool
+) -> Path:
     """--state-dir, else $STATION_STATE_DIR; else a scratch folder for --fast, the user's own
     folder for a live simulation (a demo must not mix with the gym's real sessions, and a
     laptop user cannot write /var/lib), and storage.state_dir for the real station."""
@@ -155,7 +164,7 @@ def _writable(folder: Path) -> bool:
     return existing.is_dir() and os.access(existing, os.W_OK | os.X_OK)
 
 
-def _open_log(state_dir: Path) -> Any:
+def _open_log(state_dir: Path) -> ResilientLog:
     from station.storage.resilient import ResilientLog
 
     # A read-only, full or damaged state folder degrades (a trainer notice), never stops us.
@@ -169,7 +178,7 @@ def _open_log(state_dir: Path) -> Any:
     return session_log
 
 
-def _open_members(state_dir: Path, store: Any) -> Any:
+def _open_members(state_dir: Path, store: ConfigStore) -> MemberDesk | None:
     """Take-home links and personal codes ([members]); None when the database cannot be
     opened: the station runs without them rather than not at all."""
     from station.members.desk import MemberDesk
@@ -186,23 +195,47 @@ def _open_members(state_dir: Path, store: Any) -> Any:
         return None
 
 
-def _run_fast(store: Any, hardware: Any, state_dir: Path) -> list[dict[str, Any]]:
+def _consumers(session_log: ResilientLog, store: ConfigStore) -> ConsumerGroup:
+    """The registered session consumers this config enables, each in its own thread, fed
+    from the session log (the outbox): nothing but the log write happens on the UI thread."""
+    from station.storage.outbox import ConsumerGroup
+
+    return ConsumerGroup.for_config(session_log.path, store.config)
+
+
+CONSUMERS_DRAIN_S = 30.0
+"""A replay's end waits this long at most for its consumers to take every session."""
+
+
+def _run_fast(store: ConfigStore, hardware: Hardware, state_dir: Path) -> list[dict[str, Any]]:
     from station.clock import ManualClock
     from station.runtime.loop import run_fast
     from station.runtime.station import Station
 
+    session_log = _open_log(state_dir)
+    consumers = _consumers(session_log, store)
     station = Station(
-        store, hardware, session_log=_open_log(state_dir), members=_open_members(state_dir, store)
+        store,
+        hardware,
+        session_log=session_log,
+        consumers=consumers,
+        members=_open_members(state_dir, store),
     )
     sources = [s for s in (hardware.open_mat(), hardware.open_camera()) if s is not None]
     clock = ManualClock()
-    run_fast(station, sources, fps=float(store.config["display"]["fps"]), clock=clock)
-    # a session still open when the replay gives up ends where the replay ended, not at 0
-    station.shutdown(clock.now())
+    consumers.start()
+    try:
+        run_fast(station, sources, fps=float(store.config["display"]["fps"]), clock=clock)
+        # a session still open when the replay gives up ends where the replay ended, not at 0
+        station.shutdown(clock.now())
+    finally:
+        consumers.stop(drain_s=CONSUMERS_DRAIN_S)
     return station.summaries
 
 
-def _run_live(store: Any, hardware: Any, state_dir: Path, args: argparse.Namespace) -> list[Any]:
+def _run_live(
+    store: ConfigStore, hardware: Hardware, state_dir: Path, args: argparse.Namespace
+) -> list[dict[str, Any]]:
     from station.clock import MonotonicClock, OffsetClock
     from station.runtime.loop import run_live
     from station.runtime.station import Station
@@ -216,10 +249,13 @@ def _run_live(store: Any, hardware: Any, state_dir: Path, args: argparse.Namespa
 
     clock = OffsetClock() if hardware.simulate else MonotonicClock()
     hardware.clock = clock  # simulated sources pace themselves in real time
+    session_log = _open_log(state_dir)
+    consumers = _consumers(session_log, store)
     station = Station(
         store,
         hardware,
-        session_log=_open_log(state_dir),
+        session_log=session_log,
+        consumers=consumers,
         keep_summaries=args.json,
         members=_open_members(state_dir, store),
     )
@@ -231,6 +267,7 @@ def _run_live(store: Any, hardware: Any, state_dir: Path, args: argparse.Namespa
         display = Display()
         display.open(store.config["display"], windowed=args.windowed)  # HardwareMissing
     write_pid_file(state_dir)
+    consumers.start()
     try:
         run_live(
             station,
@@ -243,6 +280,7 @@ def _run_live(store: Any, hardware: Any, state_dir: Path, args: argparse.Namespa
             commands=CommandPoller(state_dir),
         )
     finally:
+        consumers.stop()  # whatever they have not taken waits in the log for the next start
         remove_pid_file(state_dir)
         if display is not None:
             display.close()

@@ -45,6 +45,10 @@ class ThreadedFeed:
         self._retry_s = retry_s
         self._max_retry_s = max_retry_s
         self._stop = threading.Event()
+        self.settled = threading.Event()
+        """Set once the opener has answered: the device is open, or not fitted (READY=1 waits
+        for this, boundedly)."""
+        self.last_error = ""
         self._source: Source | None = None
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name=f"feed-{device}", daemon=True)
@@ -65,9 +69,11 @@ class ThreadedFeed:
             try:
                 source = self._opener()
                 if source is None:
+                    self.settled.set()
                     return  # not fitted
                 with self._lock:
                     self._source = source
+                self.settled.set()
                 self._report(True, "running")
                 for event in source.events():
                     if self._stop.is_set():
@@ -78,6 +84,7 @@ class ThreadedFeed:
                 raise RuntimeError("the source stopped producing data")
             except Exception as exc:  # any failure of a device must only degrade the station
                 log.error("%s failed: %s", self.device, exc, exc_info=log.isEnabledFor(10))
+                self.last_error = str(exc) or type(exc).__name__
                 self._report(False, str(exc) or type(exc).__name__)
             finally:
                 self._close_source()

@@ -31,6 +31,38 @@ log = logging.getLogger(__name__)
 MAX_EVENTS_PER_FRAME = 5000
 """Bounds one frame's work: a flood of events must not starve the screen or the watchdog."""
 
+READY_WAIT_S = 30.0
+"""READY=1 waits this long at most for the devices to open (station.service allows 120 s to
+start); past it the station says it is up without them, naming each one still missing."""
+
+
+class Readiness:
+    """When to tell systemd READY=1: once every device's opener has answered (open, or not
+    fitted), or after `wait_s`, naming the devices still missing and why. The main loop runs
+    (screen, watchdog) while it waits."""
+
+    def __init__(self, feeds: list[ThreadedFeed], notifier: Any, deadline: float) -> None:
+        self.feeds = feeds
+        self.notifier = notifier
+        self.deadline = deadline
+        self.sent = False
+
+    def check(self, now: float) -> None:
+        if self.sent:
+            return
+        missing = [f for f in self.feeds if not f.settled.is_set()]
+        if missing and now < self.deadline:
+            return
+        self.sent = True
+        if missing:
+            why = "; ".join(f"{f.device} ({f.last_error or 'still opening'})" for f in missing)
+            log.warning("ready without every device: still missing %s", why)
+            status = f"station running; still missing: {why}"
+        else:
+            status = "station running: devices open"
+        if self.notifier is not None:
+            self.notifier.ready(status)
+
 
 @dataclass
 class Signals:
@@ -108,6 +140,7 @@ def run_live(
     commands: Any = None,
     signals: Signals | None = None,
     frames: int | None = None,
+    ready_wait_s: float = READY_WAIT_S,
 ) -> None:
     """Run until SIGTERM/SIGINT, a developer's quit key, or `frames` frames (tests)."""
     signals = signals or Signals.install()
@@ -117,8 +150,7 @@ def run_live(
         feed.start()
         if feed.device == "camera":
             station.camera_picture = _newest_picture(feed)
-    if notifier is not None:
-        notifier.ready("station running")
+    readiness = Readiness(feeds, notifier, clock.now() + ready_wait_s)
     frame = 1.0 / fps
     next_frame = clock.now()
     count = 0
@@ -126,19 +158,22 @@ def run_live(
         while not signals.stop.is_set() and (frames is None or count < frames):
             if signals.reload.is_set():
                 signals.reload.clear()
-                if notifier is not None:
+                announce = notifier is not None and readiness.sent  # not before the first READY
+                if announce:
                     notifier.reloading()
                 ok = station.reload()
                 log.info("reload on SIGHUP: %s", "applied" if ok else "rejected")
-                if notifier is not None:
+                if announce:
                     notifier.ready("config reloaded" if ok else "config rejected: last good kept")
             now = _drain(station, events, clock)
+            readiness.check(now)
             station.tick(now)
             if display is not None:
                 display.draw(station.view(now))
                 if display.poll_events():
                     break
-            if notifier is not None:
+            if notifier is not None and readiness.sent:
+                # the watchdog's pings start with READY=1 (systemd arms it then, not before)
                 notifier.ping_if_due(now)
             if live_writer is not None:
                 from station.runtime.status import live_status

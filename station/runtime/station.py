@@ -40,6 +40,8 @@ from station.runtime.camerastats import CameraStats
 from station.runtime.view import build_view
 from station.session.landing import LandingLight
 from station.session.model import Observation, Session, SessionSummary
+from station.storage.outbox import ConsumerGroup, SessionWriter
+from station.storage.sessions import Summary
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +77,8 @@ class Station:
         store: ConfigStore,
         hardware: Hardware,
         *,
-        session_log: Any = None,
+        session_log: SessionWriter | None = None,
+        consumers: ConsumerGroup | None = None,
         wall: Callable[[], float] = time.time,
         local_time: Callable[[], dt.time] = lambda: dt.datetime.now().time(),
         keep_summaries: bool = True,
@@ -84,7 +87,10 @@ class Station:
         self.store = store
         self.hardware = hardware
         self.config: Config = store.config
+        # The session's one durable home, written on this thread; everything else done with a
+        # finished session reads it back from there in its own thread or process (outbox).
         self.session_log = session_log
+        self.consumers = consumers
         self.wall = wall
         self.local_time = local_time
         self.devices = {
@@ -331,22 +337,29 @@ class Station:
         if now - self._last_checkpoint < self.config["session"]["checkpoint_s"]:
             return
         self._last_checkpoint = now
-        assert self.session.stats is not None
+        assert self.session.stats is not None and self.session_log is not None
         self.session_log.checkpoint(self._session_id, self.session.snapshot(now))
 
     def _log_finish(self, summary: SessionSummary) -> None:
-        logged = self.session_log is not None and self._session_id is not None
-        if logged:
-            record = self._record(summary)
-            self.session_log.finish(self._session_id, record, ended_at=self.wall())
+        session_log, session_id = self.session_log, self._session_id
+        if session_log is not None and session_id is not None:
+            session_log.finish(session_id, self._record(summary), ended_at=self.wall())
+            if self.consumers is not None:
+                self.consumers.poke()  # they read it from the log, in their own threads
         self.sessions_done += 1
         if self.keep_summaries:
             # the record exactly as the log holds it (or the summary itself without a log)
-            record = self.session_log.get(self._session_id) if logged else None
-            self.summaries.append(dict(record.to_dict()) if record else summary.to_dict())
+            logged_record = (
+                session_log.get(session_id)
+                if session_log is not None and session_id is not None
+                else None
+            )
+            self.summaries.append(
+                dict(logged_record.to_dict()) if logged_record else summary.to_dict()
+            )
         self._session_id = None
 
-    def _record(self, summary: SessionSummary) -> Any:
+    def _record(self, summary: SessionSummary) -> Summary:
         """The summary plus, in its logged detail, the member's body weight with its source and
         uncertainty (a mat that weighs) and what the camera delivered during the session (so a
         slow Pi or an overloaded box shows in the log, not only live)."""

@@ -14,6 +14,12 @@ Lifecycle of a row: ``open`` (begun, checkpointed) → ``finished`` (summary wri
 still ``open`` when the station starts again was cut short (power cut, crash); the runtime
 calls :meth:`SessionLog.close_interrupted` at start-up, which marks it ``interrupted`` and
 keeps its last checkpoint, so it stays visible as such.
+
+The log is also the **outbox** of every session consumer (:mod:`station.storage.outbox`):
+each row carries a random ``uuid`` (the session's idempotency key wherever it is sent), and
+``session_deliveries`` holds one mark per (session, consumer) once that consumer has it for
+good (the uplink: on the broker's PUBACK). :meth:`SessionLog.undelivered` is a consumer's
+backlog, oldest first.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import logging
 import math
 import sqlite3
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -35,10 +42,19 @@ from station.storage.paths import SESSIONS_DB
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """PRAGMA user_version of a current database. Bump it and add a step to _MIGRATIONS."""
 
 STATUSES = ("open", "finished", "interrupted")
+FINAL_STATUSES = ("finished", "interrupted")
+"""A row in one of these will not change again: a consumer may take it."""
+
+# A version-4 UUID made by SQLite itself, for the rows logged before uuids existed.
+_SQL_UUID4 = (
+    "lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || "
+    "substr(lower(hex(randomblob(2))), 2) || '-' || substr('89ab', 1 + abs(random()) % 4, 1) "
+    "|| substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6)))"
+)
 
 # The member's body weight, kept in `detail` when a weighing mat was fitted: newtons, one
 # standard error and how it was found ("impulse-momentum", "quiet standing", ...).
@@ -103,6 +119,18 @@ _MIGRATIONS: dict[int, str] = {
         PRIMARY KEY (session_id, fault)
     );
     """,
+    2: f"""
+    ALTER TABLE sessions ADD COLUMN uuid TEXT;      -- the idempotency key wherever it is sent
+    UPDATE sessions SET uuid = {_SQL_UUID4} WHERE uuid IS NULL;
+    CREATE UNIQUE INDEX sessions_uuid ON sessions (uuid);
+    CREATE INDEX sessions_open ON sessions (id) WHERE status = 'open';
+    CREATE TABLE session_deliveries (               -- the outbox's marks
+        session_id    INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        consumer      TEXT NOT NULL,                -- e.g. 'uplink'
+        delivered_at  REAL NOT NULL,                -- Unix time the consumer confirmed it
+        PRIMARY KEY (session_id, consumer)
+    );
+    """,
 }
 
 
@@ -130,6 +158,8 @@ class SessionRecord:
     columns: Mapping[str, Any]
     faults: Mapping[str, Mapping[str, Any]]  # fault -> {seconds, warn_seconds, onsets}
     detail: Mapping[str, Any]
+    uuid: str = ""
+    """The session's idempotency key (kept out of to_dict: statistics only there)."""
 
     @property
     def day(self) -> date:
@@ -211,6 +241,8 @@ class SessionLog:
             )
         for target in range(version + 1, SCHEMA_VERSION + 1):
             with self._transaction():
+                if self.schema_version >= target:
+                    continue  # another process (the uplink, the console) migrated it first
                 for statement in _statements(_MIGRATIONS[target]):
                     self._db.execute(statement)
                 self._db.execute(f"PRAGMA user_version = {target}")
@@ -227,8 +259,9 @@ class SessionLog:
         started = self._wall() if started_at is None else started_at
         with self._transaction():
             cur = self._db.execute(
-                "INSERT INTO sessions (started_at, checkpointed_at, count_source) VALUES (?, ?, ?)",
-                (started, started, count_source),
+                "INSERT INTO sessions (started_at, checkpointed_at, count_source, uuid) "
+                "VALUES (?, ?, ?, ?)",
+                (started, started, count_source, str(uuid.uuid4())),
             )
             session_id = cur.lastrowid
             assert session_id is not None
@@ -343,6 +376,62 @@ class SessionLog:
         records = self._records(rows)
         return records[0] if records else None
 
+    # --- the outbox ----------------------------------------------------------------------------
+
+    def undelivered(
+        self, consumer: str, *, after_id: int = 0, limit: int = 100
+    ) -> list[SessionRecord]:
+        """Finished or interrupted sessions that `consumer` has not confirmed, oldest first
+        (the order they happened), from id `after_id` on; at most `limit` of them."""
+        rows = self._db.execute(
+            "SELECT * FROM sessions s WHERE s.status IN (?, ?) AND s.id > ? AND NOT EXISTS "
+            "(SELECT 1 FROM session_deliveries d WHERE d.session_id = s.id AND d.consumer = ?) "
+            "ORDER BY s.id LIMIT ?",
+            (*FINAL_STATUSES, after_id, consumer, limit),
+        ).fetchall()
+        return self._records(rows)
+
+    def final_through(self) -> int:
+        """The highest id up to which every session is final (finished or interrupted): a
+        consumer whose backlog is empty from its cursor may move its cursor here, so its next
+        look at the outbox reads only new rows, however long the log (two index lookups)."""
+        row = self._db.execute("SELECT MIN(id) FROM sessions WHERE status = 'open'").fetchone()
+        if row[0] is not None:
+            return int(row[0]) - 1
+        return int(self._db.execute("SELECT COALESCE(MAX(id), 0) FROM sessions").fetchone()[0])
+
+    def mark_delivered(self, consumer: str, session_id: int, *, at: float | None = None) -> None:
+        """`consumer` has this session for good; marking twice is harmless."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT OR IGNORE INTO session_deliveries (session_id, consumer, delivered_at) "
+                "VALUES (?, ?, ?)",
+                (session_id, consumer, self._wall() if at is None else at),
+            )
+
+    def delivered_ids(self, consumer: str) -> list[int]:
+        """The sessions `consumer` has confirmed, in order (for tests and `station sessions`)."""
+        rows = self._db.execute(
+            "SELECT session_id FROM session_deliveries WHERE consumer = ? ORDER BY session_id",
+            (consumer,),
+        )
+        return [int(r[0]) for r in rows]
+
+    def open_session_uuid(self) -> str | None:
+        """The uuid of the session running now (live progress names it), None between them."""
+        row = self._db.execute(
+            "SELECT uuid FROM sessions WHERE status = 'open' ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def jumps_since(self, since: date | datetime) -> int:
+        """Jumps counted in the sessions started since `since` (a local date: today's)."""
+        row = self._db.execute(
+            "SELECT COALESCE(SUM(jumps), 0) FROM sessions WHERE started_at >= ?",
+            (_timestamp(since),),
+        ).fetchone()
+        return int(row[0])
+
     def close(self) -> None:
         self._db.close()
 
@@ -431,6 +520,7 @@ def _record(row: sqlite3.Row, faults: dict[str, dict[str, Any]]) -> SessionRecor
         columns=columns,
         faults={f: faults[f] for f in FAULTS if f in faults},
         detail=json.loads(row["detail"]),
+        uuid=row["uuid"] or "",
     )
 
 

@@ -23,6 +23,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("screenshot", "station.display.cli"),
     ("sessions", "station.storage.cli"),
     ("console", "station.console.cli"),
+    ("fleet", "station.fleet.cli"),
 )
 
 

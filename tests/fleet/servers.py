@@ -7,14 +7,18 @@ fixtures they use from here.)"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,12 +149,28 @@ class StationClient:
             qos=1,
             retain=True,
         )
+        self.unacked: set[int] = set()
+        self.acked: set[int] = set()
+        self._lock = threading.Lock()
+        self.client.on_publish = self._on_publish
         self.client.connect("127.0.0.1", port, keepalive=10)
         self.client.loop_start()
-        self.pending: list[Any] = []
+
+    def _on_publish(self, _c: Any, _u: Any, mid: int, _reason: Any, _props: Any) -> None:
+        with self._lock:
+            self.acked.add(mid)
 
     def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
-        self.pending.append(self.client.publish(topic, payload, qos=qos, retain=retain))
+        # While the broker is away paho keeps the message (rc "not connected") and sends it
+        # after reconnecting, as the uplink's outbox does.
+        # (Our lock is never held while calling paho: its network thread holds paho's lock
+        # when it calls _on_publish.)
+        info = self.client.publish(topic, payload, qos=qos, retain=retain)
+        if info.rc == mqtt.MQTT_ERR_QUEUE_SIZE:
+            raise AssertionError("paho refused to queue a message")
+        if qos:
+            with self._lock:
+                self.unacked.add(info.mid)
 
     def status(self, state: str, **extra: Any) -> None:
         payload = {
@@ -166,12 +186,13 @@ class StationClient:
 
     def wait_all_acked(self, timeout_s: float = 120.0) -> None:
         deadline = time.monotonic() + timeout_s
-        for info in self.pending:
-            if info.rc == mqtt.MQTT_ERR_QUEUE_SIZE:
-                raise AssertionError("paho refused to queue a message")
-            info.wait_for_publish(timeout=max(0.1, deadline - time.monotonic()))
-            assert info.is_published(), f"{self.station_id}: not acknowledged in {timeout_s} s"
-        self.pending.clear()
+        while True:
+            with self._lock:
+                left = self.unacked - self.acked
+            if not left:
+                return
+            assert time.monotonic() < deadline, f"{self.station_id}: {len(left)} not acknowledged"
+            time.sleep(0.05)
 
     def close(self) -> None:
         self.client.disconnect()
@@ -220,3 +241,44 @@ def wait_sessions(db: str, count: int, timeout_s: float = 120.0) -> int:
             return seen
         time.sleep(0.1)
     return seen
+
+
+# --- a real full disk ---------------------------------------------------------------------------
+# (The same real-tmpfs approach as tests/faults/faults_helpers.py, which is not importable from
+# here; a candidate for one shared test helper.)
+
+
+def can_mount() -> bool:
+    """Whether this process may mount a tmpfs (root with CAP_SYS_ADMIN)."""
+    if os.geteuid() != 0:
+        return False
+    with tempfile.TemporaryDirectory() as folder:
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", folder],
+                              capture_output=True, check=False)  # fmt: skip
+        if done.returncode != 0:
+            return False
+        subprocess.run(["umount", folder], check=False)
+    return True
+
+
+@contextmanager
+def tmpfs(folder: Path, size: str) -> Iterator[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(folder)],
+                   check=True)  # fmt: skip
+    try:
+        yield folder
+    finally:
+        for _ in range(20):
+            if subprocess.run(["umount", str(folder)], check=False).returncode == 0:
+                break
+            time.sleep(0.2)
+
+
+def fill(folder: Path) -> None:
+    """Fill the file system of `folder` to the last byte."""
+    with (folder / "ballast").open("wb", buffering=0) as fh:
+        for block in (65536, 4096, 512, 1):
+            with contextlib.suppress(OSError):
+                while True:
+                    fh.write(b"\0" * block)

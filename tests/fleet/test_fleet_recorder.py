@@ -1,0 +1,236 @@
+"""`station fleet record` in its own process against a real Mosquitto (and a real PostgreSQL):
+a busy day of 20 stations, the broker killed mid-day, the recorder stopped mid-day, a full disk.
+Every session is stored exactly once and the per-station summaries match the stations' own
+session logs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from servers import (  # noqa: F401
+    SITE,
+    RecorderProcess,
+    StationClient,
+    StationDay,
+    broker,
+    can_mount,
+    fill,
+    pg_url,
+    postgres_cluster,
+    station_day,
+    tmpfs,
+    wait_sessions,
+)
+
+from station.fleet import wire
+from station.fleet.store import FleetStore
+from station.fleet.testbed import Mosquitto
+
+STATIONS = 20
+PER_STATION = 30  # a busy station's day: a session every 15-30 minutes over ~12 hours
+
+
+@pytest.fixture(scope="module")
+def busy_day(tmp_path_factory: pytest.TempPathFactory) -> list[StationDay]:
+    folder = tmp_path_factory.mktemp("stations")
+    return [station_day(folder, f"st-{i:02d}", PER_STATION, seed=i) for i in range(STATIONS)]
+
+
+def check_recorded(db: str, days: list[StationDay]) -> None:
+    """Every session exactly once, and each station's count, jumps and time as in its log."""
+    with FleetStore(db, readonly=not db.startswith("postgres")) as store:
+        stored = store.sessions()
+        totals = store.per_station(site=SITE)
+    uuids = [s["uuid"] for s in stored]
+    expected = {u for d in days for u in d.uuids}
+    assert len(uuids) == len(set(uuids)) == len(expected), "a session missing or doubled"
+    assert set(uuids) == expected
+    for d in days:
+        mine = totals[(SITE, d.station_id)]
+        assert mine["sessions"] == len(d.uuids)
+        assert mine["jumps"] == d.jumps
+        assert mine["duration_s"] == pytest.approx(d.duration_s)
+
+
+def publish_days(port: int, days: list[StationDay], part: slice) -> list[StationClient]:
+    clients = [StationClient(port, d.station_id) for d in days]
+    for client, d in zip(clients, days, strict=True):
+        client.status("in_session")
+        for topic, payload in d.messages[part]:
+            client.publish(topic, payload)
+        client.publish(
+            wire.topic(SITE, d.station_id, "live"),
+            wire.encode({"session_uuid": d.uuids[0], "jumps": 42, "elapsed_s": 20.0}),
+            qos=0,
+        )
+    return clients
+
+
+def close_all(clients: list[StationClient]) -> None:
+    for c in clients:
+        c.wait_all_acked()
+        c.close()
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_a_busy_day_every_session_exactly_once(
+    engine: str,
+    broker: Mosquitto,  # noqa: F811
+    busy_day: list[StationDay],
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    db = (
+        str(tmp_path / "fleet.sqlite3") if engine == "sqlite" else request.getfixturevalue("pg_url")
+    )
+    recorder = RecorderProcess(tmp_path, broker.port, db)
+    recorder.wait_connected()
+    clients = publish_days(broker.port, busy_day, slice(None))
+    # Some sessions sent twice, as an uplink does when a PUBACK is lost.
+    for c, d in zip(clients[:5], busy_day[:5], strict=True):
+        for topic, payload in d.messages[:3]:
+            c.publish(topic, payload)
+    close_all(clients)
+    total = STATIONS * PER_STATION
+    assert wait_sessions(db, total) == total, recorder.log()
+    time.sleep(0.5)  # anything still in flight would land now
+    assert recorder.stop() == 0, recorder.log()
+    check_recorded(db, busy_day)
+    with FleetStore(db, readonly=engine == "sqlite") as store:
+        stations = store.stations(site=SITE)
+    assert len(stations) == STATIONS
+    assert all(s["status"]["state"] == "in_session" for s in stations)
+    assert all(s["live"]["jumps"] == 42 for s in stations)
+    assert "Traceback" not in recorder.log()
+
+
+def test_broker_killed_mid_day_nothing_lost_or_doubled(
+    broker: Mosquitto,  # noqa: F811
+    busy_day: list[StationDay],
+    tmp_path: Path,
+) -> None:
+    """SIGKILL, not a graceful stop: the broker comes back with its last saved state (the
+    recorder's persistent session and subscriptions, saved once it had subscribed), the
+    stations resend what was not acknowledged, the recorder stores it once."""
+    db = str(tmp_path / "fleet.sqlite3")
+    recorder = RecorderProcess(tmp_path, broker.port, db)
+    recorder.wait_connected()
+    broker.save()  # the broker's periodic autosave, made deterministic
+    days = busy_day[:10]
+    clients = publish_days(broker.port, days, slice(0, PER_STATION // 2))
+    time.sleep(0.3)  # mid-stream
+    broker.kill()
+    for c, d in zip(clients, days, strict=True):  # published while the broker is down
+        for topic, payload in d.messages[PER_STATION // 2 :]:
+            c.publish(topic, payload)
+    time.sleep(1.0)
+    broker.start()
+    close_all(clients)
+    total = len(days) * PER_STATION
+    assert wait_sessions(db, total) == total, recorder.log()
+    time.sleep(0.5)
+    assert recorder.stop() == 0, recorder.log()
+    check_recorded(db, days)
+    assert recorder.log().count("connected to") >= 2  # it did lose the broker, and came back
+
+
+def test_recorder_stopped_mid_day_gets_the_backlog_once(
+    broker: Mosquitto,  # noqa: F811
+    busy_day: list[StationDay],
+    tmp_path: Path,
+) -> None:
+    """The recorder SIGKILLed mid-stream: what it had not acknowledged, and everything sent
+    while it was down, arrives when it starts again (its persistent session)."""
+    db = str(tmp_path / "fleet.sqlite3")
+    days = busy_day[10:]
+    recorder = RecorderProcess(tmp_path, broker.port, db)
+    recorder.wait_connected()
+    clients = publish_days(broker.port, days, slice(0, PER_STATION // 2))
+    time.sleep(0.2)
+    recorder.proc.kill()
+    recorder.proc.wait(10)
+    for c, d in zip(clients, days, strict=True):
+        for topic, payload in d.messages[PER_STATION // 2 :]:
+            c.publish(topic, payload)
+    close_all(clients)  # all acknowledged by the broker while no recorder runs
+    again = RecorderProcess(tmp_path, broker.port, db)
+    total = len(days) * PER_STATION
+    assert wait_sessions(db, total) == total, again.log()
+    time.sleep(0.5)
+    assert again.stop() == 0, again.log()
+    assert "resumed session" in again.log()
+    check_recorded(db, days)
+
+
+def test_recorder_full_disk_clear_error_then_nothing_lost(
+    broker: Mosquitto,  # noqa: F811
+    busy_day: list[StationDay],
+    tmp_path: Path,
+) -> None:
+    """The recorder's database on a real tmpfs filled to the last byte: it stops with the
+    cause and acknowledges nothing it did not store; with space again, everything arrives."""
+    if not can_mount():
+        pytest.skip("needs root with CAP_SYS_ADMIN to mount a tmpfs")
+    days = busy_day[:4]
+    with tmpfs(tmp_path / "disk", "2m") as disk:
+        db = str(disk / "fleet.sqlite3")
+        recorder = RecorderProcess(tmp_path, broker.port, db)
+        recorder.wait_connected()
+        clients = publish_days(broker.port, days, slice(0, 5))
+        assert wait_sessions(db, 20) == 20
+        fill(disk)
+        for c, d in zip(clients, days, strict=True):
+            for topic, payload in d.messages[5:]:
+                c.publish(topic, payload)
+        close_all(clients)  # the broker holds them for the recorder
+        code = recorder.proc.wait(60)
+        log = recorder.log()
+        assert code == 1, log
+        assert "disk is full" in log and "nothing unstored was acknowledged" in log, log
+        assert "Traceback" not in log
+        (disk / "ballast").unlink()
+        again = RecorderProcess(tmp_path, broker.port, db)
+        total = len(days) * PER_STATION
+        assert wait_sessions(db, total) == total, again.log()
+        time.sleep(0.5)
+        assert again.stop() == 0, again.log()
+        check_recorded(db, days)
+
+
+def test_fleet_status_shows_every_station(tmp_path: Path, busy_day: list[StationDay]) -> None:
+    from station.fleet.store import parse_message
+
+    db = tmp_path / "fleet.sqlite3"
+    days = busy_day[:3]
+    with FleetStore(db) as store:
+        store.write([parse_message(t, p, 1.0) for d in days for t, p in d.messages])
+        store.write(
+            [
+                parse_message(
+                    wire.topic(SITE, "st-00", "status"),
+                    wire.encode({"state": "in_session", "devices": {"mat": "failed"}}),
+                    time.time(),
+                ),
+                parse_message(
+                    wire.topic(SITE, "st-00", "live"), wire.encode({"jumps": 77}), time.time()
+                ),
+            ]
+        )
+    out = subprocess.run(
+        [sys.executable, "-m", "station", "fleet", "status", "--db", str(db), "--json"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    rows = {r["station_id"]: r for r in json.loads(out.stdout)}
+    assert set(rows) == {"st-00", "st-01", "st-02"}
+    assert rows["st-00"]["state"] == "in_session" and rows["st-00"]["live_jumps"] == 77
+    assert rows["st-01"]["state"] == "unknown" and rows["st-01"]["live_jumps"] is None
+    table = subprocess.run(
+        [sys.executable, "-m", "station", "fleet", "status", "--db", str(db)],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "mat FAILED" in table and "st-02" in table

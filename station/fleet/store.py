@@ -318,11 +318,8 @@ class FleetStore:
         recorded_at = time.time() if now is None else now
         try:
             with self._transaction():
-                for row in sessions:
-                    if self._insert_session(row, recorded_at):
-                        result.new_sessions.append(row.uuid)
-                    else:
-                        result.duplicates += 1
+                result.new_sessions = self._insert_sessions(sessions, recorded_at)
+                result.duplicates = len(sessions) - len(result.new_sessions)
                 for update in latest.values():
                     self._upsert_station(update)
                 for reject in rejects:
@@ -344,35 +341,32 @@ class FleetStore:
             ) from exc
         return result
 
-    def _insert_session(self, row: SessionRow, recorded_at: float) -> bool:
-        rec = row.record
-        ended = _iso_to_unix(rec.get("ended_at"), "ended_at", optional=True)
-        values = (
-            row.uuid,
-            row.site,
-            row.station_id,
-            _int_or_none(rec.get("id")),
-            rec["status"],
-            row.started_at,
-            None if math.isnan(ended) else ended,
-            float(rec["duration_s"]),
-            int(rec["jumps"]),
-            _int_or_none(rec.get("best_streak")),
-            _float_or_none(rec.get("cadence_avg_per_min")),
-            _int_or_none(rec.get("hard_landings")),
-            _label(rec.get("count_source")),
-            _label(rec.get("top_fault")),
-            json.dumps(rec, separators=(",", ":")),
-            row.received_at,
-            recorded_at,
-        )
-        marks = ", ".join("?" * len(values))
-        cur = self._execute(
+    def _insert_sessions(self, rows: list[SessionRow], recorded_at: float) -> list[str]:
+        """Insert the rows not there yet; the uuids that were new."""
+        if not rows:
+            return []
+        marks = ", ".join("?" * len(_SESSION_COLUMNS))
+        sql = self._sql(
             f"INSERT INTO fleet_sessions ({', '.join(_SESSION_COLUMNS)}) VALUES ({marks}) "
-            "ON CONFLICT (uuid) DO NOTHING RETURNING uuid",
-            values,
+            "ON CONFLICT (uuid) DO NOTHING RETURNING uuid"
         )
-        return cur.fetchone() is not None
+        values = [_session_values(row, recorded_at) for row in rows]
+        new: list[str] = []
+        if self.postgres:  # one round trip for the batch (psycopg's pipelined executemany)
+            cur = self._db.cursor()
+            cur.executemany(sql, values, returning=True)
+            while True:
+                found = cur.fetchone()
+                if found is not None:
+                    new.append(found[0])
+                if not cur.nextset():
+                    break
+        else:
+            for value in values:
+                found = self._db.execute(sql, value).fetchone()
+                if found is not None:
+                    new.append(found[0])
+        return new
 
     def _upsert_station(self, update: StationUpdate) -> None:
         col = _STATION_KINDS[update.kind]
@@ -471,11 +465,42 @@ class FleetStore:
             )
         return out
 
+    def recorded_since(self, when: float) -> list[str]:
+        """The uuids of sessions recorded at or after Unix time ``when``."""
+        rows = self._execute(
+            "SELECT uuid FROM fleet_sessions WHERE recorded_at >= ?", (when,)
+        ).fetchall()
+        return [r[0] for r in rows]
+
     def rejects(self) -> list[dict[str, Any]]:
         rows = self._execute(
             "SELECT topic, payload, reason, received_at FROM fleet_rejects ORDER BY received_at"
         ).fetchall()
         return [{"topic": r[0], "payload": r[1], "reason": r[2], "received_at": r[3]} for r in rows]
+
+
+def _session_values(row: SessionRow, recorded_at: float) -> tuple[Any, ...]:
+    rec = row.record
+    ended = _iso_to_unix(rec.get("ended_at"), "ended_at", optional=True)
+    return (
+        row.uuid,
+        row.site,
+        row.station_id,
+        _int_or_none(rec.get("id")),
+        rec["status"],
+        row.started_at,
+        None if math.isnan(ended) else ended,
+        float(rec["duration_s"]),
+        int(rec["jumps"]),
+        _int_or_none(rec.get("best_streak")),
+        _float_or_none(rec.get("cadence_avg_per_min")),
+        _int_or_none(rec.get("hard_landings")),
+        _label(rec.get("count_source")),
+        _label(rec.get("top_fault")),
+        json.dumps(rec, separators=(",", ":")),
+        row.received_at,
+        recorded_at,
+    )
 
 
 def _where(**filters: Any) -> tuple[str, list[Any]]:

@@ -92,6 +92,24 @@ def broker_from_args(args: argparse.Namespace) -> Any:
     )
 
 
+def broker_from_config(config: Any) -> Any:
+    """The [fleet] broker settings (the console/fleet role) as a Broker."""
+    from station.fleet.recorder import Broker
+
+    section = config["fleet"]
+    if not section["broker"]:
+        raise ValueError("no broker set ([fleet] broker)")
+    password = None
+    if section["password_file"]:
+        password = Path(section["password_file"]).read_text().strip()
+    return Broker.parse(
+        section["broker"],
+        username=section["username"] or None,
+        password=password,
+        tls_ca=Path(section["tls_ca"]) if section["tls_ca"] else None,
+    )
+
+
 def _record(args: argparse.Namespace) -> int:
     from station.fleet.recorder import Recorder
     from station.fleet.wire import WireError
@@ -159,6 +177,7 @@ def station_rows(store: Any, *, site: str | None, day: date, now: float) -> list
                 "devices": status.get("devices") or {},
                 "config_version": status.get("config_version", config.get("config_version")),
                 "config_ok": config.get("ok"),
+                "config_change_id": config.get("change_id"),
                 "config_errors": config.get("errors") or [],
                 "software_version": status.get("software_version"),
                 "sessions_today": int(day_totals.get("sessions", 0)),

@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -234,3 +235,50 @@ def test_fleet_status_shows_every_station(tmp_path: Path, busy_day: list[Station
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     assert "mat FAILED" in table and "st-02" in table
+
+
+def test_simulated_stations_sessions_arrive_as_their_logs_hold_them(
+    broker: Mosquitto,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Three stations run for real (`station run --simulate SCRIPT --fast --json`, each its own
+    session log); what they logged, sent in the wire format, is what the recorder holds."""
+    from station.storage.sessions import SessionLog
+
+    scripts = Path(__file__).resolve().parents[2] / "station" / "sim" / "scripts"
+    runs = {}
+    for i, script in enumerate(["alternate_foot", "double_under", "misses_heels"]):
+        state = tmp_path / f"sim-{i}"
+        runs[f"sim-{i}"] = (
+            state,
+            subprocess.Popen(
+                [sys.executable, "-m", "station", "run", "--simulate",
+                 str(scripts / f"{script}.toml"), "--fast", "--json", "--state-dir", str(state)],
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            ),
+        )  # fmt: skip
+    db = str(tmp_path / "fleet.sqlite3")
+    recorder = RecorderProcess(tmp_path, broker.port, db)
+    recorder.wait_connected()
+    expected = {}
+    for station_id, (state, proc) in runs.items():
+        out, _ = proc.communicate(timeout=180)
+        assert proc.returncode == 0
+        printed = json.loads(out)
+        with SessionLog.in_state_dir(state) as log:
+            logged = [r.to_dict() for r in log.sessions()]
+        assert printed == logged and logged  # --json prints the log
+        client = StationClient(broker.port, station_id)
+        for record in logged:
+            key = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{SITE}/{station_id}/{record['id']}"))
+            body = {"uuid": key, "site": SITE, "station_id": station_id, "session": record}
+            client.publish(wire.topic(SITE, station_id, "session"), wire.encode(body))
+        close_all([client])
+        expected[station_id] = logged
+    total = sum(len(v) for v in expected.values())
+    assert wait_sessions(db, total) == total, recorder.log()
+    assert recorder.stop() == 0
+    with FleetStore(db, readonly=True) as store:
+        for station_id, logged in expected.items():
+            held = [s["session"] for s in store.sessions(station_id=station_id)]
+            assert held == logged

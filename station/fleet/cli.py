@@ -12,7 +12,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-DEFAULT_DB = "/var/lib/station/fleet.sqlite3"
 LIVE_FRESH_S = 10.0
 """Live progress older than this is not shown as live (a station sends it at 1-2 Hz)."""
 
@@ -72,10 +71,20 @@ def _broker_args(p: argparse.ArgumentParser) -> None:
 def _db_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--db",
-        default=DEFAULT_DB,
         help="fleet database: a SQLite file (one gym) or postgresql://USER@HOST/DB (a chain) "
-        "(default: %(default)s)",
+        "(default: [fleet] db of the site config, /var/lib/station/fleet.sqlite3 unless set)",
     )
+    p.add_argument("--config", help="site config file (default: /etc/station/station.toml)")
+
+
+def _database(args: argparse.Namespace) -> str | None:
+    """--db, else the site config's [fleet] db (None after reporting a broken config)."""
+    if args.db:
+        return str(args.db)
+    from station.config.loader import load_config_or_report
+
+    config = load_config_or_report(args.config)
+    return None if config is None else str(config.get("fleet.db"))
 
 
 def broker_from_args(args: argparse.Namespace) -> Any:
@@ -114,9 +123,12 @@ def _record(args: argparse.Namespace) -> int:
     from station.fleet.recorder import Recorder
     from station.fleet.wire import WireError
 
+    db = _database(args)
+    if db is None:
+        return 1
     try:
         broker = broker_from_args(args)
-        recorder = Recorder(args.db, broker, site=args.site, client_id=args.client_id)
+        recorder = Recorder(db, broker, site=args.site, client_id=args.client_id)
     except (ValueError, OSError, WireError) as exc:
         print(f"station fleet record: {exc}", file=sys.stderr)
         return 2
@@ -126,21 +138,17 @@ def _record(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    code = recorder.run()
-    if recorder.failure is not None:
-        print(
-            f"station fleet record: {recorder.failure}; nothing unstored was acknowledged, "
-            f"the broker keeps it for client id {recorder.client_id}",
-            file=sys.stderr,
-        )
-    return code
+    return recorder.run()  # a failure is logged with its cause
 
 
 def _status(args: argparse.Namespace) -> int:
     from station.fleet.store import FleetStore, StoreError
 
+    db = _database(args)
+    if db is None:
+        return 1
     try:
-        with FleetStore(args.db, readonly=not args.db.startswith("postgres")) as store:
+        with FleetStore(db, readonly=not db.startswith("postgres")) as store:
             rows = station_rows(store, site=args.site, day=date.today(), now=time.time())
     except StoreError as exc:
         print(f"station fleet status: {exc}", file=sys.stderr)

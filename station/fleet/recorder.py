@@ -227,6 +227,7 @@ class Recorder:
         try:
             self._write_loop(store)
         finally:
+            self._stop.set()  # also after a store failure: the disconnect is ours, not lost
             self._client.disconnect()
             self._client.loop_stop()
             store.close()

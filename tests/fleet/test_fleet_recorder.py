@@ -192,7 +192,7 @@ def test_recorder_full_disk_clear_error_then_nothing_lost(
         code = recorder.proc.wait(60)
         log = recorder.log()
         assert code == 1, log
-        assert "disk is full" in log and "nothing unstored was acknowledged" in log, log
+        assert "disk is full" in log and "Nothing unstored was acknowledged" in log, log
         assert "Traceback" not in log
         (disk / "ballast").unlink()
         again = RecorderProcess(tmp_path, broker.port, db)

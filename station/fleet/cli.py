@@ -42,6 +42,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="MQTT client id naming the recorder's persistent session on the broker "
         "(default: station-recorder-<site|all>); keep it the same across restarts",
     )
+    rec.add_argument(
+        "--home-assistant",
+        nargs="?",
+        const="homeassistant",
+        metavar="PREFIX",
+        help="publish Home Assistant MQTT discovery for each station's state and jumps today "
+        "(discovery prefix, default: homeassistant)",
+    )
     rec.set_defaults(func=_record)
 
     st = fleet.add_parser(
@@ -128,7 +136,13 @@ def _record(args: argparse.Namespace) -> int:
         return 1
     try:
         broker = broker_from_args(args)
-        recorder = Recorder(db, broker, site=args.site, client_id=args.client_id)
+        recorder = Recorder(
+            db,
+            broker,
+            site=args.site,
+            client_id=args.client_id,
+            home_assistant=args.home_assistant,
+        )
     except (ValueError, OSError, WireError) as exc:
         print(f"station fleet record: {exc}", file=sys.stderr)
         return 2

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from station.fleet import wire
-from station.fleet.store import FleetStore, Reject, StoreError, parse_message
+from station.fleet.store import FleetStore, Reject, StationUpdate, StoreError, parse_message
 
 log = logging.getLogger("station.fleet.recorder")
 
@@ -107,6 +107,7 @@ class Recorder:
         site: str | None = None,
         client_id: str | None = None,
         on_stored: Callable[[int], None] | None = None,
+        home_assistant: str | None = None,
     ) -> None:
         if site is not None:
             wire.check_name("site", site)
@@ -115,6 +116,8 @@ class Recorder:
         self.site = site
         self.client_id = client_id or client_id_for(site)
         self.on_stored = on_stored
+        self.home_assistant = home_assistant
+        self._announced: set[tuple[str, str]] = set()
         self.failure: StoreError | None = None
         self.stored_sessions = 0
         self.duplicates = 0
@@ -202,6 +205,16 @@ class Recorder:
                 if m.qos and m.generation == self._generation:
                     self._client.ack(m.mid, m.qos)
 
+    def _announce(self, site: str, station_id: str) -> None:
+        """Home Assistant discovery for a station heard for the first time (by this process)."""
+        if self.home_assistant is None or (site, station_id) in self._announced:
+            return
+        from station.fleet.homeassistant import discovery_messages
+
+        for topic, payload in discovery_messages(site, station_id, self.home_assistant):
+            self._client.publish(topic, payload, qos=1, retain=True)
+        self._announced.add((site, station_id))
+
     # --- running --------------------------------------------------------------------------------
 
     def stop(self) -> None:
@@ -266,5 +279,7 @@ class Recorder:
             for item in items:
                 if isinstance(item, Reject):
                     log.warning("kept a rejected message from %s: %s", item.topic, item.reason)
+                elif isinstance(item, StationUpdate) and item.kind == "status":
+                    self._announce(item.site, item.station_id)
             if self.on_stored is not None and result.new_sessions:
                 self.on_stored(len(result.new_sessions))

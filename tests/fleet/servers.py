@@ -203,12 +203,15 @@ class StationClient:
 
 
 class RecorderProcess:
-    def __init__(self, tmp: Path, port: int, db: str, *, site: str | None = SITE) -> None:
+    def __init__(
+        self, tmp: Path, port: int, db: str, *, site: str | None = SITE, extra: tuple[str, ...] = ()
+    ) -> None:
         self.log_path = tmp / f"recorder-{uuid.uuid4().hex[:6]}.log"
         args = [sys.executable, "-m", "station", "-v", "fleet", "record",
                 "--broker", f"127.0.0.1:{port}", "--db", db]  # fmt: skip
         if site:
             args += ["--site", site]
+        args += extra
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
 

@@ -282,3 +282,56 @@ def test_simulated_stations_sessions_arrive_as_their_logs_hold_them(
         for station_id, logged in expected.items():
             held = [s["session"] for s in store.sessions(station_id=station_id)]
             assert held == logged
+
+
+def test_home_assistant_discovery_for_each_station(
+    broker: Mosquitto,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """With --home-assistant the recorder announces, retained, a state and a jumps-today
+    sensor per station heard; their templates (Jinja2, as Home Assistant renders them) read
+    the station's own status payload."""
+    import jinja2
+    import paho.mqtt.client as mqtt
+
+    recorder = RecorderProcess(
+        tmp_path, broker.port, str(tmp_path / "fleet.sqlite3"), extra=("--home-assistant",)
+    )
+    recorder.wait_connected()
+    clients = [StationClient(broker.port, f"st-{i}") for i in range(2)]
+    for c in clients:
+        c.status("in_session", jumps_today=321)
+    close_all(clients)
+    configs: dict[str, dict[str, object]] = {}
+
+    def on_message(_c: object, _u: object, message: mqtt.MQTTMessage) -> None:
+        configs[message.topic] = json.loads(message.payload)
+
+    deadline = time.monotonic() + 20
+    while len(configs) < 4 and time.monotonic() < deadline:
+        sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)  # a fresh look at what is retained
+        sub.on_message = on_message
+        sub.connect("127.0.0.1", broker.port)
+        sub.subscribe("homeassistant/#")
+        sub.loop_start()
+        time.sleep(0.5)
+        sub.disconnect()
+        sub.loop_stop()
+    assert recorder.stop() == 0
+    assert sorted(configs) == [
+        f"homeassistant/sensor/station_gym_north_st_{i}/{key}/config"
+        for i in range(2)
+        for key in ("jumps_today", "state")
+    ]
+    status = {"state": "in_session", "jumps_today": 321}
+    rendered = {
+        topic.rsplit("/", 2)[1]: jinja2.Template(str(c["value_template"])).render(value_json=status)
+        for topic, c in configs.items()
+        if "st_0" in topic
+    }
+    assert rendered == {"state": "in_session", "jumps_today": "321"}
+    assert all(
+        c["state_topic"] == wire.topic(SITE, "st-0", "status")
+        for t, c in configs.items()
+        if "st_0" in t
+    )

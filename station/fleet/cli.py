@@ -162,7 +162,7 @@ def _status(args: argparse.Namespace) -> int:
     if db is None:
         return 1
     try:
-        with FleetStore(db, readonly=not db.startswith("postgres")) as store:
+        with FleetStore(db, readonly=True) as store:
             rows = station_rows(store, site=args.site, day=date.today(), now=time.time())
     except StoreError as exc:
         print(f"station fleet status: {exc}", file=sys.stderr)

@@ -260,6 +260,13 @@ class FleetStore:
     def _execute(self, text: str, params: Sequence[Any] = ()) -> Any:
         return self._db.execute(self._sql(text), tuple(params))
 
+    def _fetch(self, text: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Rows of a query; :class:`StoreError` naming the database when it cannot be read."""
+        try:
+            return list(self._execute(text, params).fetchall())
+        except Exception as exc:
+            raise StoreError(f"cannot read the fleet database {self.where}: {_cause(exc)}") from exc
+
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
         if self.postgres:
@@ -388,7 +395,7 @@ class FleetStore:
         sql, params = "SELECT count(*) FROM fleet_sessions", []
         if site:
             sql, params = sql + " WHERE site = ?", [site]
-        return int(self._execute(sql, params).fetchone()[0])
+        return int(self._fetch(sql, params)[0][0])
 
     def sessions(
         self,
@@ -400,11 +407,11 @@ class FleetStore:
     ) -> list[dict[str, Any]]:
         """Sessions (oldest first) as ``{uuid, site, station_id, recorded_at, session}``."""
         where, params = _where(site=site, station_id=station_id, since=since, until=until)
-        rows = self._execute(
+        rows = self._fetch(
             "SELECT uuid, site, station_id, received_at, recorded_at, record FROM fleet_sessions"
             f"{where} ORDER BY started_at, site, station_id, uuid",
             params,
-        ).fetchall()
+        )
         return [
             {
                 "uuid": r[0],
@@ -422,11 +429,11 @@ class FleetStore:
     ) -> dict[tuple[str, str], dict[str, float]]:
         """Per station: sessions, jumps and seconds jumped, over the sessions in the range."""
         where, params = _where(site=site, since=since, until=until)
-        rows = self._execute(
+        rows = self._fetch(
             "SELECT site, station_id, count(*), sum(jumps), sum(duration_s) FROM fleet_sessions"
             f"{where} GROUP BY site, station_id",
             params,
-        ).fetchall()
+        )
         return {
             (r[0], r[1]): {"sessions": int(r[2]), "jumps": int(r[3]), "duration_s": float(r[4])}
             for r in rows
@@ -438,15 +445,15 @@ class FleetStore:
         where, params = _where(site=site)
         known = {
             (r[0], r[1]): r
-            for r in self._execute(
+            for r in self._fetch(
                 "SELECT site, station_id, status, status_at, live, live_at, config_state, "
                 f"config_state_at FROM fleet_stations{where}",
                 params,
-            ).fetchall()
+            )
         }
-        for r in self._execute(
+        for r in self._fetch(
             f"SELECT DISTINCT site, station_id FROM fleet_sessions{where}", params
-        ).fetchall():
+        ):
             known.setdefault((r[0], r[1]), (r[0], r[1], None, None, None, None, None, None))
         out = []
         for key in sorted(known):
@@ -467,15 +474,13 @@ class FleetStore:
 
     def recorded_since(self, when: float) -> list[str]:
         """The uuids of sessions recorded at or after Unix time ``when``."""
-        rows = self._execute(
-            "SELECT uuid FROM fleet_sessions WHERE recorded_at >= ?", (when,)
-        ).fetchall()
+        rows = self._fetch("SELECT uuid FROM fleet_sessions WHERE recorded_at >= ?", (when,))
         return [r[0] for r in rows]
 
     def rejects(self) -> list[dict[str, Any]]:
-        rows = self._execute(
+        rows = self._fetch(
             "SELECT topic, payload, reason, received_at FROM fleet_rejects ORDER BY received_at"
-        ).fetchall()
+        )
         return [{"topic": r[0], "payload": r[1], "reason": r[2], "received_at": r[3]} for r in rows]
 
 

@@ -114,3 +114,23 @@ def test_csv_row_flattens_like_the_stations_own_export(tmp_path: Path) -> None:
     assert set(rows[0]) <= set(FLEET_CSV_FIELDS)
     assert rows[0]["station_id"] == "st-01" and rows[0]["uuid"] == day.uuids[0]
     assert json.dumps(rows)  # plain values only
+
+
+def test_unreachable_or_empty_databases_are_clear_errors(
+    pg_url: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    from station.fleet.store import StoreError
+    from station.fleet.testbed import free_port
+
+    store = FleetStore(pg_url, readonly=True)  # no recorder has created the tables yet
+    with pytest.raises(StoreError, match=r"cannot read the fleet database .*fleet_"):
+        store.stations()
+    store.close()
+    nobody = f"postgresql://postgres:secret@127.0.0.1:{free_port()}/fleet"
+    with pytest.raises(
+        StoreError, match=r"cannot open the fleet database postgresql://postgres:\*\*\*@"
+    ):
+        FleetStore(nobody)
+    with pytest.raises(StoreError, match="no fleet database at"):
+        FleetStore(tmp_path / "missing.sqlite3", readonly=True)

@@ -45,7 +45,7 @@ class Gym(Area):
         if not is_postgres(target) and not Path(target).exists():
             return [], [], f"No fleet database at {target} yet: is `station fleet record` running?"
         try:
-            with FleetStore(target, readonly=not is_postgres(target)) as store:
+            with FleetStore(target, readonly=True) as store:
                 rows = station_rows(store, site=site, day=day, now=time.time())
                 since, until = day_range(day)
                 sessions = store.sessions(site=site, since=since, until=until)

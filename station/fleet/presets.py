@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from station.fleet import wire
@@ -42,7 +43,10 @@ def push(broker: Any, site: str, targets: Sequence[str], layer: Mapping[str, Any
 
     topics = targets_topics(site, targets)
     change_id = str(uuid.uuid4())
-    payload = wire.encode({"change_id": change_id, "layer": dict(layer)})
+    # issued_at (beyond v1's change_id and layer): a station that comes back to both a
+    # retained site-wide and a retained per-station change can apply the newer one last.
+    issued_at = datetime.now(UTC).isoformat(timespec="milliseconds")
+    payload = wire.encode({"change_id": change_id, "layer": dict(layer), "issued_at": issued_at})
     client = mqtt.Client(
         mqtt.CallbackAPIVersion.VERSION2,
         client_id=f"station-console-{change_id[:8]}",

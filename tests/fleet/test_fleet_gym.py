@@ -156,6 +156,7 @@ def test_gym_page_shows_the_floor_and_pushes_a_preset(
     change = stations[0].changes[-1]
     assert change["layer"]["posture"] == {"preset": "intermediate"}
     assert "back" in change["layer"]["presets"]["intermediate"]
+    assert datetime.fromisoformat(change["issued_at"]).tzinfo is not None
 
     # The whole site: every station answers the one retained site-wide message.
     reply = console.post("/gym/apply", data={"csrf": token, "preset": "beginner", "target": "site"})

@@ -71,6 +71,7 @@ class Gym(Area):
             "gym.html",
             {
                 "day": day,
+                "today": date.today(),
                 "stations": stations,
                 "sessions": sessions[::-1],
                 "total_jumps": sum(s["session"]["jumps"] for s in sessions),

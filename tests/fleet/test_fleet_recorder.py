@@ -6,6 +6,7 @@ session logs."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -335,3 +336,60 @@ def test_home_assistant_discovery_for_each_station(
         for t, c in configs.items()
         if "st_0" in t
     )
+
+
+STATION_THAT_DIES = """
+import sys, time
+import paho.mqtt.client as mqtt
+from station.fleet import wire
+site, sid, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=sid)
+c.will_set(wire.topic(site, sid, "status"), wire.encode({"state": "offline"}), 1, True)
+c.connect("127.0.0.1", port, keepalive=5)
+c.loop_start()
+up = wire.encode({"state": "idle"})
+c.publish(wire.topic(site, sid, "status"), up, 1, True).wait_for_publish()
+print("up", flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_station_that_dies_shows_offline(
+    broker: Mosquitto,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """A station process SIGKILLed: the broker publishes its last will, the recorder keeps it
+    as the station's status, and `station fleet status` says offline."""
+    db = str(tmp_path / "fleet.sqlite3")
+    recorder = RecorderProcess(tmp_path, broker.port, db)
+    recorder.wait_connected()
+    station = subprocess.Popen(
+        [sys.executable, "-c", STATION_THAT_DIES, SITE, "st-09", str(broker.port)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert station.stdout is not None and station.stdout.readline().strip() == "up"
+
+    def state() -> str | None:
+        try:
+            with FleetStore(db, readonly=True) as store:
+                rows = store.stations()
+        except Exception:
+            return None
+        return rows[0]["status"]["state"] if rows and rows[0]["status"] else None
+
+    deadline = time.monotonic() + 20
+    while state() != "idle" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert state() == "idle"
+    station.kill()
+    station.wait(10)
+    deadline = time.monotonic() + 30  # the broker notices the dead socket at once
+    while state() != "offline" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert recorder.stop() == 0
+    assert state() == "offline"
+    out = subprocess.run(
+        [sys.executable, "-m", "station", "fleet", "status", "--db", db],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert re.search(r"st-09\s+offline", out), out

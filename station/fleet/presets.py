@@ -54,8 +54,8 @@ def push(broker: Any, site: str, targets: Sequence[str], layer: Mapping[str, Any
     )
     if broker.username:
         client.username_pw_set(broker.username, broker.password)
-    if broker.tls_ca:
-        client.tls_set(ca_certs=str(broker.tls_ca))
+    if broker.tls:
+        client.tls_set(ca_certs=str(broker.tls_ca) if broker.tls_ca else None)
     connected = threading.Event()
     refused: list[str] = []
 

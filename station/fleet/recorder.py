@@ -56,6 +56,8 @@ class Broker:
     username: str | None = None
     password: str | None = None
     tls_ca: Path | None = None
+    tls: bool = False
+    """TLS: with ``tls_ca`` (the gym's CA) or, for ``mqtts://`` without one, the system's CAs."""
 
     @classmethod
     def parse(cls, text: str, **kwargs: Any) -> Broker:
@@ -70,7 +72,8 @@ class Broker:
         default = 8883 if text.startswith("mqtts://") or kwargs.get("tls_ca") else DEFAULT_PORT
         if not host:
             raise ValueError(f"broker {text!r}: expected host or host:port")
-        return cls(host, int(port) if port else default, **kwargs)
+        tls = text.startswith("mqtts://") or bool(kwargs.get("tls_ca"))
+        return cls(host, int(port) if port else default, tls=tls, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -143,8 +146,9 @@ class Recorder:
         )
         if self.broker.username:
             client.username_pw_set(self.broker.username, self.broker.password)
-        if self.broker.tls_ca:
-            client.tls_set(ca_certs=str(self.broker.tls_ca), tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        if self.broker.tls:
+            ca = str(self.broker.tls_ca) if self.broker.tls_ca else None
+            client.tls_set(ca_certs=ca, tls_version=ssl.PROTOCOL_TLS_CLIENT)
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect

@@ -134,3 +134,23 @@ def test_unreachable_or_empty_databases_are_clear_errors(
         FleetStore(nobody)
     with pytest.raises(StoreError, match="no fleet database at"):
         FleetStore(tmp_path / "missing.sqlite3", readonly=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "host", "port", "tls"),
+    [
+        ("localhost", "localhost", 1883, False),
+        ("mqtt.gym.lan:1884", "mqtt.gym.lan", 1884, False),
+        ("mqtt://10.0.0.5", "10.0.0.5", 1883, False),
+        ("mqtts://hq.example", "hq.example", 8883, True),
+        ("mqtts://hq.example:9883/", "hq.example", 9883, True),
+    ],
+)
+def test_broker_addresses(text: str, host: str, port: int, tls: bool) -> None:
+    from station.fleet.recorder import Broker
+
+    broker = Broker.parse(text)
+    assert (broker.host, broker.port, broker.tls) == (host, port, tls)
+    assert Broker.parse("gym", tls_ca=Path("/etc/ca.pem")) == Broker(
+        "gym", 8883, tls_ca=Path("/etc/ca.pem"), tls=True
+    )

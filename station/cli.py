@@ -24,6 +24,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("sessions", "station.storage.cli"),
     ("console", "station.console.cli"),
     ("uplink", "station.fleet.uplink"),
+    ("fleet", "station.fleet.cli"),
 )
 
 

@@ -7,6 +7,7 @@ from station.config.schema import Section
 from station.console.settings import SECTION as CONSOLE
 from station.display.settings import SECTION as DISPLAY
 from station.fleet.settings import SECTION as UPLINK
+from station.fleet.gym_settings import SECTION as FLEET
 from station.mat.settings import SECTION as MAT
 from station.mat.settings import landing_thresholds
 from station.members.settings import SECTION as MEMBERS
@@ -41,6 +42,7 @@ SCHEMA = Section(
         "console": CONSOLE,
         "members": MEMBERS,
         "uplink": UPLINK,
+        "fleet": FLEET,
     },
     checks=(_preset_exists,),
 )

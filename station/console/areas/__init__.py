@@ -51,6 +51,7 @@ from __future__ import annotations
 from station.console.area import Area
 from station.console.areas.alerts import Alerts
 from station.console.areas.camera import Camera
+from station.console.areas.gym import Gym
 from station.console.areas.history import History
 from station.console.areas.live import Live
 from station.console.areas.login import Login
@@ -67,4 +68,5 @@ AREAS: tuple[type[Area], ...] = (
     Camera,
     History,
     Members,
+    Gym,
 )

@@ -6,8 +6,8 @@ from station.config.presets import presets_section
 from station.config.schema import Section
 from station.console.settings import SECTION as CONSOLE
 from station.display.settings import SECTION as DISPLAY
-from station.fleet.settings import SECTION as UPLINK
 from station.fleet.gym_settings import SECTION as FLEET
+from station.fleet.settings import SECTION as UPLINK
 from station.mat.settings import SECTION as MAT
 from station.mat.settings import landing_thresholds
 from station.members.settings import SECTION as MEMBERS

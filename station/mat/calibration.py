@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-log = logging.getLogger(__name__)
+from station.mat.adc import chip
 
-FULL_SCALE = {"mcp3008": 1023, "mcp3208": 4095}
+log = logging.getLogger(__name__)
 
 EMPTY_BEFORE_TRACKING_S = 1.0
 """The mat must have been empty this long before the zero starts following it."""
@@ -94,7 +94,7 @@ class Calibration:
             np.asarray(mat["offset_counts"], dtype=np.float64),
             np.asarray(mat["scale_n_per_count"], dtype=np.float64),
             tables,
-            FULL_SCALE[mat["adc_chip"]],
+            chip(str(mat["adc_chip"])).full_scale,
             bool(mat["zero_tracking"]),
             float(mat["floor_n"]),
             str(mat.get("model", "linear")),

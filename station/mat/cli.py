@@ -7,13 +7,16 @@ import json
 import os
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from station.config.loader import Config
+    from station.mat.sensors import AdcReader
 
 KG = 9.80665  # newtons per kilogram-force
 
@@ -247,25 +250,15 @@ def write_calibration(
         raise
 
 
-def _open_reader(cfg: Any) -> Any:
+def _open_reader(cfg: Config) -> AdcReader:
     from station.mat.sensors import open_adc_reader
 
     return open_adc_reader(cfg["mat"])
 
 
-def _read_counts(reader: Any, seconds: float, rate: float) -> NDArray[np.float64]:
-    rows = []
-    period = 1.0 / rate
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        rows.append(reader.read_once())
-        time.sleep(period)
-    return np.asarray(rows, dtype=np.float64)
-
-
 def _calibrate(args: argparse.Namespace) -> int:
     from station.config.loader import ConfigInvalid, load_config, site_config_path
-    from station.hardware import HardwareMissing
+    from station.hardware.protocols import HardwareMissing
 
     path = site_config_path(args.config)
     try:
@@ -277,20 +270,24 @@ def _calibrate(args: argparse.Namespace) -> int:
     except (ConfigInvalid, HardwareMissing) as exc:
         print(f"station mat calibrate: {exc}", file=sys.stderr)
         return 1
-    from station.mat.calibration import FULL_SCALE
+    from station.mat.sensors import sample_counts
 
     rate = float(cfg["mat"]["sample_rate_hz"])
     model = str(cfg["mat"]["model"])
+
+    def read_counts(seconds: float) -> NDArray[np.float64]:
+        return sample_counts(reader.spi, reader.chip, reader.channels, rate, seconds)[0]
+
     try:
         offsets, scales, exponents = measure_calibration(
-            lambda s: _read_counts(reader, s, rate),
+            read_counts,
             list(cfg["mat"]["zones"]),
             [kg * KG for kg in args.load_kg],
             args.seconds,
             input,
             print,
             model,
-            FULL_SCALE[cfg["mat"]["adc_chip"]],
+            reader.chip.full_scale,
         )
         write_calibration(path, offsets, scales, exponents if model == "fsr" else None)
     except (ValueError, ConfigInvalid, OSError) as exc:
@@ -311,10 +308,9 @@ def _calibrate(args: argparse.Namespace) -> int:
 def _record(args: argparse.Namespace) -> int:
     from station.config.loader import ConfigInvalid, load_config
     from station.events import ForceBlock
-    from station.hardware import HardwareMissing
-    from station.mat.calibration import Calibration
+    from station.hardware.protocols import HardwareMissing
     from station.mat.recording import write_header, write_rows
-    from station.mat.sensors import AdcSource
+    from station.mat.sensors import AdcSource, raw_calibration
 
     try:
         cfg = load_config(args.config, required=bool(args.config))
@@ -323,10 +319,7 @@ def _record(args: argparse.Namespace) -> int:
         print(f"station mat record: {exc}", file=sys.stderr)
         return 1
     if args.raw:  # identity calibration: the ForceBlocks carry the counts themselves
-        n = len(reader.channels)
-        reader.calibration = Calibration(
-            reader.calibration.zones, np.zeros(n), np.ones(n), {}, zero_tracking=False
-        )
+        reader.calibration = raw_calibration(reader.calibration.zones, reader.chip.full_scale)
     source = AdcSource(reader)
     zones = tuple(cfg["mat"]["zones"])
     unit = "ADC counts" if args.raw else "newtons"
@@ -335,7 +328,7 @@ def _record(args: argparse.Namespace) -> int:
         write_header(
             fh,
             zones,
-            [f"station mat record: {cfg['mat']['adc_chip']}, {unit}, "
+            [f"station mat record: {reader.chip.description}, {unit}, "
              f"{cfg['mat']['sample_rate_hz']} Hz per zone, monotonic clock"],
         )  # fmt: skip
         try:

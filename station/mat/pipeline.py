@@ -45,13 +45,16 @@ import math
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from station.events import DeviceStatus, Event, Landing, MatPresence
 from station.mat.weight import STAND_BAND, STEP_OFF_GUARD_S, ImpulseWeight, WeightEstimate
+
+if TYPE_CHECKING:
+    from station.config.loader import Config
 
 FloatArray = NDArray[np.float64]
 
@@ -159,7 +162,7 @@ class PipelineParams:
         return cls(**kw)
 
     @classmethod
-    def from_config(cls, config: Any, sample_rate_hz: float | None = None) -> PipelineParams:
+    def from_config(cls, config: Config, sample_rate_hz: float | None = None) -> PipelineParams:
         """From a whole station config: `[mat]` and the landing table of `posture.preset`."""
         preset = config["posture"]["preset"]
         landing = config["presets"][preset]["landing"]

@@ -44,7 +44,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -967,8 +967,3 @@ def analyze(
         pipe.state,
         tuple(events),
     )
-
-
-def without_force(landing: Landing) -> Landing:
-    """A landing as a timing-only mat would report it."""
-    return replace(landing, peak_bw=None, loading_rate_bw_s=None, time_to_peak_s=None)

@@ -56,6 +56,9 @@ class MatTracker:
             return None
         st = self._force.state
         if st.body_weight_n is not None:
+            fitted = self._force.stay_weight()
+            if fitted is not None and fitted.newtons == st.body_weight_n:
+                return fitted  # with its honest uncertainty
             sd = math.nan if st.body_weight_sd_n is None else st.body_weight_sd_n
             return WeightEstimate(st.body_weight_n, sd, st.body_weight_source, 0, 0.0)
         return self._force.stays[-1] if self._force.stays else None

@@ -447,21 +447,22 @@ def _check_adc(ctx: Context, seconds: float = 1.0) -> list[Check]:
 
 def _zero_levels(mat: Mapping[str, Any], counts: Any, used: list[int]) -> Check:
     """With nobody on the mat each zone should read its calibrated zero: drift since
-    calibration, noise, saturation and stuck inputs per zone (station.mat.calibration)."""
-    from station.mat.calibration import zone_health
+    calibration, noise, saturation per zone (station.mat.health, which the console's Mat page
+    shows too)."""
+    from station.mat.health import FAIL as HEALTH_FAIL
+    from station.mat.health import health_from_counts
 
-    health = zone_health(mat, counts[:, used])
-    details = [h.line() for h in health]
-    worst = max((abs(h.drift_n) for h in health), default=0.0)
+    health = health_from_counts(mat, counts[:, used])
+    details = [z.line() for z in health.zones]
+    worst = max((abs(z.drift_n or 0.0) for z in health.zones), default=0.0)
     status, summary, fix = OK, "the empty mat reads its calibrated zero", ""
-    problems = [h for h in health if h.problem]
     if worst > 50:
         status = WARN
         summary = f"zero drifted by up to {worst:.0f} N (is someone standing on the mat?)"
         fix = "with the mat empty: `station mat calibrate` (the station also tracks small drift)"
-    elif problems:
-        status = WARN
-        summary = f"zone {problems[0].zone}: {problems[0].problem}"
+    elif health.status != "ok":
+        status = FAIL if health.status == HEALTH_FAIL else WARN
+        summary = health.summary()
         fix = "check that zone's sensor and wiring (docs/mat.md, Bad input)"
     return Check("mat zero levels", status, summary, required=False, details=details, fix=fix)
 

@@ -21,6 +21,7 @@ import numpy as np
 from station.alerts.policy import Alert
 from station.events import FAULTS
 from station.mat.calibration import refit_from_readings, rescaled, zeroed_offsets
+from station.mat.health import health_from_force
 
 if TYPE_CHECKING:
     from station.runtime.station import Station
@@ -43,7 +44,7 @@ def run_commands(station: Station, poller: Any, now: float) -> None:
 def _run(station: Station, name: str, args: dict[str, Any], now: float) -> Reply:
     if name == "beep":
         return _beep(station, args, now)
-    if name in ("mat_zero", "mat_scale", "mat_read", "mat_fit"):
+    if name in ("mat_zero", "mat_scale", "mat_read", "mat_fit", "mat_health"):
         return _calibrate(station, name, args)
     if name == "snapshot":
         return _snapshot(station)
@@ -84,9 +85,11 @@ def _beep(station: Station, args: dict[str, Any], now: float) -> Reply:
 def _calibrate(station: Station, name: str, args: dict[str, Any]) -> Reply:
     if not (station.mat_working and station.mat_weighs):
         return False, "no working force mat", {}
+    mat = station.config["mat"]
+    if name == "mat_health":
+        return _health(station, mat)
     if len(station.live.recent_force) < 20:
         return False, "no mat data yet", {}
-    mat = station.config["mat"]
     zones = list(mat["zones"])
     tabled = [z for z in zones if z in mat.get("tables", {})]
     if tabled:
@@ -114,6 +117,17 @@ def _calibrate(station: Station, name: str, args: dict[str, Any]) -> Reply:
     values, factor, measured = rescaled(mat, known, force, picked)
     message = f"scale × {factor:.3f} ({measured:.0f} N read for {known:.0f} N)"
     return True, message, {"config": {"mat.scale_n_per_count": values}}
+
+
+def _health(station: Station, mat: Mapping[str, Any]) -> Reply:
+    """The mat's health (station.mat.health) from the last half second, if the mat is empty,
+    and the pipeline's verdict on each zone: what the console's Mat page shows."""
+    assert station.mat is not None
+    state = station.mat.state
+    recent = np.asarray(station.live.recent_force) if station.live.recent_force else None
+    empty = None if state.on_mat or recent is None or len(recent) < 20 else recent
+    health = health_from_force(list(mat["zones"]), empty, state.zone_status, float(mat["floor_n"]))
+    return True, health.summary(), {"health": health.to_dict()}
 
 
 def _fit(mat: Mapping[str, Any], zones: list[str], zone: Any, args: dict[str, Any]) -> Reply:

@@ -123,7 +123,7 @@ def test_the_empty_mat_is_re_zeroed_and_the_drift_logged(caplog: pytest.LogCaptu
 
 
 def test_health_of_an_empty_mat() -> None:
-    from station.mat.calibration import zone_health
+    from station.mat.health import health_from_counts
 
     mat = {"zones": ["left", "right", "heel"], "offset_counts": [10.0, 10.0, 10.0],
            "scale_n_per_count": [1.0, 1.0, 1.0], "adc_chip": "mcp3208", "zero_tracking": True,
@@ -132,7 +132,7 @@ def test_health_of_an_empty_mat() -> None:
     counts = np.column_stack(
         [10 + rng.normal(0, 1, 500), 60 + rng.normal(0, 40, 500), np.full(500, 4095.0)]
     )
-    left, right, heel = zone_health(mat, counts)
+    left, right, heel = health_from_counts(mat, counts).zones
     assert left.problem == "" and abs(left.drift_n) < 1 and left.noise_n < 2
     assert right.problem.startswith("noisy") and right.drift_n == pytest.approx(50, abs=5)
     assert heel.problem.startswith("reads full scale")

@@ -256,7 +256,11 @@ def fit_zone(
     x = fsr_conductance(above, np.asarray(headroom)) / (1 + float(nominal_creep(held).mean()))
     if len(loads_n) < 2 or (x <= 0).any():
         raise ValueError("an FSR zone needs at least two known loads that each move it")
+    if np.ptp(np.log(x)) < 1e-6:
+        raise ValueError("every known load read the same: use loads that differ (20, 40, 80 kg)")
     slope, intercept = np.polyfit(np.log(x), np.log(loads_n), 1)
+    if not (math.isfinite(slope) and slope > 0):
+        raise ValueError("the readings do not rise with the load: was each load on that zone?")
     return float(math.exp(intercept)), float(slope)
 
 

@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
     from station.config.loader import Config
 
 OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
@@ -445,7 +448,7 @@ def _check_adc(ctx: Context, seconds: float = 1.0) -> list[Check]:
     return checks
 
 
-def _zero_levels(mat: Mapping[str, Any], counts: Any, used: list[int]) -> Check:
+def _zero_levels(mat: Mapping[str, Any], counts: NDArray[np.float64], used: list[int]) -> Check:
     """With nobody on the mat each zone should read its calibrated zero: drift since
     calibration, noise, saturation per zone (station.mat.health, which the console's Mat page
     shows too)."""

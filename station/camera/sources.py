@@ -24,17 +24,20 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 from station.clock import Clock, MonotonicClock
 from station.events import DeviceStatus, Event, PoseFrame
-from station.hardware import HardwareMissing, Source
+from station.hardware.protocols import HardwareMissing, Source
 from station.pose.backends import PoseBackend, open_backend
 from station.pose.jumper import JumperPicker, detect_jumper
 from station.pose.track import load_track
+
+if TYPE_CHECKING:
+    from station.config.loader import Config
 
 log = logging.getLogger(__name__)
 
@@ -359,7 +362,7 @@ class TrackReplay:
         pass
 
 
-def open_pose_pipeline(config: Any, clock: Clock | None = None) -> Source:
+def open_pose_pipeline(config: Config, clock: Clock | None = None) -> Source:
     """The camera Source the config asks for (camera.source: picamera2, opencv or track).
 
     Raises HardwareMissing naming the fix when the camera or the model is not there."""

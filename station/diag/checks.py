@@ -16,7 +16,13 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+    from station.config.loader import Config
 
 OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
 
@@ -47,7 +53,7 @@ class Context:
     """What the checks share: the config in force, whether the kiosk is running (it holds the
     camera, GPIO and display), and the seams tests replace at the hardware edge."""
 
-    config: Any  # station.config.loader.Config
+    config: Config
     config_path: Path
     beep: bool = False
     service_active: bool = False
@@ -364,50 +370,44 @@ def _check_switch_mat(ctx: Context) -> Check:
 
 
 def _check_adc(ctx: Context, seconds: float = 1.0) -> list[Check]:
-    """Read all eight channels (a wiring fault often shows on a channel the config does not
-    use), then report levels, the achieved sampling rate and the zero levels."""
-    from station.hardware import HardwareMissing
-    from station.mat.calibration import FULL_SCALE
-    from station.mat.sensors import mcp_frame, mcp_value, open_spidev
+    """Read every channel of the chip (a wiring fault often shows on a channel the config does
+    not use) through the station's own sampling loop, then report levels, the achieved
+    sampling rate and the zero levels."""
+    from station.hardware.protocols import HardwareMissing
+    from station.mat.adc import chip
+    from station.mat.sensors import open_spidev, sample_counts
 
     mat = ctx.config["mat"]
-    chip = str(mat["adc_chip"])
+    adc = chip(str(mat["adc_chip"]))
     bus, dev, clock = int(mat["spi_bus"]), int(mat["spi_device"]), int(mat["spi_clock_hz"])
     opener = ctx.open_spi or open_spidev
-    name = f"mat ADC ({chip.upper()} on /dev/spidev{bus}.{dev})"
+    name = f"mat ADC ({adc.name.upper()} on /dev/spidev{bus}.{dev})"
     try:
         spi = opener(bus, dev, clock)
     except HardwareMissing as exc:
         return [Check(name, FAIL, exc.problem, fix=exc.fix)]
     except Exception as exc:
         return [Check(name, FAIL, f"cannot open the SPI bus: {exc}", fix="reboot; see docs")]
-    full = FULL_SCALE[chip]
+    full = adc.full_scale
     used = [int(c) for c in mat["channels"]]
-    frames = [mcp_frame(chip, ch) for ch in range(8)]
-    rows: list[list[int]] = []
     rate = float(mat["sample_rate_hz"])
-    period = 1.0 / rate
     try:
-        t0 = time.monotonic()
-        due = t0
-        while time.monotonic() - t0 < seconds:
-            rows.append([mcp_value(chip, spi.xfer2(list(f))) for f in frames])
-            due += period
-            wait = due - time.monotonic()
-            if wait > 0:
-                time.sleep(wait)
-        span = time.monotonic() - t0
+        counts, stats = sample_counts(spi, adc, range(adc.channels), rate, seconds)
     except Exception as exc:
         return [Check(name, FAIL, f"SPI read failed: {exc}", fix="check the ADC's wiring")]
     finally:
         spi.close()
-    import numpy as np
-
-    counts = np.asarray(rows, dtype=np.float64)
-    achieved = len(rows) / span if span > 0 else 0.0
-    details = [f"read all 8 channels {len(rows)} times in {span:.2f} s"]
+    if len(counts) == 0:
+        return [Check(name, FAIL, "no samples in a second", fix="check the ADC's wiring")]
+    achieved = stats.achieved_rate_hz
+    span = len(counts) / achieved if achieved > 0 else 0.0
+    details = [
+        f"read all {adc.channels} channels {len(counts)} times in {span:.2f} s "
+        f"({adc.description}; at most {adc.max_rate_hz / adc.channels:.0f} samples/s per "
+        f"channel with all {adc.channels} read)"
+    ]
     problems: list[str] = []
-    for ch in range(8):
+    for ch in range(adc.channels):
         col = counts[:, ch]
         role = f"zone {mat['zones'][used.index(ch)]!r}" if ch in used else "unused"
         details.append(
@@ -448,23 +448,24 @@ def _check_adc(ctx: Context, seconds: float = 1.0) -> list[Check]:
     return checks
 
 
-def _zero_levels(mat: Mapping[str, Any], counts: Any, used: list[int]) -> Check:
+def _zero_levels(mat: Mapping[str, Any], counts: NDArray[np.float64], used: list[int]) -> Check:
     """With nobody on the mat each zone should read its calibrated zero: drift since
-    calibration, noise, saturation and stuck inputs per zone (station.mat.calibration)."""
-    from station.mat.calibration import zone_health
+    calibration, noise, saturation per zone (station.mat.health, which the console's Mat page
+    shows too)."""
+    from station.mat.health import FAIL as HEALTH_FAIL
+    from station.mat.health import health_from_counts
 
-    health = zone_health(mat, counts[:, used])
-    details = [h.line() for h in health]
-    worst = max((abs(h.drift_n) for h in health), default=0.0)
+    health = health_from_counts(mat, counts[:, used])
+    details = [z.line() for z in health.zones]
+    worst = max((abs(z.drift_n or 0.0) for z in health.zones), default=0.0)
     status, summary, fix = OK, "the empty mat reads its calibrated zero", ""
-    problems = [h for h in health if h.problem]
     if worst > 50:
         status = WARN
         summary = f"zero drifted by up to {worst:.0f} N (is someone standing on the mat?)"
         fix = "with the mat empty: `station mat calibrate` (the station also tracks small drift)"
-    elif problems:
-        status = WARN
-        summary = f"zone {problems[0].zone}: {problems[0].problem}"
+    elif health.status != "ok":
+        status = FAIL if health.status == HEALTH_FAIL else WARN
+        summary = health.summary()
         fix = "check that zone's sensor and wiring (docs/mat.md, Bad input)"
     return Check("mat zero levels", status, summary, required=False, details=details, fix=fix)
 

@@ -12,43 +12,23 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from station.events import Event
+from station.clock import Clock
+from station.hardware.protocols import HardwareMissing, Source
+
+if TYPE_CHECKING:
+    from station.config.loader import Config
+
+__all__ = ["HardwareMissing", "Source"]  # re-exported: defined in station.hardware.protocols
 
 log = logging.getLogger(__name__)
 
 TRUTHY = {"1", "true", "yes", "on"}
 FALSY = {"0", "false", "no", "off"}
-
-
-class HardwareMissing(RuntimeError):
-    """A device the config asks for is not there. `fix` says what to do about it."""
-
-    def __init__(self, device: str, problem: str, fix: str) -> None:
-        self.device = device
-        self.problem = problem
-        self.fix = fix
-        super().__init__(f"{device}: {problem}. Fix: {fix}")
-
-
-class Source(Protocol):
-    """Anything that produces timestamped events: a sensor, a camera pipeline, a replay.
-
-    `events()` yields events in time order; a live source blocks until data arrives and ends
-    when closed; a replay or simulated source yields as fast as it is consumed (`realtime` is
-    False), so a whole session can run faster than real time against a ManualClock.
-    """
-
-    name: str
-    realtime: bool
-
-    def events(self) -> Iterator[Event]: ...
-
-    def close(self) -> None: ...
 
 
 DEVICES = ("mat", "camera", "gpio")
@@ -105,7 +85,7 @@ def pi_model(root: Path = Path("/")) -> str | None:
     return model if "Raspberry Pi" in model else None
 
 
-def gpio_needs(config: Any) -> list[str]:
+def gpio_needs(config: Config) -> list[str]:
     """What needs GPIO pins under `config` (empty: no GPIO chip is opened at all, so the
     station runs on a laptop or a mini PC with a USB camera and no mat)."""
     alerts = config["alerts"]
@@ -131,7 +111,7 @@ class DeviceRole:
         return f"{self.device}: {self.state} ({self.detail})"
 
 
-def device_roles(config: Any, simulated: Iterable[str] = ()) -> list[DeviceRole]:
+def device_roles(config: Config, simulated: Iterable[str] = ()) -> list[DeviceRole]:
     """Which devices are real, simulated or absent under `config`: what the screen, the log
     and `station diag` report."""
     sim = frozenset(simulated)
@@ -160,7 +140,7 @@ def device_roles(config: Any, simulated: Iterable[str] = ()) -> list[DeviceRole]
     return roles
 
 
-def _camera_words(cam: Any) -> str:
+def _camera_words(cam: Mapping[str, Any]) -> str:
     source, device = cam["source"], str(cam["device"])
     if source == "opencv":
         if Path(device).is_file():
@@ -182,20 +162,20 @@ class Hardware:
 
     simulated: frozenset[str]
     pin_factory: Any
-    config: Any  # station.config.loader.Config
+    config: Config
     script: Path | None = None
     seed: int = 0
-    clock: Any = None  # live sources stamp and pace against it; None: as fast as read
+    clock: Clock | None = None  # live sources stamp and pace against it; None: as fast as read
 
     @property
     def simulate(self) -> bool:
         """Anything simulated: a live run then counts time from 0, as the script does."""
         return bool(self.simulated & {"mat", "camera"})
 
-    def roles(self, config: Any = None) -> list[DeviceRole]:
+    def roles(self, config: Config | None = None) -> list[DeviceRole]:
         return device_roles(config or self.config, self.simulated)
 
-    def gpio_for(self, config: Any) -> Any:
+    def gpio_for(self, config: Config) -> Any:
         """The pin factory for `config` after a reload: opened now if the new config is the
         first to need GPIO; None (logged) when it cannot be, so a reload never stops the
         station."""
@@ -235,7 +215,7 @@ class Hardware:
 
 
 def select_hardware(
-    config: Any,
+    config: Config,
     *,
     simulate: bool | Iterable[str] = False,
     script: Path | None = None,

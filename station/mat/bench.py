@@ -6,8 +6,8 @@ fed in 5 ms blocks as the live mat feeds it; the figure is seconds of mat data p
 second of one core (the issue asks ≥ 50×, i.e. ≤ 2 % of a core at real time).
 
 `station bench mat-sampling`: the real AdcReader thread on the real monotonic clock and
-time.sleep, reading four channels at 1 kHz from SimulatedSpi (framing and decoding included;
-the kernel's SPI transfer time, ~10-30 µs per conversion on a Pi, is not).
+time.sleep, reading four channels at 1 kHz from SimulatedSpi (the chip's framing and decoding
+included; the kernel's SPI transfer time, ~10-30 µs per conversion on a Pi, is not).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import numpy as np
 from station.bench import Benchmark, Figure
 from station.clock import MonotonicClock
 from station.events import ForceBlock
+from station.mat.adc import chip
 from station.mat.calibration import Calibration
 from station.mat.pipeline import MatPipeline, PipelineParams
 from station.mat.sensors import AdcReader, SimulatedSpi
@@ -52,18 +53,19 @@ def pipeline_speed(quick: bool) -> list[Figure]:
     ]
 
 
-def sampling_jitter(quick: bool) -> list[Figure]:
+def sampling_jitter(quick: bool, adc_chip: str = "mcp3008") -> list[Figure]:
     seconds = 1.0 if quick else 5.0
     rate = 1000.0
     clock = MonotonicClock()
+    adc = chip(adc_chip)
 
     def waveform(t: float) -> list[float]:
         v = 400.0 + 300.0 * math.sin(2 * math.pi * 3.0 * t)
         return [v, v * 0.5, v * 0.8, 100.0]
 
-    spi = SimulatedSpi(waveform, "mcp3008", clock)
-    cal = Calibration(FOUR, np.zeros(4), np.ones(4), {}, 1023, False)
-    reader = AdcReader(spi, "mcp3008", [0, 1, 2, 3], rate, cal, 5.0, clock)
+    spi = SimulatedSpi(waveform, adc, clock)
+    cal = Calibration(FOUR, np.zeros(4), np.ones(4), {}, adc.full_scale, False)
+    reader = AdcReader(spi, adc, [0, 1, 2, 3], rate, cal, 5.0, clock)
     cpu0 = time.process_time()
     reader.start()
     samples = 0

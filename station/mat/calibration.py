@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-log = logging.getLogger(__name__)
+from station.mat.adc import chip
 
-FULL_SCALE = {"mcp3008": 1023, "mcp3208": 4095}
+log = logging.getLogger(__name__)
 
 EMPTY_BEFORE_TRACKING_S = 1.0
 """The mat must have been empty this long before the zero starts following it."""
@@ -94,7 +94,7 @@ class Calibration:
             np.asarray(mat["offset_counts"], dtype=np.float64),
             np.asarray(mat["scale_n_per_count"], dtype=np.float64),
             tables,
-            FULL_SCALE[mat["adc_chip"]],
+            chip(str(mat["adc_chip"])).full_scale,
             bool(mat["zero_tracking"]),
             float(mat["floor_n"]),
             str(mat.get("model", "linear")),
@@ -107,11 +107,27 @@ class Calibration:
         if self.model == "fsr":
             assert self.exponents is not None
             x = fsr_conductance(above, np.full(len(self.zones), float(self.full_scale)))
-            out = self.scales * x**self.exponents
+            out = self.scales * signed_power(x, self.exponents)
         else:
             out = above * self.scales
         for z, (xs, ys) in self.tables.items():
             out[:, z] = piecewise_linear(above[:, z], xs, ys)
+        return out
+
+    def counts_above(self, force: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The inverse of :meth:`newtons` for one reading per zone: the counts above the
+        offset at which each zone reads `force` newtons (exact for every model: linear, the
+        FSR's power law through its divider, a table)."""
+        force = np.asarray(force, dtype=np.float64)
+        if self.model == "fsr":
+            assert self.exponents is not None
+            x = signed_power(force / self.scales, 1.0 / self.exponents)
+            x = np.maximum(x, -0.999)  # the divider cannot read below 0 V
+            out = x * self.full_scale / (1.0 + x)
+        else:
+            out = force / np.maximum(self.scales, 1e-12)
+        for z, (xs, ys) in self.tables.items():
+            out[z] = piecewise_linear(np.asarray([force[z]]), ys, xs)[0]
         return out
 
     def apply(
@@ -204,9 +220,19 @@ def fsr_conductance(
     above: NDArray[np.float64], headroom: NDArray[np.float64]
 ) -> NDArray[np.float64]:
     """A divider's output c (counts above zero, of `headroom` to full scale) → the FSR's
-    conductance relative to the fixed resistor's, c / (headroom - c)."""
-    c = np.clip(above, 0.0, None)
+    conductance relative to the fixed resistor's, c / (headroom - c). Below the zero it is
+    negative, not clipped: an unloaded zone's noise and a zero that drifted down then show,
+    as they do on a load cell, instead of reading exactly nothing."""
+    c = np.asarray(above, dtype=np.float64)
     return c / np.maximum(headroom - c, 1.0)
+
+
+def signed_power(
+    x: NDArray[np.float64], exponent: NDArray[np.float64] | float
+) -> NDArray[np.float64]:
+    """sign(x)·|x|^exponent: the power law, continued odd-symmetrically below zero."""
+    out: NDArray[np.float64] = np.sign(x) * np.abs(x) ** exponent
+    return out
 
 
 def fit_zone(
@@ -230,8 +256,58 @@ def fit_zone(
     x = fsr_conductance(above, np.asarray(headroom)) / (1 + float(nominal_creep(held).mean()))
     if len(loads_n) < 2 or (x <= 0).any():
         raise ValueError("an FSR zone needs at least two known loads that each move it")
+    if np.ptp(np.log(x)) < 1e-6:
+        raise ValueError("every known load read the same: use loads that differ (20, 40, 80 kg)")
     slope, intercept = np.polyfit(np.log(x), np.log(loads_n), 1)
+    if not (math.isfinite(slope) and slope > 0):
+        raise ValueError("the readings do not rise with the load: was each load on that zone?")
     return float(math.exp(intercept)), float(slope)
+
+
+def zeroed_offsets(mat: Mapping[str, Any], empty_force_n: NDArray[np.float64]) -> list[float]:
+    """New zero offsets from what each zone of an empty mat reads now (newtons, through the
+    calibration in `mat`): the counts at which each zone reads that force, added to its
+    offset. Exact for every model (the console's Zero button); `station mat calibrate` measures
+    the offsets in counts directly."""
+    cal = Calibration.from_config(mat)
+    offsets = cal.offsets + cal.counts_above(np.asarray(empty_force_n, dtype=np.float64))
+    return [round(float(v), 2) for v in offsets]
+
+
+def rescaled(
+    mat: Mapping[str, Any], known_n: float, force_n: NDArray[np.float64], zones: list[int]
+) -> tuple[list[float], float, float]:
+    """One known load on `zones` (indices), read as `force_n` per zone: each of those zones'
+    scale × known / read. A gain error is a factor on the force in both models (for an FSR
+    it is the part's force at a given conductance), so one load corrects it. Returns (scales,
+    factor, force read)."""
+    scales = np.asarray(mat["scale_n_per_count"], dtype=np.float64).copy()
+    measured = float(np.asarray(force_n, dtype=np.float64)[zones].sum())
+    factor = known_n / measured
+    scales[zones] = scales[zones] * factor
+    return [round(float(v), 6) for v in scales], factor, measured
+
+
+def refit_from_readings(
+    mat: Mapping[str, Any],
+    zone: int,
+    loads_n: NDArray[np.float64],
+    readings_n: NDArray[np.float64],
+    held_s: float,
+) -> tuple[float, float]:
+    """Multi-point calibration from what the station reads (the console): each known load's
+    reading on `zone`, through the calibration in force, turned back into counts above the
+    zero (:meth:`Calibration.counts_above`) and fitted afresh with the zone's model
+    (:func:`fit_zone`). Returns (scale, exponent); ValueError if a load did not move it."""
+    cal = Calibration.from_config(mat)
+    above = []
+    for reading in np.asarray(readings_n, dtype=np.float64):
+        per_zone = np.zeros(len(cal.zones))
+        per_zone[zone] = reading
+        above.append(float(cal.counts_above(per_zone)[zone]))
+    if min(above) <= 0:
+        raise ValueError(f"zone {cal.zones[zone]!r} read nothing under a load: is it on that zone?")
+    return fit_zone(cal.model, loads_n, np.asarray(above), float(cal.full_scale), held_s)
 
 
 def first_order(
@@ -255,54 +331,3 @@ def first_order(
         out[i : i + length] = decay * y0 + (1 - a) * a**k * np.cumsum(seg * grow, axis=0)
         y0 = out[i + len(seg) - 1].copy()
     return out[:, 0] if flat else out
-
-
-@dataclass(frozen=True)
-class ZoneHealth:
-    """One zone of an empty mat, read for a moment (for `station diag` and the console)."""
-
-    zone: str
-    level_counts: float
-    drift_n: float  # the empty zone's reading through its calibration: zero drift since then
-    noise_n: float  # standard deviation, in newtons at the zero
-    problem: str  # "" when healthy
-
-    def line(self) -> str:
-        text = (
-            f"{self.zone}: reads {self.level_counts:.0f} counts, {self.drift_n:+.0f} N from its "
-            f"calibrated zero, noise {self.noise_n:.1f} N"
-        )
-        return text + (f": {self.problem}" if self.problem else "")
-
-
-NOISY_N = 10.0
-"""An empty zone noisier than this (sd, newtons) cannot see the contact threshold's floor."""
-
-
-def zone_health(mat: Mapping[str, Any], counts: NDArray[np.float64]) -> list[ZoneHealth]:
-    """Health of each zone from raw counts [samples, zones] read while the mat is empty:
-    zero drift since calibration, noise, and the faults the counts show (full scale: shorted
-    or overloaded). A stuck or dead zone shows only under load: the pipeline reports a zone
-    whose force does not move through ten landings."""
-    cal = Calibration.from_config(mat)
-    counts = np.asarray(counts, dtype=np.float64)
-    level = counts.mean(axis=0)
-    sd = counts.std(axis=0)
-    at_level = cal.newtons(level[None, :])[0]
-    step = np.maximum(sd, 1.0)
-    slope = (cal.newtons((level + step)[None, :])[0] - at_level) / step
-    out = []
-    for z, name in enumerate(cal.zones):
-        col = counts[:, z]
-        problem = ""
-        if col.min() >= cal.full_scale - 1:
-            problem = "reads full scale: shorted or overloaded sensor"
-        elif col.max() >= cal.full_scale - 1:
-            problem = "touches full scale: saturating"
-        elif abs(float(at_level[z])) > 5 * cal.floor_n:
-            problem = "far from its zero: recalibrate (or is someone on the mat?)"
-        noise = float(sd[z] * abs(slope[z]))
-        if not problem and noise > NOISY_N:
-            problem = "noisy: check the wiring and the ADC's reference"
-        out.append(ZoneHealth(name, float(level[z]), float(at_level[z]), noise, problem))
-    return out

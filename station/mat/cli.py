@@ -6,14 +6,16 @@ import argparse
 import json
 import os
 import sys
-import tempfile
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from station.config.loader import Config
+    from station.mat.sensors import AdcReader
 
 KG = 9.80665  # newtons per kilogram-force
 
@@ -49,8 +51,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Step 1: the mat empty (zero offset per zone). Step 2: each known load on "
         "each zone in turn. Each zone's model (mat.model: 'linear' for load cells, 'fsr' for "
         "force-sensing resistors: a power law, which needs two or more loads) is fitted and "
-        "written to the site config file (comments kept, written atomically) after "
-        "validating the result.",
+        "written to the site config file after validating the result, as the trainers' "
+        "console writes it (comments kept, written atomically, recorded in the console's "
+        "audit log).",
     )
     c.add_argument(
         "--load-kg",
@@ -212,60 +215,44 @@ def measure_calibration(
 
 
 def write_calibration(
-    path: Path, offsets: list[float], scales: list[float], exponents: list[float] | None = None
+    path: Path,
+    offsets: list[float],
+    scales: list[float],
+    exponents: list[float] | None = None,
+    *,
+    state_dir: Path,
 ) -> None:
     """Set mat.offset_counts, mat.scale_n_per_count (and mat.exponent, for an FSR mat) in the
-    site file, keeping its comments and other keys; validate the result first; replace the
-    file atomically."""
-    import tomlkit
-
-    from station.config.loader import build_config
+    site file through the console's writer (station.console.sitefile): validated by the
+    schema first, comments and other keys kept, replaced atomically, and the change recorded
+    in the audit log in `state_dir` beside the console's own edits. Raises ConfigInvalid
+    (nothing written) if the result would not load or the file cannot be written."""
     from station.config.sections import SCHEMA
+    from station.console.sitefile import SiteConfigFile
 
-    doc = tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else tomlkit.document()
-    if "mat" not in doc:
-        doc["mat"] = tomlkit.table()
-    mat = doc["mat"]
-    mat["offset_counts"] = [round(o, 2) for o in offsets]
-    mat["scale_n_per_count"] = [round(s, 6) for s in scales]
+    changes: dict[str, list[float]] = {
+        "mat.offset_counts": [round(o, 2) for o in offsets],
+        "mat.scale_n_per_count": [round(s, 6) for s in scales],
+    }
     if exponents is not None:
-        mat["exponent"] = [round(e, 5) for e in exponents]
-    text = tomlkit.dumps(doc)
-    build_config(SCHEMA, [(str(path), tomlkit.parse(text).unwrap())])  # raises ConfigInvalid
+        changes["mat.exponent"] = [round(e, 5) for e in exponents]
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    site = SiteConfigFile(path, SCHEMA, state_dir)
+    user = os.environ.get("SUDO_USER") or os.environ.get("USER") or "?"
+    site.save(changes, site.version(), address=f"local ({user})", page="station mat calibrate")
 
 
-def _open_reader(cfg: Any) -> Any:
+def _open_reader(cfg: Config) -> AdcReader:
     from station.mat.sensors import open_adc_reader
 
     return open_adc_reader(cfg["mat"])
 
 
-def _read_counts(reader: Any, seconds: float, rate: float) -> NDArray[np.float64]:
-    rows = []
-    period = 1.0 / rate
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        rows.append(reader.read_once())
-        time.sleep(period)
-    return np.asarray(rows, dtype=np.float64)
-
-
 def _calibrate(args: argparse.Namespace) -> int:
     from station.config.loader import ConfigInvalid, load_config, site_config_path
-    from station.hardware import HardwareMissing
+    from station.console.sitefile import ConcurrentEdit
+    from station.hardware.protocols import HardwareMissing
+    from station.storage.paths import state_dir
 
     path = site_config_path(args.config)
     try:
@@ -277,23 +264,33 @@ def _calibrate(args: argparse.Namespace) -> int:
     except (ConfigInvalid, HardwareMissing) as exc:
         print(f"station mat calibrate: {exc}", file=sys.stderr)
         return 1
-    from station.mat.calibration import FULL_SCALE
+    from station.mat.sensors import sample_counts
 
     rate = float(cfg["mat"]["sample_rate_hz"])
     model = str(cfg["mat"]["model"])
+
+    def read_counts(seconds: float) -> NDArray[np.float64]:
+        return sample_counts(reader.spi, reader.chip, reader.channels, rate, seconds)[0]
+
     try:
         offsets, scales, exponents = measure_calibration(
-            lambda s: _read_counts(reader, s, rate),
+            read_counts,
             list(cfg["mat"]["zones"]),
             [kg * KG for kg in args.load_kg],
             args.seconds,
             input,
             print,
             model,
-            FULL_SCALE[cfg["mat"]["adc_chip"]],
+            reader.chip.full_scale,
         )
-        write_calibration(path, offsets, scales, exponents if model == "fsr" else None)
-    except (ValueError, ConfigInvalid, OSError) as exc:
+        write_calibration(
+            path,
+            offsets,
+            scales,
+            exponents if model == "fsr" else None,
+            state_dir=state_dir(cfg.get("storage.state_dir")),
+        )
+    except (ValueError, ConfigInvalid, ConcurrentEdit, OSError) as exc:
         print(f"station mat calibrate: {exc}; nothing written", file=sys.stderr)
         return 1
     finally:
@@ -311,10 +308,9 @@ def _calibrate(args: argparse.Namespace) -> int:
 def _record(args: argparse.Namespace) -> int:
     from station.config.loader import ConfigInvalid, load_config
     from station.events import ForceBlock
-    from station.hardware import HardwareMissing
-    from station.mat.calibration import Calibration
+    from station.hardware.protocols import HardwareMissing
     from station.mat.recording import write_header, write_rows
-    from station.mat.sensors import AdcSource
+    from station.mat.sensors import AdcSource, raw_calibration
 
     try:
         cfg = load_config(args.config, required=bool(args.config))
@@ -323,10 +319,7 @@ def _record(args: argparse.Namespace) -> int:
         print(f"station mat record: {exc}", file=sys.stderr)
         return 1
     if args.raw:  # identity calibration: the ForceBlocks carry the counts themselves
-        n = len(reader.channels)
-        reader.calibration = Calibration(
-            reader.calibration.zones, np.zeros(n), np.ones(n), {}, zero_tracking=False
-        )
+        reader.calibration = raw_calibration(reader.calibration.zones, reader.chip.full_scale)
     source = AdcSource(reader)
     zones = tuple(cfg["mat"]["zones"])
     unit = "ADC counts" if args.raw else "newtons"
@@ -335,7 +328,7 @@ def _record(args: argparse.Namespace) -> int:
         write_header(
             fh,
             zones,
-            [f"station mat record: {cfg['mat']['adc_chip']}, {unit}, "
+            [f"station mat record: {reader.chip.description}, {unit}, "
              f"{cfg['mat']['sample_rate_hz']} Hz per zone, monotonic clock"],
         )  # fmt: skip
         try:

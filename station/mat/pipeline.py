@@ -44,14 +44,17 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from station.events import DeviceStatus, Event, Landing, MatPresence
 from station.mat.weight import STAND_BAND, STEP_OFF_GUARD_S, ImpulseWeight, WeightEstimate
+
+if TYPE_CHECKING:
+    from station.config.loader import Config
 
 FloatArray = NDArray[np.float64]
 
@@ -81,6 +84,13 @@ PEAK_HALF_WIDTH = 5
 
 SMOOTH_SAMPLES = 5
 """Loading rate is measured on a moving average this long (one-sample spikes are not peaks)."""
+
+PEAK_PLATEAU = 0.01
+"""The time of a force peak is the middle of the stretch around it where the force stays
+within this share of the peak. A soft landing's peak is flat (a half-sine of 0.2-0.3 s stays
+within 1 % of its top for ±10 ms), so the sample where it happens to be highest is decided by
+sensor noise, and one ms of it is 1 % of the loading rate; the plateau's middle is not. A
+sharp peak (a heel slap's) is one or two samples wide, so it is its own middle."""
 
 PUSH_OFF_S = 0.1
 """A take-off is a jump's push-off when the force falls from half its recent peak to nothing
@@ -159,7 +169,7 @@ class PipelineParams:
         return cls(**kw)
 
     @classmethod
-    def from_config(cls, config: Any, sample_rate_hz: float | None = None) -> PipelineParams:
+    def from_config(cls, config: Config, sample_rate_hz: float | None = None) -> PipelineParams:
         """From a whole station config: `[mat]` and the landing table of `posture.preset`."""
         preset = config["posture"]["preset"]
         landing = config["presets"][preset]["landing"]
@@ -693,13 +703,18 @@ class MatPipeline:
         if choice is not None:
             self._set_body_weight(choice, now)
 
+    def stay_weight(self) -> WeightEstimate | None:
+        """The impulse-momentum weight of the stay so far, with its honest uncertainty
+        (station.mat.weight.ImpulseWeight.honest); None before there is one."""
+        return self._impulse.honest()
+
     def _end_stay(self, last_takeoff_g: int | None) -> None:
         """The member left (or the data ended): the stay's final weight, for the reports."""
         if last_takeoff_g is not None:
             self._impulse.drop_after(last_takeoff_g - STEP_OFF_GUARD_S * self.p.sample_rate_hz)
         # The physics decides; quiet standing is its cross-check (a slow sway looks quiet
         # for a second, and its mean is then off by up to the sway's amplitude).
-        est = self._impulse.estimate()
+        est = self._impulse.honest()
         final: WeightEstimate | None = est or self._quiet_est
         if final is None and self.state.body_weight_n is not None:
             sd = self.state.body_weight_sd_n
@@ -774,8 +789,8 @@ class MatPipeline:
         if bw:
             peak_bw = float(total.max()) / bw
             i_first = _first_peak(total, bw)
-            ttp = float(wt[i_first] - c.td_t)
             smooth = _moving_average(total)
+            ttp = _peak_time(wt, smooth, i_first) - c.td_t
             rate = float(smooth[i_first]) / bw / max(ttp, 1.0 / p.sample_rate_hz)
         heel_first = None
         if self._heel.any() and (~self._heel).any():
@@ -889,6 +904,17 @@ def _first_peak(total: FloatArray, bw: float) -> int:
     return int(np.argmax(total))
 
 
+def _peak_time(t: FloatArray, smooth: FloatArray, i: int) -> float:
+    """The middle of the contiguous stretch around sample `i` within PEAK_PLATEAU of it."""
+    floor = smooth[i] * (1.0 - PEAK_PLATEAU)
+    lo = hi = i
+    while lo > 0 and smooth[lo - 1] >= floor:
+        lo -= 1
+    while hi < len(smooth) - 1 and smooth[hi + 1] >= floor:
+        hi += 1
+    return float(t[lo] + t[hi]) / 2.0
+
+
 @dataclass(frozen=True)
 class MatAnalysis:
     """A whole recording analysed: what `station mat analyze` prints."""
@@ -964,8 +990,3 @@ def analyze(
         pipe.state,
         tuple(events),
     )
-
-
-def without_force(landing: Landing) -> Landing:
-    """A landing as a timing-only mat would report it."""
-    return replace(landing, peak_bw=None, loading_rate_bw_s=None, time_to_peak_s=None)

@@ -1,11 +1,12 @@
 """Mat sensors: small, dumb adapters that turn hardware into timestamped events.
 
-* ``adc``: force sensors on an MCP3008/MCP3208, read over SPI by :class:`AdcReader` on its own
-  thread at ``mat.sample_rate_hz`` per channel; blocks of calibrated newtons (ForceBlock).
+* ``adc``: force sensors on an SPI ADC (``mat.adc_chip``, a chip of :mod:`station.mat.adc`),
+  read by :class:`AdcReader` on its own thread at ``mat.sample_rate_hz`` per channel; blocks
+  of calibrated newtons (ForceBlock).
 * ``switch``: a contact mat on a GPIO input through gpiozero; ContactEdge events, timing only.
 * ``replay``: a mat CSV played back as ForceBlocks (as fast as it is consumed).
 
-The SPI bus is the hardware edge: :class:`SimulatedSpi` answers MCP3x08 frames from a
+The SPI bus is the hardware edge: :class:`SimulatedSpi` answers the chip's own frames from a
 waveform, so tests and benchmarks run the real reader without a Pi. Nothing Pi-only is
 imported at module import time.
 """
@@ -28,8 +29,9 @@ from numpy.typing import NDArray
 
 from station.clock import Clock, MonotonicClock
 from station.events import ContactEdge, DeviceStatus, Event, ForceBlock
-from station.hardware import HardwareMissing, Source
-from station.mat.calibration import FULL_SCALE, Calibration
+from station.hardware.protocols import HardwareMissing, Source
+from station.mat.adc import AdcChip, chip
+from station.mat.calibration import Calibration
 from station.mat.recording import MatCsvError, read_mat_csv
 
 log = logging.getLogger(__name__)
@@ -54,17 +56,9 @@ class SpiDevice(Protocol):
     def close(self) -> None: ...
 
 
-def mcp_frame(chip: str, channel: int) -> list[int]:
-    """The 3-byte single-ended conversion request for one channel (datasheet figure 6-1)."""
-    if chip == "mcp3008":
-        return [0x01, (0x08 | channel) << 4, 0x00]
-    return [0x06 | (channel >> 2), (channel & 0x03) << 6, 0x00]
-
-
-def mcp_value(chip: str, reply: Sequence[int]) -> int:
-    if chip == "mcp3008":
-        return ((reply[1] & 0x03) << 8) | reply[2]
-    return ((reply[1] & 0x0F) << 8) | reply[2]
+def as_chip(adc: AdcChip | str) -> AdcChip:
+    """A chip, or its name in the registry."""
+    return adc if isinstance(adc, AdcChip) else chip(adc)
 
 
 def open_spidev(bus: int, device: int, clock_hz: int) -> SpiDevice:
@@ -90,38 +84,30 @@ def open_spidev(bus: int, device: int, clock_hz: int) -> SpiDevice:
 
 
 class SimulatedSpi:
-    """An MCP3008/MCP3208 on a fake SPI bus: each conversion reads `waveform(t)` (counts per
-    channel, t from `clock`) at the moment of the transfer, like the real chip's sample-and-
-    hold. Only the bus is simulated; the reader, framing and calibration are the real ones."""
+    """An ADC on a fake SPI bus: each conversion reads `waveform(t)` (counts per channel, t
+    from `clock`) at the moment of the transfer, like the real chip's sample-and-hold, and
+    answers in the chip's own framing (`AdcChip.channel_of`, `AdcChip.reply`). Only the bus is
+    simulated; the reader, framing and calibration are the real ones."""
 
     def __init__(
         self,
         waveform: Callable[[float], Sequence[float]],
-        chip: str = "mcp3008",
+        adc: AdcChip | str = "mcp3008",
         clock: Clock | None = None,
     ) -> None:
         self.waveform = waveform
-        self.chip = chip
+        self.chip = as_chip(adc)
         self.clock = clock or MonotonicClock()
-        self.full_scale = FULL_SCALE[chip]
+        self.full_scale = self.chip.full_scale
         self.transfers = 0
         self.closed = False
 
     def xfer2(self, data: list[int]) -> list[int]:
         self.transfers += 1
-        if self.chip == "mcp3008":
-            if data[0] != 0x01 or not data[1] & 0x80:
-                raise ValueError(f"not an MCP3008 single-ended request: {data}")
-            channel = (data[1] >> 4) & 0x07
-        else:
-            if data[0] & 0xFE != 0x06:
-                raise ValueError(f"not an MCP3208 single-ended request: {data}")
-            channel = ((data[0] & 0x01) << 2) | (data[1] >> 6)
+        channel = self.chip.channel_of(data)
         level = self.waveform(self.clock.now())[channel]
         value = int(min(self.full_scale, max(0, round(level))))
-        if self.chip == "mcp3008":
-            return [0x00, (value >> 8) & 0x03, value & 0xFF]
-        return [0x00, (value >> 8) & 0x0F, value & 0xFF]
+        return self.chip.reply(data, value)
 
     def close(self) -> None:
         self.closed = True
@@ -154,7 +140,7 @@ class AdcReader:
     def __init__(
         self,
         spi: SpiDevice,
-        chip: str,
+        adc: AdcChip | str,
         channels: Sequence[int],
         rate_hz: float,
         calibration: Calibration,
@@ -163,14 +149,14 @@ class AdcReader:
         sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.spi = spi
-        self.chip = chip
+        self.chip = as_chip(adc)
         self.channels = list(channels)
         self.period = 1.0 / rate_hz
         self.calibration = calibration
         self.block = max(1, round(block_ms / 1000.0 * rate_hz))
         self.clock = clock or MonotonicClock()
         self._sleep = sleep or time.sleep
-        self._frames = [mcp_frame(chip, ch) for ch in self.channels]
+        self._frames = [self.chip.request(ch) for ch in self.channels]
         self.queue: queue.Queue[Event | None] = queue.Queue(maxsize=2000)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -186,14 +172,16 @@ class AdcReader:
         self._thread = threading.Thread(target=self._loop, name="mat-adc", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, close_bus: bool = True) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=2.0)
-        self.spi.close()
+        if close_bus:
+            self.spi.close()
 
     def read_once(self) -> list[int]:
-        return [mcp_value(self.chip, self.spi.xfer2(list(f))) for f in self._frames]
+        value = self.chip.value
+        return [value(self.spi.xfer2(list(f))) for f in self._frames]
 
     def _loop(self) -> None:
         try:
@@ -272,6 +260,52 @@ class AdcReader:
             float(np.percentile(dev, 99) * 1000),
             self._late,
         )
+
+
+def raw_calibration(zones: Sequence[str], full_scale: int) -> Calibration:
+    """The identity calibration: ForceBlocks then carry the ADC counts themselves (no zero
+    tracking, so a reading is never moved)."""
+    n = len(zones)
+    return Calibration(tuple(zones), np.zeros(n), np.ones(n), {}, full_scale, False)
+
+
+def sample_counts(
+    spi: SpiDevice,
+    adc: AdcChip | str,
+    channels: Sequence[int],
+    rate_hz: float,
+    seconds: float,
+    clock: Clock | None = None,
+    sleep: Callable[[float], None] | None = None,
+) -> tuple[NDArray[np.float64], SamplingStats]:
+    """Raw counts [samples, channels] of `seconds` read by the station's own sampling loop
+    (:class:`AdcReader` on its thread, the same schedule and framing as a session), and how
+    well it kept time. For `station diag` and `station mat calibrate`; the bus stays open.
+    Raises the bus's error if a read fails."""
+    adc = as_chip(adc)
+    zones = [f"ch{c}" for c in channels]
+    reader = AdcReader(
+        spi, adc, channels, rate_hz, raw_calibration(zones, adc.full_scale), 5.0, clock, sleep
+    )
+    blocks: list[NDArray[np.float64]] = []
+    end: float | None = None
+    reader.start()
+    try:
+        while True:
+            ev = reader.queue.get(timeout=max(2.0, 2 * seconds))
+            if ev is None:
+                break
+            if isinstance(ev, ForceBlock):
+                blocks.append(ev.force)
+                end = end if end is not None else float(ev.t_samples[0]) + seconds
+                if ev.t >= end:
+                    break
+    finally:
+        reader.stop(close_bus=False)
+    if reader.error is not None:
+        raise reader.error
+    counts = np.concatenate(blocks) if blocks else np.empty((0, len(zones)))
+    return counts, reader.stats()
 
 
 class AdcSource:
@@ -380,15 +414,21 @@ def open_mat_sensor(mat: Mapping[str, Any], pin_factory: Any, clock: Clock | Non
     return AdcSource(open_adc_reader(mat, clock))
 
 
-def open_adc_reader(mat: Mapping[str, Any], clock: Clock | None = None) -> AdcReader:
-    """The ADC reader the [mat] section describes, on the real SPI bus (not yet started)."""
+def open_adc_reader(
+    mat: Mapping[str, Any],
+    clock: Clock | None = None,
+    sleep: Callable[[float], None] | None = None,
+) -> AdcReader:
+    """The ADC reader the [mat] section describes, on the real SPI bus (not yet started).
+    `sleep` waits on `clock` (default: time.sleep on the monotonic clock)."""
     spi = open_spidev(int(mat["spi_bus"]), int(mat["spi_device"]), int(mat["spi_clock_hz"]))
     return AdcReader(
         spi,
-        mat["adc_chip"],
+        str(mat["adc_chip"]),
         list(mat["channels"]),
         float(mat["sample_rate_hz"]),
         Calibration.from_config(mat),
         float(mat["block_ms"]),
         clock=clock,
+        sleep=sleep,
     )

@@ -5,6 +5,7 @@ from itertools import pairwise
 from typing import Any
 
 from station.config.schema import Key, Section
+from station.mat.adc import REGISTRY, UnknownChip, chip
 
 
 def _per_zone(s: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -24,6 +25,30 @@ def _zone_names(s: Mapping[str, Any]) -> list[tuple[str, str]]:
     for name in s["tables"]:
         if name not in zones:
             problems.append((f"tables.{name}", f"no such zone (zones: {', '.join(zones)})"))
+    return problems
+
+
+def _adc_chip(s: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The chip is known, has the channels asked for, and converts fast enough for them."""
+    try:
+        adc = chip(str(s["adc_chip"]))
+    except UnknownChip as exc:
+        return [("adc_chip", str(exc))]
+    problems = []
+    beyond = [c for c in s["channels"] if c >= adc.channels]
+    if beyond:
+        problems.append(
+            ("channels", f"{beyond} do not exist on the {adc.name} (0-{adc.channels - 1})")
+        )
+    needed = float(s["sample_rate_hz"]) * len(s["channels"])
+    if needed > adc.max_rate_hz:
+        problems.append(
+            (
+                "sample_rate_hz",
+                f"{s['sample_rate_hz']} Hz × {len(s['channels'])} channels is more than the "
+                f"{adc.name} converts ({adc.max_rate_hz:.0f}/s)",
+            )
+        )
     return problems
 
 
@@ -69,8 +94,9 @@ SECTION = Section(
         ),
         "adc_chip": Key(
             "mcp3008",
-            "The ADC: 'mcp3008' (10-bit) or 'mcp3208' (12-bit).",
-            choices=("mcp3008", "mcp3208"),
+            "The ADC chip, by its name in station/mat/adc.py: "
+            + "; ".join(f"'{c.name}' ({c.description})" for c in REGISTRY.values())
+            + ". Channels and the sampling rate are checked against the chip's own figures.",
         ),
         "spi_bus": Key(0, "SPI bus of the ADC (/dev/spidevBUS.DEVICE).", min=0, max=6),
         "spi_device": Key(0, "SPI chip select of the ADC.", min=0, max=3),
@@ -92,10 +118,10 @@ SECTION = Section(
         ),
         "channels": Key(
             [0, 1],
-            "ADC channels in use, one per zone.",
+            "ADC channels in use, one per zone (0 to the chip's channels - 1).",
             item=int,
             min=0,
-            max=7,
+            max=63,
             min_len=1,
             max_len=8,
         ),
@@ -261,7 +287,7 @@ SECTION = Section(
             "whose sensor is not linear (an FSR); zones without a table use scale_n_per_count.",
         ),
     },
-    checks=(_per_zone, _zone_names, _hysteresis),
+    checks=(_per_zone, _zone_names, _hysteresis, _adc_chip),
 )
 
 _LANDING = {

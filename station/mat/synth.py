@@ -2,18 +2,21 @@
 
 A small plan ("stand 2 s, 20 soft jumps, a stop, 10 heel slaps, step off") becomes force per
 zone at 1 kHz plus the ground truth (every touchdown, which landings are hard). Each contact's
-force is a half-sine whose impulse carries the body through the contact and the following
-flight (momentum balance), so peaks and loading rates follow from the timing as they do in
-real jumping; a heel slap adds the sharp heel transient that makes landings hard.
+force comes from the simulator's force model (station.sim.model: the pulse shapes, the heel's
+share and the heel slap's spike), its amplitude solved so that the impulse carries the body
+through the contact and the following flight (momentum balance); so peaks and loading rates
+follow from the timing as they do in real jumping, and a synthetic heel slap is the
+simulator's.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
+
+from station.sim.model import STAND_HEEL_SHARE, G, contact_amplitude, heel_share, pulse_shape
 
 
 @dataclass(frozen=True)
@@ -80,13 +83,13 @@ def synthetic_session(
                 seg2 = bw / 2 * np.clip(ramp * 2 - 1, 0, 1)  # then the other
                 left[i0:i1] += seg  # the left foot first, then the right
                 right[i0:i1] += seg2
-                left_heel[i0:i1] += 0.5 * seg
-                right_heel[i0:i1] += 0.5 * seg2
+                left_heel[i0:i1] += STAND_HEEL_SHARE * seg
+                right_heel[i0:i1] += STAND_HEEL_SHARE * seg2
             else:
                 left[i0:i1] += seg
                 right[i0:i1] += seg
-                left_heel[i0:i1] += 0.5 * seg
-                right_heel[i0:i1] += 0.5 * seg
+                left_heel[i0:i1] += STAND_HEEL_SHARE * seg
+                right_heel[i0:i1] += STAND_HEEL_SHARE * seg
             now += step.seconds
         elif isinstance(step, Off):
             i0, i1 = _idx(now, rate_hz), _idx(now + 0.5, rate_hz)
@@ -100,13 +103,11 @@ def synthetic_session(
                 now += step.flight_s
                 tc, tf = step.contact_s, step.flight_s
                 i0, i1 = _idx(now, rate_hz), _idx(now + tc, rate_hz)
-                u = (t[i0:i1] - now) / tc
-                amp = math.pi * bw * (tc + tf) / (2 * tc)
-                pulse = amp * np.sin(math.pi * u)
-                heel = np.zeros_like(pulse)
-                if step.landing == "heel":
-                    heel = 2.2 * bw * np.exp(-(((t[i0:i1] - now) - 0.008) ** 2) / (2 * 0.003**2))
-                    heel *= t[i0:i1] - now >= 0
+                t_rel = np.maximum(t[i0:i1] - now, 0.0)
+                v = G * tf / 2  # a flight of tf: down at -v, up again at +v
+                amp = contact_amplitude(bw / G, tc, step.landing, 0.0, 0.0, -v, v)
+                pulse = amp * pulse_shape(t_rel, tc, step.landing)
+                heel = heel_share(t_rel, tc, step.landing)
                 truth.touchdowns.append(round(now, 6))
                 truth.hard.append(step.landing == "heel")
                 truth.doubles += int(tf >= 0.33)
@@ -117,14 +118,12 @@ def synthetic_session(
                     feet = [0, 1]
                 for f in feet:
                     share = pulse / len(feet)
-                    hs = heel / len(feet)
-                    fore_part = 0.85 * share
-                    heel_part = 0.15 * share + hs
+                    heel_part = share * heel
                     if f == 0:
-                        left[i0:i1] += fore_part + heel_part
+                        left[i0:i1] += share
                         left_heel[i0:i1] += heel_part
                     else:
-                        right[i0:i1] += fore_part + heel_part
+                        right[i0:i1] += share
                         right_heel[i0:i1] += heel_part
                 now += tc
             # land into standing: the contact after the last jump continues as standing
@@ -175,8 +174,6 @@ def rope_session(
 
 
 # ------------------------------------------------------ perturbed real members
-
-G = 9.81
 
 
 def standing_window(

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 from station.events import ContactEdge, DeviceStatus, Event, ForceBlock
 from station.mat.pipeline import MatPipeline, MatState, PipelineParams
 from station.mat.switchmat import SwitchPipeline
 from station.mat.weight import WeightEstimate
+
+if TYPE_CHECKING:
+    from station.config.loader import Config
 
 _JUDGE_FIELDS = (
     "judge_landings",
@@ -24,7 +27,7 @@ _JUDGE_FIELDS = (
 
 
 class MatTracker:
-    def __init__(self, config: Any) -> None:
+    def __init__(self, config: Config) -> None:
         self.params = PipelineParams.from_config(config)
         self.sensor = str(config["mat"]["sensor"])
         self.zones = tuple(config["mat"]["zones"])
@@ -53,6 +56,9 @@ class MatTracker:
             return None
         st = self._force.state
         if st.body_weight_n is not None:
+            fitted = self._force.stay_weight()
+            if fitted is not None and fitted.newtons == st.body_weight_n:
+                return fitted  # with its honest uncertainty
             sd = math.nan if st.body_weight_sd_n is None else st.body_weight_sd_n
             return WeightEstimate(st.body_weight_n, sd, st.body_weight_source, 0, 0.0)
         return self._force.stays[-1] if self._force.stays else None
@@ -78,7 +84,7 @@ class MatTracker:
     def finish(self) -> list[Event]:
         return self._force.finish() if self._force is not None else []
 
-    def use_thresholds(self, config: Any) -> None:
+    def use_thresholds(self, config: Config) -> None:
         """New landing thresholds (a preset change) for the landings still to come."""
         fresh = PipelineParams.from_config(config)
         self.params = replace(self.params, **{f: getattr(fresh, f) for f in _JUDGE_FIELDS})

@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+from numpy.typing import NDArray
 
 G = 9.81
 
@@ -56,6 +57,19 @@ stepping off puts part of the weight on the floor for up to a second or two, whi
 does not see and would read as the member falling."""
 
 
+BLOCK_S = 2.0
+"""The honest uncertainty is a delete-a-block jackknife over blocks of this many seconds of
+rows: longer than a standing member's slow wobble (sway at 0.3-1 Hz, a squat held for a
+second), so blocks are nearly independent where the rows within one are not."""
+
+MIN_BLOCKS = 5
+"""A short stay is cut into at least this many blocks (a jackknife of two blocks says little)."""
+
+
+_Rows = tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]
+"""A fit's weighted design matrix, right-hand side and each row's time (s)."""
+
+
 @dataclass(frozen=True)
 class WeightEstimate:
     newtons: float
@@ -78,12 +92,14 @@ class ImpulseWeight:
         self._rows: deque[tuple[float, int, float]] = deque()
         self._cached: WeightEstimate | None = None
         self._dirty = False
+        self._last_fit: _Rows | None = None  # the rows of the cached estimate's fit
 
     def reset(self, g0: int | None = None, cum: float = 0.0, cum2: float = 0.0) -> None:
         """A new stay from sample `g0` (None: no stay), with the running sums there."""
         self._g0, self._c0, self._cc0 = g0, cum, cum2
         self._rows.clear()
         self._cached = None
+        self._last_fit = None
         self._dirty = False
 
     @property
@@ -165,4 +181,48 @@ class ImpulseWeight:
         s2 = float(resid @ resid) / dof if dof > 0 else 1.0
         cov = np.linalg.pinv(a.T @ a)
         sd = mass * math.sqrt(max(0.0, float(cov[0, 0])) * max(1.0, s2))
+        self._last_fit = (a, b, np.fromiter((r[0] for r in rows), np.float64, len(rows)) / rate)
         return WeightEstimate(w, sd, "impulse-momentum", n_vel, n_pos * self.chunk_s)
+
+    def honest(self) -> WeightEstimate | None:
+        """The estimate with an honest uncertainty: the larger of the fit's own standard error
+        (which treats every row as independent) and a delete-a-block jackknife's
+        (:func:`block_jackknife_sd`). Computed on demand, for what is reported (a stay's
+        final weight, the session log); the pipeline's own choices use the fit's."""
+        est = self.estimate()
+        if est is None or self._last_fit is None:
+            return est
+        jack = block_jackknife_sd(*self._last_fit)
+        if math.isnan(jack) or jack <= est.uncertainty_n:
+            return est
+        return replace(est, uncertainty_n=jack)
+
+
+def block_jackknife_sd(
+    a: NDArray[np.float64], b: NDArray[np.float64], times_s: NDArray[np.float64]
+) -> float:
+    """The weight's standard error by a delete-a-block jackknife: the rows cut into blocks of
+    BLOCK_S, the fit redone without each block in turn (from the normal equations, so each
+    refit is a 3×3 solve), and the spread of those fits. Rows within a block are correlated
+    (the CoM of a standing member wanders slowly, and all of a stretch's position rows then
+    err together), which the fit's own standard error ignores: on a member who held a squat
+    before jumping it was 8× too small. NaN when fewer than 3 blocks can be left out."""
+    span = float(times_s[-1] - times_s[0]) if len(times_s) else 0.0
+    length = max(min(BLOCK_S, span / MIN_BLOCKS), 1e-9)
+    block = np.floor((times_s - times_s[0]) / length).astype(np.int64)
+    ata = a.T @ a
+    atb = a.T @ b
+    needed = np.linalg.matrix_rank(ata)  # 2 when there are flights only (no position)
+    fits = []
+    for k in np.unique(block):
+        rows = block == k
+        ak, bk = a[rows], b[rows]
+        m = ata - ak.T @ ak
+        if np.linalg.matrix_rank(m) < needed:
+            continue  # without this block the rest cannot fix the unknowns
+        fits.append(float(np.linalg.lstsq(m, atb - ak.T @ bk, rcond=None)[0][0]))
+    n = len(fits)
+    if n < 3:
+        return math.nan
+    spread = np.asarray(fits) - np.mean(fits)
+    return math.sqrt((n - 1) / n * float(spread @ spread))

@@ -12,6 +12,7 @@ mediapipe is imported inside the constructors only (it is heavy and not needed f
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -177,7 +178,7 @@ class TasksPoseBackend:
         self._landmarker.close()
 
 
-def open_backend(pose_config: Any) -> PoseBackend:
+def open_backend(pose_config: Mapping[str, Any]) -> PoseBackend:
     """The backend the [pose] config section names."""
     detection = float(pose_config["min_detection_confidence"])
     tracking = float(pose_config["min_tracking_confidence"])

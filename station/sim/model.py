@@ -1,4 +1,7 @@
-"""The one physical model behind both simulated sensors.
+"""The one physical model behind both simulated sensors, and the one force model of the
+station's simulations: the synthetic mat sessions of tests and benchmarks
+(station.mat.synth) build their contacts from the same pulse shapes, heel shares and momentum
+balance (:func:`pulse_shape`, :func:`heel_share`, :func:`contact_amplitude`).
 
 A script becomes a *schedule* of support events: standing (body weight shared by the feet,
 with a slow sway), stepping on and off, and ground contacts between ballistic flights. Every
@@ -95,6 +98,36 @@ def heel_spike_fraction(t_rel: FloatArray, tc: float, landing: str) -> FloatArra
     spike = HEEL_SPIKE_GAIN * np.exp(-0.5 * ((t_rel - HEEL_SPIKE_AT_S) / HEEL_SPIKE_SD_S) ** 2)
     total = base + spike
     return np.where(total > 1e-9, spike / np.maximum(total, 1e-9), 0.0)
+
+
+def heel_share(t_rel: FloatArray, tc: float, landing: str) -> FloatArray:
+    """The share of a foot's active force under its heel: the heel slap's spike, all of it,
+    plus the heel's part of the rest."""
+    spike = heel_spike_fraction(t_rel, tc, landing)
+    out: FloatArray = spike + (1.0 - spike) * heel_fraction(t_rel, tc, landing)
+    return out
+
+
+def contact_amplitude(
+    mass: float,
+    tc: float,
+    landing: str,
+    entry: float,
+    exit_: float,
+    v_in: float,
+    v_out: float,
+) -> float:
+    """The active pulse's amplitude (newtons) that makes a contact of `tc` seconds take the
+    CoM from `v_in` to `v_out` (m/s, up positive), its standing weight fading from `entry` to
+    `exit_` body weights: impulse = m·(v_out − v_in) + m·g·tc (momentum balance)."""
+    weight = mass * G
+    t_rel = np.linspace(0.0, tc, 2001)
+    shape = pulse_shape(t_rel, tc, landing)
+    shape_integral = float(np.sum(0.5 * (shape[1:] + shape[:-1]) * np.diff(t_rel)))
+    # Impulse of the standing weight fading in/out: m·g·tc·(entry + exit)/2.
+    stand_impulse = weight * tc * (entry + exit_) / 2.0
+    needed = mass * (v_out - v_in) + weight * tc
+    return (needed - stand_impulse) / shape_integral
 
 
 @dataclass(frozen=True)
@@ -229,13 +262,7 @@ class _Builder:
         missed: bool = False,
         double: bool = False,
     ) -> Contact:
-        t_rel = np.linspace(0.0, tc, 2001)
-        shape = pulse_shape(t_rel, tc, landing)
-        shape_integral = float(np.sum(0.5 * (shape[1:] + shape[:-1]) * np.diff(t_rel)))
-        # Impulse of the standing weight fading in/out: m·g·tc·(entry + exit)/2.
-        stand_impulse = self.weight * tc * (entry + exit_) / 2.0
-        needed = self.mass * (v_out - v_in) + self.weight * tc
-        amplitude = (needed - stand_impulse) / shape_integral
+        amplitude = contact_amplitude(self.mass, tc, landing, entry, exit_, v_in, v_out)
         c = Contact(
             t0,
             t0 + tc,
@@ -471,8 +498,7 @@ class JumperModel:
             tr = ts - c.t0 - delay
             active = np.where((tr >= 0) & (tr < c.tc), c.amplitude * share, 0.0)
             active = active * pulse_shape(np.maximum(tr, 0.0), c.tc, c.landing)
-            spike = heel_spike_fraction(np.maximum(tr, 0.0), c.tc, c.landing)
-            heel = spike + (1.0 - spike) * heel_fraction(np.maximum(tr, 0.0), c.tc, c.landing)
+            heel = heel_share(np.maximum(tr, 0.0), c.tc, c.landing)
             col = 0 if foot == "left" else 2
             out[i0:i1, col] += active * heel
             out[i0:i1, col + 1] += active * (1.0 - heel)

@@ -26,11 +26,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from station.mat.adc import chip
 from station.mat.calibration import first_order as _first_order
 
 FloatArray = NDArray[np.float64]
 
-ADC_FULL_SCALE = 4095  # MCP3208, 12 bits
+ADC_CHIP = "mcp3208"  # both models read through it (station.mat.adc)
+ADC_FULL_SCALE = chip(ADC_CHIP).full_scale
 
 # FSR: creep as a bank of first-order processes (amplitude, time constant s) that together
 # follow the datasheets' "drift < 5 % per decade of time" over 3-300 s and reach the ~10 %

@@ -12,7 +12,9 @@ no SD-card wear, nothing survives a reboot), else the state directory itself.
 * **Commands** (console → station): one JSON file per request in ``RUN/commands/``
   (:func:`send_command`); the station's main loop calls :meth:`CommandPoller.poll` and answers
   each with :meth:`CommandPoller.reply`, which the console picks up with :func:`wait_result`.
-  Known commands: ``beep`` (test the buzzer; optional ``fault``), ``mat_zero``, ``mat_scale``
+  Known commands: ``beep`` (test the buzzer; optional ``fault``), ``mat_zero``, ``mat_scale``,
+  ``mat_read`` / ``mat_fit`` (multi-point calibration: ``zone``, ``loads_n``, ``readings_n``),
+  ``mat_health``
   (``known_n``: a known load in newtons on the mat; optional ``zone``), ``snapshot`` (one camera
   frame as JPEG to :func:`snapshot_path`, in RAM, never the state directory).
 * **Reload** (console → station): the station's pid in ``RUN/station.pid``
@@ -46,7 +48,9 @@ from station.storage.paths import (
 
 log = logging.getLogger(__name__)
 
-COMMAND_NAMES: tuple[str, ...] = ("beep", "mat_zero", "mat_scale", "snapshot")
+COMMAND_NAMES: tuple[str, ...] = (
+    "beep", "mat_zero", "mat_scale", "mat_read", "mat_fit", "mat_health", "snapshot",
+)  # fmt: skip
 COMMAND_MAX_AGE_S = 30.0
 """A command the station has not picked up within this time is dropped (the station was down;
 a trainer's test beep must not go off minutes later)."""

@@ -18,13 +18,13 @@ from station.mat.synth import rope_session
 PARAMS = PipelineParams(sample_rate_hz=1000.0)
 
 
-def _check(name: str, t, force, zones, kind: str, rate_pct: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+def _check(name: str, t, force, zones, kind: str) -> None:  # type: ignore[no-untyped-def]
     ideal = analyze(t, force, zones, PARAMS)
     measured, _ = measure(kind, t, force, zones, seed=3)
     e = compare(ideal, analyze(t, measured, zones, PARAMS))
     assert e.count_ok, name
     assert e.peak_pct <= 5.0, (name, e)
-    assert e.rate_pct <= rate_pct, (name, e)
+    assert e.rate_pct <= 10.0, (name, e)
     assert e.asym_points <= 5.0, (name, e)
     assert max(e.touchdown_ms, e.takeoff_ms) <= 2.0 + 1e-6, (name, e)  # 2 samples
     assert e.body_weight_pct <= 2.0, (name, e)
@@ -42,11 +42,25 @@ def test_force_plate_files_and_a_rope_session_through_each_sensor(
 def test_synthetic_rope_sessions_through_each_sensor(kind: str) -> None:
     zones = ("left_heel", "left_fore", "right_heel", "right_fore")
     t, force, _ = rope_session(40.0, zones, seed=2)
-    # The FSR's rate hysteresis (±30 % around the nominal 6 % the calibration divides out)
-    # leaves up to 10.1 % on the loading rate of these half-sine landings: the issue's 10 %
-    # is missed by that much here (docs/mat.md, Sensor models).
-    rate = 10.5 if kind == "fsr" else 10.0
-    _check("rope 4 zones", t, np.maximum(force, 0.0), zones, kind, rate)
+    _check("rope 4 zones", t, np.maximum(force, 0.0), zones, kind)
+
+
+def test_the_simulators_heel_slaps_on_four_fsr_zones() -> None:
+    """The session behind the issue's 11.1 %: the simulator's `default` script (soft landings
+    and 16 heel slaps) on four FSR zones. The error came from the time of a flat-topped soft
+    peak, decided by noise to ±15 ms; the plateau's middle holds it within 10 %."""
+    from station.config.loader import build_config as build
+    from station.sim import sources as sim
+    from station.sim.script import packaged_scripts
+
+    zones = ("left_heel", "left_fore", "right_heel", "right_fore")
+    mat = {"zones": list(zones), "channels": [0, 1, 2, 3], "offset_counts": [0.0] * 4,
+           "scale_n_per_count": [1.0] * 4, "exponent": [1.0] * 4}  # fmt: skip
+    source = sim.simulated_mat(
+        build(SCHEMA, [("t", {"mat": mat})]), packaged_scripts()["default"], 5
+    )
+    t, f = source.samples(0.0, source.model.script.duration_s, np.random.default_rng(5))
+    _check("sim default (4 zones)", t, np.maximum(f, 0.0), zones, "fsr")
 
 
 def test_twenty_minutes_on_a_creeping_drifting_fsr_mat() -> None:
@@ -109,7 +123,7 @@ def test_the_empty_mat_is_re_zeroed_and_the_drift_logged(caplog: pytest.LogCaptu
 
 
 def test_health_of_an_empty_mat() -> None:
-    from station.mat.calibration import zone_health
+    from station.mat.health import health_from_counts
 
     mat = {"zones": ["left", "right", "heel"], "offset_counts": [10.0, 10.0, 10.0],
            "scale_n_per_count": [1.0, 1.0, 1.0], "adc_chip": "mcp3208", "zero_tracking": True,
@@ -118,7 +132,7 @@ def test_health_of_an_empty_mat() -> None:
     counts = np.column_stack(
         [10 + rng.normal(0, 1, 500), 60 + rng.normal(0, 40, 500), np.full(500, 4095.0)]
     )
-    left, right, heel = zone_health(mat, counts)
+    left, right, heel = health_from_counts(mat, counts).zones
     assert left.problem == "" and abs(left.drift_n) < 1 and left.noise_n < 2
     assert right.problem.startswith("noisy") and right.drift_n == pytest.approx(50, abs=5)
     assert heel.problem.startswith("reads full scale")

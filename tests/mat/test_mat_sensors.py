@@ -13,6 +13,7 @@ import pytest
 from station.clock import ManualClock
 from station.events import ContactEdge, DeviceStatus, ForceBlock
 from station.hardware import HardwareMissing
+from station.mat.adc import chip as adc_chip
 from station.mat.calibration import Calibration, piecewise_linear
 from station.mat.recording import MatCsvError, parse_mat_csv, read_mat_csv
 from station.mat.sensors import (
@@ -20,8 +21,6 @@ from station.mat.sensors import (
     ReplaySource,
     SimulatedSpi,
     SwitchSource,
-    mcp_frame,
-    mcp_value,
     open_mat_sensor,
     open_spidev,
 )
@@ -44,9 +43,25 @@ def _collect(reader: AdcReader, blocks: int) -> list[object]:
 
 @pytest.mark.parametrize("chip", ["mcp3008", "mcp3208"])
 def test_frames_round_trip_every_channel(chip: str) -> None:
+    adc = adc_chip(chip)
     spi = SimulatedSpi(lambda t: [100.0 * (c + 1) for c in range(8)], chip, ManualClock())
     for ch in range(8):
-        assert mcp_value(chip, spi.xfer2(mcp_frame(chip, ch))) == 100 * (ch + 1)
+        assert adc.value(spi.xfer2(adc.request(ch))) == 100 * (ch + 1)
+
+
+def test_frames_are_the_datasheets_bytes() -> None:
+    """MCP3008 figure 6-1 / MCP3208 figure 6-1: start bit, single-ended, D2-D0, right-aligned
+    in three bytes; the reply's last 10 / 12 bits are the result."""
+    mcp3008, mcp3208 = adc_chip("mcp3008"), adc_chip("mcp3208")
+    assert mcp3008.request(5) == [0x01, 0xD0, 0x00]
+    assert mcp3208.request(5) == [0x07, 0x40, 0x00]
+    assert mcp3008.value([0xFF, 0xFE, 0x34]) == 0x234  # the high bits are not data
+    assert mcp3208.value([0xFF, 0xFA, 0xBC]) == 0xABC
+    assert (mcp3008.full_scale, mcp3208.full_scale) == (1023, 4095)
+    with pytest.raises(ValueError, match="channels 0-7"):
+        mcp3008.request(8)
+    with pytest.raises(ValueError, match="not an mcp3208 single-ended request"):
+        SimulatedSpi(lambda t: [0.0] * 8, "mcp3208").xfer2(mcp3008.request(1))
 
 
 def test_reader_samples_on_schedule_and_calibrates() -> None:

@@ -52,6 +52,32 @@ def test_mat_zero_refused_with_someone_on_it_and_done_when_empty(tmp_path: Path)
     assert data["config"]["mat.offset_counts"] == [pytest.approx(0.0, abs=5.0)] * 2
 
 
+def test_mat_health_and_a_multi_point_fit_through_the_commands(tmp_path: Path) -> None:
+    """The console's Mat page: the health of the empty mat, then known loads read one by one
+    and fitted (here the member stands in for two "loads" on the whole mat: each zone carries
+    half of them, read through the same calibration, so the fit keeps the scale)."""
+    empty = station_at(tmp_path / "empty", until_s=1.5)
+    ok, summary, data = ask(empty, tmp_path / "empty", "mat_health")
+    assert ok and data["health"]["status"] == "ok", data
+    assert summary == data["health"]["summary"]
+    assert data["health"]["measured"] == "the live mat, empty"
+    assert [z["zone"] for z in data["health"]["zones"]] == ["left", "right"]
+    on = station_at(tmp_path / "on", until_s=5.5)
+    ok, _, data = ask(on, tmp_path / "on", "mat_health")
+    assert ok and data["health"]["measured"] == "the live mat (in use)"
+    ok, _, read = ask(on, tmp_path / "on", "mat_read")
+    left = read["force_n"]["left"]
+    assert left == pytest.approx(MASS_KG * 9.81 / 2, rel=0.1)
+    ok, message, data = ask(
+        on, tmp_path / "on", "mat_fit", zone="left", loads_n=[left, 2 * left],
+        readings_n=[left, 2 * left],
+    )  # fmt: skip
+    assert ok, message
+    assert data["config"]["mat.scale_n_per_count"][0] == pytest.approx(1.0, rel=1e-3)
+    ok, message, _ = ask(on, tmp_path / "on", "mat_fit", zone="left", loads_n=[100.0])
+    assert not ok and "one positive known load per reading" in message
+
+
 def test_beep_plays_on_the_buzzer_and_unknown_is_refused(tmp_path: Path) -> None:
     station = station_at(tmp_path, until_s=1.0)
     ok, _, _ = ask(station, tmp_path, "beep", fault="arms")

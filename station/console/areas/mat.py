@@ -1,4 +1,7 @@
-"""Mat: live force per zone, and zero and scale calibration measured by the station."""
+"""Mat: live force per zone, the mat's health, and calibration measured by the station: zero,
+scale with one known load, and multi-point calibration with several known loads (each read by
+the station in turn, then each zone's model fitted with station.mat.calibration, the same
+maths as `station mat calibrate`)."""
 
 from __future__ import annotations
 
@@ -28,9 +31,70 @@ class Mat(Area):
         fields = [f for f in fields_for(self.c.schema, config, "mat")
                   if any(w in f.name for w in SHOWN)]  # fmt: skip
         zones = list(config.get("mat.zones")) if "zones" in config["mat"] else []
-        return self.render(
-            request, "mat.html", {"fields": fields, "zones": zones, "version": version}
-        )
+        context = {
+            "fields": fields,
+            "zones": zones,
+            "version": version,
+            "health": request.session.get("mat_health"),
+            "fit": request.session.get("mat_fit"),
+            "model": config.get("mat.model"),
+        }
+        return self.render(request, "mat.html", context)
+
+    @post("/mat/health")
+    async def health(self, request: Request) -> Response:
+        """The station judges each zone (station.mat.health); the page shows it until the
+        next check."""
+        result = await self.command(request, "mat_health", {})
+        self.command_flash(request, "Mat health", result)
+        if result is not None and result.ok and isinstance(result.data.get("health"), Mapping):
+            request.session["mat_health"] = dict(result.data["health"])
+        return RedirectResponse("/mat", status_code=303)
+
+    @post("/mat/fit/read")
+    async def fit_read(self, request: Request) -> Response:
+        """One step of the multi-point calibration: the known load on one zone, read now."""
+        form = await self.form(request)
+        zone, known = form.get("zone", ""), _known_load(form.get("known_n", ""))
+        config, _v, _problem = self.load()
+        zones = list(config.get("mat.zones")) if config is not None else []
+        if known is None or zone not in zones:
+            request.session["flash"] = (
+                "Calibration: choose a zone and give the known load in newtons (10 to 5000 N)."
+            )
+            return RedirectResponse("/mat", status_code=303)
+        result = await self.command(request, "mat_read", {})
+        self.command_flash(request, "Calibration reading", result)
+        readings = result.data.get("force_n") if result is not None and result.ok else None
+        if isinstance(readings, Mapping) and zone in readings:
+            fit = request.session.get("mat_fit") or {}
+            points = list(fit.get("points", [])) if fit.get("zone") == zone else []
+            points.append([known, float(readings[zone])])
+            request.session["mat_fit"] = {"zone": zone, "points": points}
+        return RedirectResponse("/mat", status_code=303)
+
+    @post("/mat/fit/clear")
+    async def fit_clear(self, request: Request) -> Response:
+        request.session.pop("mat_fit", None)
+        return RedirectResponse("/mat", status_code=303)
+
+    @post("/mat/fit")
+    async def fit(self, request: Request) -> Response:
+        """Fit the zone's model to the loads read so far, and save it."""
+        fit = request.session.get("mat_fit") or {}
+        points = fit.get("points", [])
+        if not points:
+            request.session["flash"] = "Calibration: read at least one known load first."
+            return RedirectResponse("/mat", status_code=303)
+        args = {
+            "zone": fit.get("zone"),
+            "loads_n": [p[0] for p in points],
+            "readings_n": [p[1] for p in points],
+        }
+        response = await self._calibrate(request, "mat_fit", args)
+        if str(request.session.get("flash", "")).endswith("Saved to the config file."):
+            request.session.pop("mat_fit", None)
+        return response
 
     @post("/mat/zero")
     async def zero(self, request: Request) -> Response:
@@ -60,7 +124,7 @@ class Mat(Area):
 
     async def _calibrate(self, request: Request, name: str, args: dict[str, Any]) -> Response:
         result = await self.command(request, name, args)
-        what = "Zero" if name == "mat_zero" else "Scale"
+        what = {"mat_zero": "Zero", "mat_scale": "Scale"}.get(name, "Calibration")
         self.command_flash(request, f"Mat {what.lower()}", result)
         if result is not None and result.ok and isinstance(result.data.get("config"), Mapping):
             # The station measures; the console keeps the figures in the site file.
@@ -76,3 +140,11 @@ class Mat(Area):
                 live.request_reload(self.c.state_dir)
                 request.session["flash"] += " Saved to the config file."
         return RedirectResponse("/mat", status_code=303)
+
+
+def _known_load(text: str) -> float | None:
+    try:
+        known = float(text)
+    except ValueError:
+        return None
+    return known if 10.0 <= known <= 5000.0 else None

@@ -6,11 +6,10 @@ import argparse
 import getpass
 import os
 import sys
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from station.config.loader import load_config_or_report, site_config_path
+from station.console.settings import ConsoleSettings
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -50,23 +49,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     setpw.set_defaults(func=_set_password)
 
 
-def _state_dir(config_arg: str | None) -> tuple[Path, Mapping[str, Any]] | None:
+def _state_dir(config_arg: str | None) -> Path | None:
     from station.storage.paths import state_dir
 
     cfg = load_config_or_report(config_arg)
     if cfg is None:
         print("fix the config first (`station config check`)", file=sys.stderr)
         return None
-    return state_dir(cfg.get("storage.state_dir")), cfg["console"]
+    return state_dir(cfg.get("storage.state_dir"))
 
 
 def _set_password(args: argparse.Namespace) -> int:
     from station.console.auth import MIN_PASSWORD_LEN, set_password
 
-    found = _state_dir(args.config)
-    if found is None:
+    folder = _state_dir(args.config)
+    if folder is None:
         return 1
-    folder = found[0]
     if args.stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
@@ -100,24 +98,19 @@ def _serve(args: argparse.Namespace) -> int:
     site = site_config_path(args.config)
     folder, settings = _serve_settings(args.config)
     tls = _tls_files(settings)
-    max_connections = connection_cap(int(settings["max_connections"]))
+    max_connections = connection_cap(settings.max_connections)
     quiet_accept_errors()
-    app = create_app(
-        site,
-        folder,
-        session_hours=float(settings["session_hours"]),
-        https=tls is not None,
-    )
+    app = create_app(site, folder, session_hours=settings.session_hours, https=tls is not None)
     uvicorn.run(
         app,
-        host=args.bind or str(settings["bind"]),
-        port=args.port or int(settings["port"]),
+        host=args.bind or settings.bind,
+        port=args.port or settings.port,
         log_level="info",
         proxy_headers=False,  # the client address in the audit log is the real peer
         server_header=False,
-        http=guarded_protocol(max_connections, float(settings["request_head_s"])),
+        http=guarded_protocol(max_connections, settings.request_head_s),
         backlog=BACKLOG,
-        timeout_keep_alive=max(1, round(float(settings["keepalive_s"]))),
+        timeout_keep_alive=max(1, round(settings.keepalive_s)),
         ssl_certfile=tls[0] if tls else None,
         ssl_keyfile=tls[1] if tls else None,
         # Live pages hold a stream open; a stop (systemctl stop, SIGTERM) must not wait on them.
@@ -126,7 +119,7 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _serve_settings(config_arg: str | None) -> tuple[Path, Mapping[str, Any]]:
+def _serve_settings(config_arg: str | None) -> tuple[Path, ConsoleSettings]:
     """The state folder and [console] settings. A broken site file does not stop the console
     (its pages show the problem, so a trainer can see what to fix): it then starts on the
     defaults for these settings, and says so loudly."""
@@ -145,13 +138,13 @@ def _serve_settings(config_arg: str | None) -> tuple[Path, Mapping[str, Any]]:
             file=sys.stderr,
         )
         cfg = build_config(SCHEMA, [])
-    return state_dir(cfg.get("storage.state_dir")), cfg["console"]
+    return state_dir(cfg.get("storage.state_dir")), ConsoleSettings.from_config(cfg)
 
 
-def _tls_files(settings: Mapping[str, Any]) -> tuple[str, str] | None:
+def _tls_files(settings: ConsoleSettings) -> tuple[str, str] | None:
     """(certificate, key) when HTTPS is configured and both files are readable; else None
     (plain HTTP), with a loud warning when HTTPS was asked for but cannot be served."""
-    cert, key = str(settings["tls_certificate"]), str(settings["tls_key"])
+    cert, key = settings.tls_certificate, settings.tls_key
     if not cert:
         print("station console: plain HTTP ([console] tls_certificate is empty): passwords "
               "and cookies cross the network in clear", file=sys.stderr)  # fmt: skip

@@ -1,5 +1,11 @@
-"""The [console] config section: the trainers' web console."""
+"""The [console] config section (the trainers' web console), and :class:`ConsoleSettings`,
+the same section unpacked into typed fields for the code that serves it."""
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from station.config.loader import Config
 from station.config.schema import Key, Section
 
 SECTION = Section(
@@ -39,3 +45,31 @@ SECTION = Section(
         ),
     },
 )
+
+
+@dataclass(frozen=True)
+class ConsoleSettings:
+    """[console], typed: one field per key of SECTION (a test keeps them the same)."""
+
+    bind: str
+    port: int
+    session_hours: float
+    tls_certificate: str
+    tls_key: str
+    max_connections: int
+    request_head_s: float
+    keepalive_s: float
+
+    @classmethod
+    def from_config(cls, config: Config) -> ConsoleSettings:
+        section = config["console"]
+        return cls(
+            bind=str(section["bind"]),
+            port=int(section["port"]),
+            session_hours=float(section["session_hours"]),
+            tls_certificate=str(section["tls_certificate"]),
+            tls_key=str(section["tls_key"]),
+            max_connections=int(section["max_connections"]),
+            request_head_s=float(section["request_head_s"]),
+            keepalive_s=float(section["keepalive_s"]),
+        )

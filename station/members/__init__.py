@@ -9,5 +9,5 @@ personal code to follow progress. Statistics only; no images and no names.
   per finished session;
 * :mod:`~station.members.charts` — the pages' inline SVG charts.
 
-The pages themselves are served by the console (:mod:`station.console.members`).
+The pages themselves are served by the console (:mod:`station.console.areas.members`).
 """

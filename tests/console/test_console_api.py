@@ -22,7 +22,7 @@ from station.console import auth
 from station.console.app import create_app
 from station.console.sitefile import AUDIT_FILE
 from station.storage.live import CommandPoller, LiveStatus, LiveStatusWriter, snapshot_path
-from station.storage.sessions import SessionLog
+from station.storage.sessions import CSV_FIELDS, SessionLog
 
 
 @contextmanager
@@ -527,3 +527,38 @@ def test_a_stale_form_from_before_a_restart_is_refused(app: Starlette, site: Pat
                                             "presets.intermediate.back.hold_s": "2"})  # fmt: skip
     assert reply.status_code == 409 and "NOT saved" in reply.text
     assert site.read_text() == SITE_TEXT + "\n"
+
+
+def test_login_only_sends_you_back_inside_the_console(client: httpx.Client) -> None:
+    for asked, landed in [
+        ("/mat", "/mat"),
+        ("//evil.example/x", "/thresholds"),
+        ("https://evil.example/", "/thresholds"),
+        ("javascript:alert(1)", "/thresholds"),
+    ]:
+        token = csrf_of(client.get(f"/login?next={asked}").text)
+        reply = client.post("/login", data={"csrf": token, "password": PASSWORD, "next": asked})
+        assert reply.status_code == 303 and reply.headers["location"] == landed, asked
+
+
+def test_a_preset_name_in_use_or_a_missing_source_is_refused(
+    client: httpx.Client, site: Path
+) -> None:
+    login(client)
+    form = form_for(client, "beginner")
+    taken = client.post("/presets/new", data={**form, "name": "intermediate"})
+    assert taken.status_code == 400 and "already a preset called" in taken.text
+    assert 'aria-current="page">beginner' in taken.text  # still showing the preset copied
+    ghost = client.post("/presets/new", data={**form, "preset": "ghost", "name": "kids"})
+    assert ghost.status_code == 400
+    assert site.read_text() == SITE_TEXT
+
+
+def test_history_parameters_out_of_range_are_clamped_or_refused(client: httpx.Client) -> None:
+    login(client)
+    for query in ("days=0", "days=100000", "days=many", "audit_page=-3", "audit_page=x"):
+        assert client.get(f"/history?{query}").status_code == 200, query
+    assert "in the last 366 days" in client.get("/history?days=100000").text
+    assert "in the last 14 days" in client.get("/history?days=many").text  # the default
+    assert client.get("/history.csv?since=yesterday").status_code == 400
+    assert client.get("/history.csv?since=2999-01-01").text.splitlines() == [",".join(CSV_FIELDS)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -10,9 +11,13 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from console_helpers import free_port
 
+from station.config.loader import build_config, load_config
+from station.config.sections import SCHEMA
 from station.console import auth
+from station.console.settings import SECTION, ConsoleSettings
 
 
 def run(args: list[str], env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -105,3 +110,16 @@ def test_a_broken_site_file_does_not_stop_the_console(tmp_path: Path) -> None:
     assert "site config is broken" in out and "not UTF-8" in out
     assert "Traceback" not in out
     assert site.read_bytes().endswith("café\n".encode("latin-1"))  # untouched
+
+
+def test_console_settings_are_the_section_typed(tmp_path: Path) -> None:
+    assert [f.name for f in dataclasses.fields(ConsoleSettings)] == list(SECTION.keys)
+    defaults = ConsoleSettings.from_config(build_config(SCHEMA, []))
+    assert defaults == ConsoleSettings(**{k: key.default for k, key in SECTION.keys.items()})
+    site = tmp_path / "station.toml"
+    site.write_text('[console]\nport = 8443\nsession_hours = 2\ntls_certificate = ""\n')
+    settings = ConsoleSettings.from_config(load_config(site))
+    assert (settings.port, settings.session_hours, settings.tls_certificate) == (8443, 2.0, "")
+    assert isinstance(settings.session_hours, float)  # written as an integer, read as hours
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.port = 1  # type: ignore[misc]

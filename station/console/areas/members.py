@@ -24,14 +24,15 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import Route
 
 from station.config.loader import ConfigInvalid
+from station.console.area import FRESH, Area, FormState, client_address
 from station.console.forms import fields_for
+from station.console.routing import Access, get, post
 from station.display.cues import GOOD_SESSION_TIP, TIPS
 from station.events import FAULT_NAMES, FAULTS
 from station.members.charts import FAULT_COLOURS, cadence_chart, history_charts
@@ -39,29 +40,11 @@ from station.members.qr import make_svg
 from station.members.store import MemberStore
 from station.members.tokens import history_url
 
-if TYPE_CHECKING:
-    from station.console.app import Pages
-
 log = logging.getLogger("station.console")
 
 
-def member_routes(pages: Pages) -> list[Route]:
-    m = MemberPages(pages)
-    return [
-        Route("/m/{token}", m.session_page, methods=["GET"]),
-        Route("/m/{token}/keep", m.keep, methods=["POST"]),
-        Route("/h/{code}", m.history_page, methods=["GET"]),
-        Route("/h/{code}/delete", m.delete, methods=["POST"]),
-        Route("/members", m.trainer_page, methods=["GET"]),
-        Route("/members", m.trainer_save, methods=["POST"]),
-        Route("/members/delete", m.trainer_delete, methods=["POST"]),
-    ]
-
-
-class MemberPages:
-    def __init__(self, pages: Pages) -> None:
-        self.pages = pages
-        self.c = pages.c
+class Members(Area):
+    nav = ("/members", "Members")
 
     # --- plumbing ----------------------------------------------------------------------------
 
@@ -84,7 +67,7 @@ class MemberPages:
         self, request: Request, name: str, context: dict[str, Any], status: int = 200
     ) -> Response:
         """A public page: no session cookie, no caching, no referrer (SecurityHeaders)."""
-        response = self.pages.templates.TemplateResponse(
+        response = self.c.templates.TemplateResponse(
             request, f"members/{name}.html", context, status_code=status
         )
         response.headers["Cache-Control"] = "no-store"
@@ -105,6 +88,7 @@ class MemberPages:
 
     # --- a session's page --------------------------------------------------------------------
 
+    @get("/m/{token}", access=Access.PUBLIC)
     async def session_page(self, request: Request) -> Response:
         if off := self._off(request):
             return off
@@ -130,6 +114,7 @@ class MemberPages:
             },
         )
 
+    @post("/m/{token}/keep", access=Access.PUBLIC)
     async def keep(self, request: Request) -> Response:
         if off := self._off(request):
             return off
@@ -145,6 +130,7 @@ class MemberPages:
 
     # --- a personal code's history -----------------------------------------------------------
 
+    @get("/h/{code}", access=Access.PUBLIC)
     async def history_page(self, request: Request) -> Response:
         if off := self._off(request):
             return off
@@ -175,6 +161,7 @@ class MemberPages:
             },
         )
 
+    @post("/h/{code}/delete", access=Access.PUBLIC)
     async def delete(self, request: Request) -> Response:
         code = request.path_params["code"]
         form = await request.form()
@@ -188,56 +175,41 @@ class MemberPages:
 
     # --- trainers ----------------------------------------------------------------------------
 
-    async def trainer_page(
-        self,
-        request: Request,
-        errors: dict[str, str] | None = None,
-        submitted: dict[str, Any] | None = None,
-        banner: str = "",
-        status: int = 200,
-    ) -> Response:
-        if (refusal := await self.pages._guard(request, change=False)) and status == 200:
-            return refusal
-        config, version, problem = self.pages._load()
+    @get("/members")
+    async def trainer_page(self, request: Request, state: FormState = FRESH) -> Response:
+        config, version, problem = self.load()
         if config is None:
-            return self.pages._broken(request, problem)
-        fields = fields_for(self.c.schema, config, "members", errors=errors, submitted=submitted)
+            return self.broken(request, problem)
+        fields = fields_for(
+            self.c.schema, config, "members", errors=state.errors, submitted=state.submitted
+        )
         codes = await self._with_store(lambda s: s.codes())
-        return self.pages.render(
+        return self.render_form(
             request,
             "members.html",
-            {
-                "fields": fields,
-                "version": version,
-                "banner": banner,
-                "codes": codes,
-                "when": _when,
-            },
-            status,
+            version,
+            state,
+            {"fields": fields, "codes": codes, "when": _when},
         )
 
+    @post("/members")
     async def trainer_save(self, request: Request) -> Response:
-        if refusal := await self.pages._guard(request, change=True):
-            return refusal
-        form = await self.pages._form(request)
-        config, _v, problem = self.pages._load()
-        if config is None:
-            return self.pages._broken(request, problem)
-        fields = fields_for(self.c.schema, config, "members")
-        return await self.pages._apply(
-            request, fields, form, "members", "/members",
-            lambda e, s, b, st: self.trainer_page(request, e, s, b, st),
-        )  # fmt: skip
+        return await self.save_form(
+            request,
+            lambda config: fields_for(self.c.schema, config, "members"),
+            "members",
+            "/members",
+            lambda state: self.trainer_page(request, state),
+        )
 
+    @post("/members/delete")
     async def trainer_delete(self, request: Request) -> Response:
-        if refusal := await self.pages._guard(request, change=True):
-            return refusal
-        form = await self.pages._form(request)
+        form = await self.form(request)
         code_hash = form.get("code_hash", "")
         deleted = await self._with_store(lambda s: s.delete_code_hash(code_hash))
         if deleted:
-            where = request.client.host if request.client else "unknown"
-            log.info("a trainer deleted personal code %s from %s", code_hash[:10], where)
+            log.info("a trainer deleted personal code %s from %s", code_hash[:10],
+                     client_address(request))  # fmt: skip
         request.session["flash"] = (
             f"Code {code_hash[:10]} and its history deleted." if deleted else "No such code."
         )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from station import __version__
 from station.log import setup_logging
@@ -59,21 +59,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     return int(code or 0)
-
-
-Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
-
-
-def not_yet_built(name: str, help_text: str) -> Registrar:
-    """Register a placeholder subcommand for capabilities that later work fills in."""
-
-    def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-        p = sub.add_parser(name, help=f"{help_text} (not yet built)", description=help_text)
-        p.set_defaults(func=lambda _args: _refuse(name))
-
-    return register
-
-
-def _refuse(name: str) -> int:
-    print(f"station {name}: not yet built", file=sys.stderr)
-    return 2

@@ -14,6 +14,8 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from station.faults import registry as _registry
+
 # MediaPipe's BlazePose layout: 33 landmarks. Names in index order.
 LANDMARK_NAMES: tuple[str, ...] = (
     "nose",
@@ -36,17 +38,10 @@ LANDMARK_NAMES: tuple[str, ...] = (
 LANDMARK = {name: i for i, name in enumerate(LANDMARK_NAMES)}
 NUM_LANDMARKS = len(LANDMARK_NAMES)
 
-FAULTS: tuple[str, ...] = ("shoulders", "back", "landing", "arms", "head")
-"""The five mistakes, in the order the screen shows them."""
-
-FAULT_NAMES: dict[str, str] = {
-    "shoulders": "Shoulders",
-    "back": "Back",
-    "landing": "Landing",
-    "arms": "Arms",
-    "head": "Head",
-}
-"""Each mistake's name as the screen and the members' pages print it."""
+# The faults, in the order the screen shows them, and each one's name as the screen and the
+# members' pages print it: live views of the fault registry (station.faults), one spec per fault.
+FAULTS = _registry.FAULTS
+FAULT_NAMES = _registry.FAULT_NAMES
 
 LightState = Literal["ok", "warn", "fault", "unknown"]
 LIGHT_STATES: tuple[LightState, ...] = ("ok", "warn", "fault", "unknown")

@@ -8,7 +8,7 @@ real session, and nothing else touches the pins concurrently.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,7 +64,7 @@ class AlertOutputs:
             elif self._cfg["buzzer"] == "tonal":
                 self.buzzer = TonalBuzzer(self._cfg["buzzer_pin"], pin_factory=self._factory)
             leds = self._cfg["leds"]
-            names: tuple[str, ...] = ()
+            names: Sequence[str] = ()
             if leds["mode"] == "per_fault":
                 names = FAULTS
             elif leds["mode"] == "traffic":

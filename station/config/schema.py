@@ -9,7 +9,7 @@ and every error names the full dotted key path, the bad value and what is allowe
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +28,8 @@ class Key:
     unit: str = ""
     min: float | None = None
     max: float | None = None
-    choices: tuple[Any, ...] | None = None
+    choices: Sequence[Any] | None = None
+    """The allowed values; a live sequence (e.g. the registered faults) is read when used."""
     item: type | None = None
     min_len: int = 0
     max_len: int | None = None

@@ -26,7 +26,7 @@ from station.display.viewmodel import (
     ViewModel,
     lights_from_states,
 )
-from station.events import LANDMARK, NUM_LANDMARKS
+from station.events import FAULTS, LANDMARK, NUM_LANDMARKS
 from station.members.qr import make_matrix
 
 DEMO_TAKE_HOME_URL = "http://station.local:8080/m/DEMO-no-such-session00"
@@ -36,13 +36,18 @@ CONFIG_NOTICE = "config error in mat.sample_rate_hz - running on the last good c
 
 
 def demo_lights() -> tuple[Light, ...]:
-    return (
-        Light("shoulders", "warn", 22.0, "%"),
-        Light("back", "fault", 19.5, "°"),
-        Light("landing", "ok", 1.9, "BW"),
-        Light("arms", "ok", 0.52, "× torso"),
-        Light("head", "unknown"),
-    )
+    """A light per registered fault: the built-in ones in a representative mix, any other ok."""
+    sample = {
+        "shoulders": Light("shoulders", "warn", 22.0, "%"),
+        "back": Light("back", "fault", 19.5, "°"),
+        "landing": Light("landing", "ok", 1.9, "BW"),
+        "arms": Light("arms", "ok", 0.52, "× torso"),
+        "head": Light("head", "unknown"),
+    }
+    return tuple(sample.get(f, Light(f, "ok")) for f in FAULTS)
+
+
+DEMO_SHARES = {"shoulders": 0.18, "back": 0.31, "landing": 0.06, "arms": 0.0, "head": 0.09}
 
 
 def demo_active(count: int = 137, live: bool = False) -> ActiveView:
@@ -71,13 +76,7 @@ def demo_summary() -> SummaryView:
         cadence_avg_per_min=134.6,
         cadence_peak_per_min=max(c for _, c in series),
         cadence_series=series,
-        fault_share=(
-            ("shoulders", 0.18),
-            ("back", 0.31),
-            ("landing", 0.06),
-            ("arms", 0.0),
-            ("head", 0.09),
-        ),
+        fault_share=tuple((f, DEMO_SHARES.get(f, 0.0)) for f in FAULTS),
         tip=tip_for("back"),
         returns_in_s=12.0,
         take_home=make_matrix(DEMO_TAKE_HOME_URL).rows,

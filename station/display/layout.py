@@ -5,19 +5,43 @@ pixel constants), so any resolution and orientation works: landscape puts the co
 lights side by side, portrait stacks them. The renderer draws each element inside its box and
 reports the rectangle it actually used, which is how tests prove nothing spills out.
 
-Layouts are cached per (screen, size, options); callers must not modify the returned rects.
+Layouts are cached per (screen, size, options) and the registered faults (one light row, one
+summary bar per fault); callers must not modify the returned rects.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from functools import lru_cache
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any, ParamSpec, TypeVar, cast
 
 from pygame import Rect
 
 from station.events import FAULTS
+from station.faults import registry
 
 Layout = dict[str, Rect]
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _cached(maxsize: int) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """lru_cache that also keys on the fault registry's version: a fault registered later
+    gets its row in the next layout, not a stale one."""
+
+    def wrap(fn: Callable[P, R]) -> Callable[P, R]:
+        @functools.lru_cache(maxsize=maxsize)
+        def cached(_version: int, *args: Any) -> Any:
+            return fn(*args)  # type: ignore[call-arg]
+
+        @functools.wraps(fn)
+        def call(*args: P.args, **kwargs: P.kwargs) -> R:
+            assert not kwargs, "layouts take positional arguments (one cache key per call)"
+            return cast(R, cached(registry.version(), *args))
+
+        return call
+
+    return wrap
 
 
 def unit(width: int, height: int) -> float:
@@ -97,7 +121,7 @@ def _light_rows(r: Rect, gap: int, out: Layout, prefix: str = "light") -> None:
         out[f"{prefix}.{fault}.state"] = name if word.width <= 0 else word
 
 
-@lru_cache(maxsize=64)
+@_cached(maxsize=64)
 def active(width: int, height: int, banner: bool, notice: bool, live: bool, meter: bool) -> Layout:
     out = frame(width, height, banner, notice)
     c = out["content"]
@@ -151,7 +175,7 @@ def active(width: int, height: int, banner: bool, notice: bool, live: bool, mete
     return out
 
 
-@lru_cache(maxsize=32)
+@_cached(maxsize=32)
 def idle(width: int, height: int, banner: bool, notice: bool) -> Layout:
     out = frame(width, height, banner, notice)
     c = out["content"]
@@ -169,7 +193,7 @@ def idle(width: int, height: int, banner: bool, notice: bool) -> Layout:
     return out
 
 
-@lru_cache(maxsize=32)
+@_cached(maxsize=32)
 def calibrating(width: int, height: int, banner: bool, notice: bool) -> Layout:
     out = frame(width, height, banner, notice)
     c = out["content"]
@@ -184,7 +208,7 @@ def calibrating(width: int, height: int, banner: bool, notice: bool) -> Layout:
     return out
 
 
-@lru_cache(maxsize=32)
+@_cached(maxsize=32)
 def summary(width: int, height: int, banner: bool, notice: bool, qr: bool = False) -> Layout:
     """With `qr` the tip row makes room for the take-home QR code (a square as tall as the
     row, the tallest it can be) and its caption."""
@@ -227,7 +251,8 @@ def summary(width: int, height: int, banner: bool, notice: bool, qr: bool = Fals
     out["faults"] = faults
     faults_title, fault_rows = rows(inset(faults, u * 1.2), (0.16, 0.84), round(u))
     out["faults.title"] = faults_title
-    for fault, row in zip(FAULTS, rows(fault_rows, [1] * 5, round(u * 0.6)), strict=True):
+    share_rows = rows(fault_rows, [1] * len(FAULTS), round(u * 0.6))
+    for fault, row in zip(FAULTS, share_rows, strict=True):
         name_box, bar, pct = cols(row, (0.3, 0.5, 0.2), gap)
         out[f"share.{fault}.name"] = name_box
         out[f"share.{fault}.bar"] = inset(bar, 0, row.height * 0.15)

@@ -36,27 +36,19 @@ from station.display.viewmodel import (
     ViewModel,
 )
 from station.events import FAULT_NAMES, FAULTS, LANDMARK, LightState
+from station.faults import registry
 
 Align = Literal["center", "left", "right"]
 
 TAKE_HOME_CAPTION = "Scan to take this session home"
 
 
-# Skeleton segments of the live view, each coloured by the light of the fault it shows.
-SEGMENTS: tuple[tuple[str, str, str], ...] = (
-    ("nose", "left_eye", "head"), ("nose", "right_eye", "head"),
-    ("left_eye", "left_ear", "head"), ("right_eye", "right_ear", "head"),
-    ("left_ear", "left_shoulder", "shoulders"), ("right_ear", "right_shoulder", "shoulders"),
-    ("left_shoulder", "right_shoulder", "shoulders"),
-    ("left_shoulder", "left_elbow", "arms"), ("left_elbow", "left_wrist", "arms"),
-    ("right_shoulder", "right_elbow", "arms"), ("right_elbow", "right_wrist", "arms"),
-    ("left_shoulder", "left_hip", "back"), ("right_shoulder", "right_hip", "back"),
-    ("left_hip", "right_hip", "back"),
-    ("left_hip", "left_knee", "landing"), ("left_knee", "left_ankle", "landing"),
-    ("right_hip", "right_knee", "landing"), ("right_knee", "right_ankle", "landing"),
-    ("left_ankle", "left_heel", "landing"), ("left_heel", "left_foot_index", "landing"),
-    ("right_ankle", "right_heel", "landing"), ("right_heel", "right_foot_index", "landing"),
-)  # fmt: skip
+def segments() -> tuple[tuple[str, str, str], ...]:
+    """Skeleton segments of the live view, (landmark, landmark, fault): each is coloured by the
+    light of the fault it shows (each fault's spec lists its segments)."""
+    return tuple((a, b, s.name) for s in registry.specs() for a, b in s.segments)
+
+
 VISIBLE = 0.5
 """Landmarks less visible than this are not drawn (MediaPipe's own visibility score)."""
 
@@ -251,7 +243,7 @@ class Renderer:
                     self._take_home(p, lay, summary.take_home)
 
         report = FrameReport(screen_name(vm), (w, h), lay)
-        key = (*static_key, w, h, vm.banners, vm.config_notice)
+        key = (*static_key, w, h, vm.banners, vm.config_notice, registry.version())
         static = self._static.get(key)
         if static is None:
             static = self._build_static(vm, lay, draw_static, (w, h))
@@ -474,7 +466,7 @@ class Renderer:
             return (dest.left + (1.0 - x) * size[0], dest.top + y * size[1])  # mirrored
 
         p.target.set_clip(dest)  # landmarks may lie outside the image: keep lines on it
-        for a, b, fault in SEGMENTS:
+        for a, b, fault in segments():
             pa, pb = point(a), point(b)
             if pa is None or pb is None:
                 continue

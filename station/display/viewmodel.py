@@ -16,7 +16,7 @@ session phase  screen                  what it shows
 ============== ======================= ==================================================
 idle           :class:`IdleView`       how to start, a demonstration of good form
 calibrating    :class:`CalibratingView` "stand tall and still" and a countdown
-active         :class:`ActiveView`     count, cadence, time, streak, five lights, cue, meter
+active         :class:`ActiveView`     count, cadence, time, streak, the lights, cue, meter
 summary        :class:`SummaryView`    totals, cadence chart, time per fault, one tip
 ============== ======================= ==================================================
 
@@ -62,7 +62,7 @@ class Light:
 
 
 def unknown_lights() -> tuple[Light, ...]:
-    """All five lights `unknown` (no camera, or not judged yet)."""
+    """Every light `unknown` (no camera, or not judged yet)."""
     return tuple(Light(f) for f in FAULTS)
 
 
@@ -101,7 +101,7 @@ class LiveView:
 
     `image` is RGB uint8 H×W×3 as captured (the screen mirrors it, so members see themselves
     as in a mirror); `landmarks` is 33×4 in MediaPipe's layout (x, y normalised to the image,
-    z, visibility) or None when nobody is found. The skeleton is coloured by the five lights."""
+    z, visibility) or None when nobody is found. The skeleton is coloured by the lights."""
 
     image: NDArray[np.uint8]
     landmarks: NDArray[np.float64] | None = None
@@ -139,10 +139,10 @@ class CalibratingView:
 class ActiveView:
     """The session in progress.
 
-    `cadence_per_min` is None until there are two jumps; `lights` are five :class:`Light`s in
-    :data:`FAULTS` order; `cue` is the one cue for the worst current fault (None: all good);
-    `landing` None hides the meter (contact-switch mat or no mat); `live` None hides the live
-    view."""
+    `cadence_per_min` is None until there are two jumps; `lights` are one :class:`Light` per
+    fault, in :data:`FAULTS` order; `cue` is the one cue for the worst current fault (None: all
+    good); `landing` None hides the meter (contact-switch mat or no mat); `live` None hides the
+    live view."""
 
     count: int
     elapsed_s: float
@@ -154,8 +154,8 @@ class ActiveView:
     live: LiveView | None = None
 
     def __post_init__(self) -> None:
-        if tuple(light.fault for light in self.lights) != FAULTS:
-            raise ValueError(f"lights must be the five faults in order {FAULTS}")
+        if tuple(light.fault for light in self.lights) != tuple(FAULTS):
+            raise ValueError(f"lights must be the faults in order {tuple(FAULTS)}")
         if self.count < 0 or self.streak < 0:
             raise ValueError("count and streak cannot be negative")
 
@@ -181,10 +181,14 @@ class SummaryView:
     cadence_avg_per_min: float
     cadence_peak_per_min: float
     cadence_series: tuple[tuple[float, float], ...] = ()
-    fault_share: tuple[tuple[str, float], ...] = tuple((f, 0.0) for f in FAULTS)
+    fault_share: tuple[tuple[str, float], ...] = field(default_factory=lambda: _no_shares())
     tip: Cue | None = None
     returns_in_s: float | None = None
     take_home: QrModules | None = None
+
+
+def _no_shares() -> tuple[tuple[str, float], ...]:
+    return tuple((f, 0.0) for f in FAULTS)
 
 
 Screen = IdleView | CalibratingView | ActiveView | SummaryView

@@ -1,4 +1,4 @@
-"""Posture: one metric per fault, judged into the five lights (ok / warn / fault / unknown).
+"""Posture: one metric per fault, judged into one light per fault (ok / warn / fault / unknown).
 
 Public API (pure numpy, no mediapipe): :class:`PostureJudge` turns PoseFrames into
 :class:`Lights`; :func:`summarise` turns a judged recording into per-fault totals and episodes.

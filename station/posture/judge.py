@@ -1,4 +1,5 @@
-"""The five posture lights: metric samples → windowed value → ok / warn / fault / unknown.
+"""The posture lights, one per fault: metric samples → windowed value → ok / warn / fault /
+unknown.
 
 Pure logic on timestamped frames: time comes only from `PoseFrame.t`, so a session replays
 faster than real time and tests drive it with plain arrays. Per fault, each frame gives at most
@@ -20,23 +21,19 @@ from typing import Any
 
 import numpy as np
 
-from station.events import FAULTS, LightState, PoseFrame
+from station.config.loader import Config
+from station.events import LightState, PoseFrame
+from station.faults.registry import specs
+from station.faults.spec import FaultSpec
 from station.posture.body import Body, NotVisible
-from station.posture.metrics import (
-    FEET,
-    METRICS,
-    Metric,
-    NotMeasurable,
-    foot_lift_deg,
-    foot_low_point,
-)
+from station.posture.metrics import FEET, Metric, NotMeasurable, foot_low_point
 
+ConfigLike = Config | Mapping[str, Mapping[str, Any]]
+"""A station Config, or the same nested mapping (e.g. `Config.to_dict()`)."""
 RANK: dict[str, int] = {"ok": 0, "warn": 1, "fault": 2}
 STATES: tuple[LightState, ...] = ("ok", "warn", "fault")
 ESCALATE: tuple[LightState, ...] = ("fault", "warn")
 RELAX: tuple[LightState, ...] = ("ok", "warn")
-THRESHOLD_SECTION: dict[str, str] = {f: f for f in FAULTS} | {"landing": "landing_camera"}
-"""Where each fault's camera thresholds live inside a preset."""
 APPROACH_S = 0.25
 """A foot's angle up to this long before its touchdown frame counts as its approach."""
 MIN_LANDING_FPS = 8.0
@@ -103,10 +100,16 @@ class PostureSettings:
     min_samples: int
     preset: str
     thresholds: Mapping[str, Thresholds]
+    faults: tuple[FaultSpec, ...]
+    """The faults judged, from the registry when the settings were made."""
 
     @classmethod
     def from_config(
-        cls, config: Any, *, placement: str | None = None, preset: str | None = None
+        cls,
+        config: ConfigLike,
+        *,
+        placement: str | None = None,
+        preset: str | None = None,
     ) -> PostureSettings:
         """From a station Config (or the same nested mapping, e.g. `Config.to_dict()`)."""
         posture: Mapping[str, Any] = config["posture"]
@@ -116,9 +119,10 @@ class PostureSettings:
             raise KeyError(f"posture.preset = {name!r}: no such preset")
         chosen: Mapping[str, Any] = presets[name]
         thresholds = {}
-        for fault in FAULTS:
-            t = chosen[THRESHOLD_SECTION[fault]]
-            thresholds[fault] = Thresholds(
+        faults = specs()
+        for spec in faults:
+            t = chosen[spec.thresholds.section]
+            thresholds[spec.name] = Thresholds(
                 bool(t["enabled"]), float(t["warn"]), float(t["fault"]), float(t["hold_s"])
             )
         return cls(
@@ -131,6 +135,7 @@ class PostureSettings:
             min_samples=int(posture["min_samples"]),
             preset=name,
             thresholds=thresholds,
+            faults=faults,
         )
 
 
@@ -199,9 +204,16 @@ class PostureJudge:
     """
 
     def __init__(
-        self, config: Any, *, placement: str | None = None, preset: str | None = None
+        self,
+        config: ConfigLike,
+        *,
+        placement: str | None = None,
+        preset: str | None = None,
     ) -> None:
         self.settings = PostureSettings.from_config(config, placement=placement, preset=preset)
+        self._faults = self.settings.faults
+        self._names = tuple(spec.name for spec in self._faults)
+        self._metrics = {spec.name: spec.metric for spec in self._faults}
         self._touchdowns = TouchdownFinder(self.settings.window_s)
         self.reset()
 
@@ -209,19 +221,20 @@ class PostureJudge:
 
     def reset(self) -> None:
         """Forget the member: baseline, windows and light states."""
-        self._tracks = {f: _LightTrack() for f in FAULTS}
+        self._tracks = {f: _LightTrack() for f in self._names}
         self._baseline_samples: dict[str, list[float]] | None = None
         self._baseline_start: float | None = None
         self._baseline: dict[str, float] = {}
         self._baseline_status = "none"
         self._touchdowns.reset()
-        self._last_lift: dict[str, tuple[float, float]] = {}
+        # (fault, foot) -> (time, sample) of the foot's last frame, for its touchdown approach
+        self._last_foot: dict[tuple[str, str], tuple[float, float]] = {}
         self._last_frame_t: float | None = None
         self._frame_dts: deque[float] = deque(maxlen=30)
 
     def start_baseline(self) -> None:
         """Measure the member's baseline from the next `baseline_s` seconds of frames."""
-        self._baseline_samples = {f: [] for f in FAULTS}
+        self._baseline_samples = {f: [] for f in self._names}
         self._baseline_start = None
         self._baseline = {}
         self._baseline_status = "collecting"
@@ -235,15 +248,15 @@ class PostureJudge:
     @property
     def baseline(self) -> dict[str, float | None]:
         """The baseline in force per fault (raw units), after clamping; None if not used."""
-        return {f: METRICS[f].clamp_baseline(self._baseline.get(f)) for f in FAULTS}
+        return {f: m.clamp_baseline(self._baseline.get(f)) for f, m in self._metrics.items()}
 
     def measure_baseline(self, frames: Iterable[PoseFrame]) -> None:
         """Take the baseline from these frames at once (a recording's standing stretch, see
         station.posture.baseline), the median of each raw quantity as `start_baseline` does."""
-        samples: dict[str, list[float]] = {f: [] for f in FAULTS}
+        samples: dict[str, list[float]] = {f: [] for f in self._names}
         for frame in frames:
             body = Body.from_frame(frame, self.settings.min_visibility)
-            for fault, metric in METRICS.items():
+            for fault, metric in self._metrics.items():
                 raw, _ = self._measure(metric, body)
                 if raw is not None:
                     samples[fault].append(raw)
@@ -257,7 +270,7 @@ class PostureJudge:
 
     def set_baseline(self, values: Mapping[str, float]) -> None:
         """Use a known baseline (e.g. a trainer-saved one) instead of measuring it."""
-        self._baseline = {f: float(v) for f, v in values.items() if f in METRICS}
+        self._baseline = {f: float(v) for f, v in values.items() if f in self._metrics}
         self._baseline_samples = None
         self._baseline_status = "ready"
 
@@ -272,12 +285,12 @@ class PostureJudge:
         body = Body.from_frame(frame, s.min_visibility)
         raws: dict[str, float | None] = {}
         reasons: dict[str, str] = {}
-        for fault, metric in METRICS.items():
+        for fault, metric in self._metrics.items():
             raws[fault], reasons[fault] = self._measure(metric, body)
         if self._baseline_status == "collecting":
             return self._collect_baseline(t, body is not None, raws, reasons)
         samples = self._samples(t, body, raws, reasons)
-        lights = {f: self._judge(f, t, samples[f], raws[f], reasons[f]) for f in FAULTS}
+        lights = {f: self._judge(f, t, samples[f], raws[f], reasons[f]) for f in self._names}
         return Lights(t, lights, self._baseline_status, s.placement, body is not None)
 
     def _measure(self, metric: Metric, body: Body | None) -> tuple[float | None, str]:
@@ -298,11 +311,17 @@ class PostureJudge:
         self, t: float, body: Body | None, raws: Mapping[str, float | None], reasons: dict[str, str]
     ) -> dict[str, float | None]:
         out: dict[str, float | None] = {}
-        for fault, metric in METRICS.items():
+        landed: list[str] | None = None  # the feet touching down in this frame, found once
+        for spec in self._faults:
+            fault, metric = spec.name, spec.metric
             raw = raws[fault]
-            if fault == "landing":
+            if spec.sampled == "touchdown":
                 measurable = raw is not None
-                raw = self._touchdown_lift(t, body) if measurable else None
+                raw = None
+                if measurable and body is not None:
+                    if landed is None:
+                        landed = self._touchdowns.touchdowns(t, body)
+                    raw = self._at_touchdown(spec, t, body, landed)
                 fps = self.frame_rate()
                 if measurable and fps < MIN_LANDING_FPS:
                     reasons[fault] = f"{fps:.1f} frames/s is too few to see touchdowns"
@@ -320,31 +339,34 @@ class PostureJudge:
             return math.inf
         return 1.0 / max(statistics.median(self._frame_dts), 1e-6)
 
-    def _touchdown_lift(self, t: float, body: Body | None) -> float | None:
-        """The worst heel lift of the feet touching down in this frame, or None.
+    def _at_touchdown(
+        self, spec: FaultSpec, t: float, body: Body, landed: list[str]
+    ) -> float | None:
+        """The worst sample of the feet touching down in this frame, or None.
 
-        At 5–15 frames/s the heel strike itself usually falls between two frames, so the foot's
-        angle in the last frame before touchdown (its approach: a foot coming down toes-up lands
-        heel first) counts as well as the angle in the first frame on the ground."""
-        if body is None:
-            return None
+        At 5–15 frames/s the touchdown itself usually falls between two frames, so the foot's
+        sample in the last frame before touchdown (its approach: a foot coming down toes-up lands
+        heel first) counts as well as the one in the first frame on the ground."""
+        assert spec.at_touchdown is not None
         now: dict[str, float] = {}
         for side in FEET:
             try:
-                now[side] = foot_lift_deg(body, self.settings.placement, side)
+                now[side] = spec.at_touchdown(body, self.settings.placement, side)
             except (NotVisible, NotMeasurable):
                 continue
-        lifts = []
-        for side in self._touchdowns.touchdowns(t, body):
+        samples = []
+        for side in landed:
             if side not in now:
                 continue
-            lifts.append(now[side])
-            before = self._last_lift.get(side)
+            samples.append(now[side])
+            before = self._last_foot.get((spec.name, side))
             if before is not None and t - before[0] <= APPROACH_S:
-                lifts.append(before[1])
-        for side, lift in now.items():
-            self._last_lift[side] = (t, lift)
-        return min(lifts) if lifts else None
+                samples.append(before[1])
+        for side, sample in now.items():
+            self._last_foot[spec.name, side] = (t, sample)
+        if not samples:
+            return None
+        return max(samples) if spec.metric.higher_is_worse else min(samples)
 
     def _collect_baseline(
         self, t: float, pose: bool, raws: Mapping[str, float | None], reasons: Mapping[str, str]
@@ -359,9 +381,8 @@ class PostureJudge:
         if start is not None and t - start >= self.settings.baseline_s:
             self._settle_baseline(self._baseline_samples)
         lights = {}
-        for fault in FAULTS:
+        for fault, metric in self._metrics.items():
             th = self.settings.thresholds[fault]
-            metric = METRICS[fault]
             lights[fault] = Light(
                 fault, "unknown", None, None, raws[fault], th.warn, th.fault, metric.unit,
                 metric.higher_is_worse, t, reasons[fault] or "measuring the baseline",
@@ -375,7 +396,7 @@ class PostureJudge:
     ) -> Light:
         s = self.settings
         th = s.thresholds[fault]
-        metric = METRICS[fault]
+        metric = self._metrics[fault]
         track = self._tracks[fault]
         if sample is not None:
             track.samples.append((t, sample))

@@ -14,7 +14,7 @@ between the hips, camera-aligned axes).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -354,73 +354,26 @@ def lift_change_deg(raw: float, baseline: float) -> float:
     return raw - baseline
 
 
-METRICS: dict[str, Metric] = {
-    "shoulders": Metric(
-        fault="shoulders",
-        name="shoulder rise",
-        unit="% of baseline",
-        raw_name="ear height above shoulders",
-        raw_unit="× torso length",
-        placements=PLACEMENTS,
-        higher_is_worse=True,
-        default_baseline=0.42,
-        baseline_range=(0.30, 0.60),
-        measure=neck_ratio,
-        compare=shoulder_rise_pct,
-    ),
-    "back": Metric(
-        fault="back",
-        name="body-line bend",
-        unit="degrees",
-        raw_name="trunk-to-leg angle (+ piked, − arched)",
-        raw_unit="degrees",
-        placements=PLACEMENTS,
-        higher_is_worse=True,
-        default_baseline=0.0,
-        baseline_range=(-8.0, 8.0),
-        measure=body_line_bend_deg,
-        compare=bend_change_deg,
-    ),
-    "arms": Metric(
-        fault="arms",
-        name="hand reach",
-        unit="× torso length",
-        raw_name="hand reach",
-        raw_unit="× torso length",
-        placements=PLACEMENTS,
-        higher_is_worse=True,
-        default_baseline=None,
-        baseline_range=None,
-        measure=hand_reach,
-        compare=absolute,
-    ),
-    "head": Metric(
-        fault="head",
-        name="head pitch down",
-        unit="degrees",
-        raw_name="ear→nose pitch below horizontal",
-        raw_unit="degrees",
-        placements=PLACEMENTS,
-        higher_is_worse=True,
-        default_baseline=12.0,
-        baseline_range=(-25.0, 25.0),
-        measure=head_pitch_deg,
-        compare=pitch_change_deg,
-        absolute_reference=HEAD_LOOKING_AHEAD_MAX_DEG,
-    ),
-    "landing": Metric(
-        fault="landing",
-        name="heel lift at touchdown",
-        unit="degrees",
-        raw_name="heel lift above toes",
-        raw_unit="degrees",
-        placements=("oblique", "side"),
-        higher_is_worse=False,
-        default_baseline=0.0,
-        baseline_range=(-10.0, 10.0),
-        measure=standing_foot_lift_deg,
-        compare=lift_change_deg,
-    ),
-}
-"""fault -> its metric. For `landing`, `measure` is the standing baseline quantity; the judged
+class _Metrics(Mapping[str, Metric]):
+    """fault -> its camera metric, read from the fault registry (station.faults) each time."""
+
+    def __getitem__(self, fault: str) -> Metric:
+        from station.faults.registry import spec
+
+        return spec(fault).metric
+
+    def __iter__(self) -> Iterator[str]:
+        from station.faults.registry import names
+
+        return iter(names())
+
+    def __len__(self) -> int:
+        from station.faults.registry import names
+
+        return len(names())
+
+
+METRICS: Mapping[str, Metric] = _Metrics()
+"""fault -> its metric (each fault's spec holds it: station/faults/<name>.py). For a fault
+sampled at touchdown (the landing), `measure` is the standing baseline quantity; the judged
 samples are taken only at touchdowns (see station.posture.judge.TouchdownFinder)."""

@@ -1,13 +1,14 @@
 """The [posture] config section and the camera-judged thresholds of each preset.
 
-Each camera fault (shoulders, back, arms, head) has a table per preset; `landing_camera` holds
-the camera's part of the landing judgement (heel-first touchdowns seen by a side or oblique
-camera). The mat's own landing thresholds live in station/mat/settings.py.
+Each fault (station.faults) has a camera table per preset; the landing's is `landing_camera`
+(heel-first touchdowns seen by a side or oblique camera), since the mat's own landing
+thresholds, in station/mat/settings.py, are `landing`.
 """
 
 from collections.abc import Mapping
 
 from station.config.schema import Key, Section
+from station.faults.registry import specs
 
 SECTION = Section(
     "Posture judging from the camera (metrics and formulas: docs/posture.md).",
@@ -56,41 +57,6 @@ SECTION = Section(
     },
 )
 
-# fault -> (doc, unit, {preset: (warn, fault)}); a higher metric is worse.
-_FAULTS: dict[str, tuple[str, str, dict[str, tuple[float, float]]]] = {
-    "shoulders": (
-        "Shoulders hunched up toward the ears: how much of the baseline ear height above the "
-        "shoulders (measured along the trunk) is lost.",
-        "% of baseline",
-        {"beginner": (25.0, 40.0), "intermediate": (20.0, 32.0), "advanced": (15.0, 25.0)},
-    ),
-    "back": (
-        "Back arched or piked: change of the trunk-to-leg angle (head-to-toe line) from the "
-        "baseline.",
-        "degrees",
-        {"beginner": (12.0, 18.0), "intermediate": (9.0, 14.0), "advanced": (7.0, 11.0)},
-    ),
-    "arms": (
-        "Arms extended too far from the body: the farther wrist's distance from the trunk axis "
-        "over torso length (absolute, not against the baseline). 1.0 is a wrist about a forearm "
-        "length out from the side of the trunk: the elbow has left the body.",
-        "× torso length",
-        {"beginner": (1.0, 1.1), "intermediate": (0.9, 1.0), "advanced": (0.85, 0.95)},
-    ),
-    "head": (
-        "Head looking down at the ground: head pitch down against the baseline.",
-        "degrees",
-        {"beginner": (20.0, 30.0), "intermediate": (16.0, 25.0), "advanced": (12.0, 20.0)},
-    ),
-}
-
-# preset -> (warn, fault): heel lift above toes at touchdown, against the baseline; LOWER is worse.
-_LANDING_CAMERA: dict[str, tuple[float, float]] = {
-    "beginner": (6.0, 0.0),
-    "intermediate": (8.0, 2.0),
-    "advanced": (10.0, 4.0),
-}
-
 _HOLD_DOC = "The new reading must hold this long before the light changes."
 
 
@@ -100,39 +66,26 @@ def _higher_is_worse(s: Mapping[str, float]) -> list[tuple[str, str]]:
 
 def _lower_is_worse(s: Mapping[str, float]) -> list[tuple[str, str]]:
     if s["fault"] > s["warn"]:
-        return [("fault", "must be ≤ warn (a lower heel lift is worse)")]
+        return [("fault", "must be ≤ warn (a lower value is worse)")]
     return []
 
 
 def posture_thresholds(preset: str) -> Mapping[str, Section]:
+    """Each registered fault's camera thresholds in this preset (their defaults and texts are
+    in the fault's spec, station/faults/<name>.py)."""
     out: dict[str, Section] = {}
-    for fault, (doc, unit, levels) in _FAULTS.items():
-        warn, fault_level = levels.get(preset, levels["intermediate"])
-        out[fault] = Section(
-            doc,
+    for spec in specs():
+        keys = spec.thresholds
+        warn, fault_level = keys.defaults(preset)
+        unit = spec.metric.unit
+        out[keys.section] = Section(
+            keys.doc,
             {
-                "enabled": Key(True, "Judge this fault at all."),
-                "warn": Key(warn, "Level that turns the light amber.", unit, min=0.0),
-                "fault": Key(fault_level, "Level that turns the light red.", unit, min=0.0),
+                "enabled": Key(True, keys.enabled_doc),
+                "warn": Key(warn, keys.warn_doc, unit, min=keys.minimum),
+                "fault": Key(fault_level, keys.fault_doc, unit, min=keys.minimum),
                 "hold_s": Key(1.0, _HOLD_DOC, "s", min=0.0, max=30.0),
             },
-            checks=(_higher_is_worse,),
+            checks=(_higher_is_worse,) if spec.metric.higher_is_worse else (_lower_is_worse,),
         )
-    warn, fault_level = _LANDING_CAMERA.get(preset, _LANDING_CAMERA["intermediate"])
-    out["landing_camera"] = Section(
-        "The camera's part of the landing light: heel lift above the toes at touchdown against "
-        "the standing baseline (side or oblique camera only). A LOWER value is worse: flat-footed "
-        "or heel-first touchdowns.",
-        {
-            "enabled": Key(True, "Judge heel-first touchdowns from the camera at all."),
-            "warn": Key(
-                warn, "Heel lift at or below this turns the light amber.", "degrees", min=-30.0
-            ),
-            "fault": Key(
-                fault_level, "Heel lift at or below this turns it red.", "degrees", min=-30.0
-            ),
-            "hold_s": Key(1.0, _HOLD_DOC, "s", min=0.0, max=30.0),
-        },
-        checks=(_lower_is_worse,),
-    )
     return out

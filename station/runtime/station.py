@@ -33,6 +33,7 @@ from station.events import (
     MatPresence,
     PoseFrame,
 )
+from station.faults.registry import specs as fault_specs
 from station.hardware import Hardware
 from station.mat.tracker import MatTracker
 from station.posture.judge import Lights, PostureJudge
@@ -295,14 +296,21 @@ class Station:
         return Observation(now, on_mat, still, in_view, self.posture.baseline_ready)
 
     def _lights(self, now: float) -> dict[str, LightState]:
-        lights: dict[str, LightState] = dict.fromkeys(FAULTS, "unknown")
+        """Each fault's light from the verdicts of the sensors working now, combined as its
+        spec says (station.faults: the landing's mat-over-camera rule lives in its spec)."""
         posture = self.live.posture
-        if self.camera_working and posture is not None:
-            lights.update(posture.states())
-        # The mat judges landings when it measures force; the camera's heel-first view is the
-        # fallback (a contact-switch mat or no mat).
+        camera = posture.states() if self.camera_working and posture is not None else {}
+        mat: LightState | None = None
         if self.mat_working and self.mat_weighs:
-            lights["landing"] = self.landing_light.update(now)
+            mat = self.landing_light.update(now)  # the mat's landing verdict
+        lights: dict[str, LightState] = {}
+        for spec in fault_specs():
+            verdicts: dict[str, LightState] = {}
+            if spec.name in camera:
+                verdicts["camera"] = camera[spec.name]
+            if mat is not None and "mat" in spec.sensors:
+                verdicts["mat"] = mat
+            lights[spec.name] = spec.combine(verdicts)
         return lights
 
     def _enter(self, phase: str, now: float) -> None:

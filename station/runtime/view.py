@@ -31,6 +31,7 @@ from station.display.viewmodel import (
     summary_view,
 )
 from station.events import FAULTS
+from station.faults.registry import spec
 
 if TYPE_CHECKING:
     from station.runtime.station import Station
@@ -109,7 +110,7 @@ def _blank(width: int, height: int) -> NDArray[np.uint8]:
 def _light(station: Station, fault: str) -> Light:
     state = station.live.lights.get(fault, "unknown")
     posture = station.live.posture
-    if posture is not None and fault in posture.lights and fault != "landing":
+    if posture is not None and fault in posture.lights and spec(fault).show_value:
         light = posture.lights[fault]
         return Light(fault, state, light.value, light.unit)
     return Light(fault, state)

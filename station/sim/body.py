@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from station.events import LANDMARK, NUM_LANDMARKS
+from station.faults.registry import specs as fault_specs
 from station.sim.model import STEP_WALK, Contact, JumperModel
 
 FloatArray = NDArray[np.float64]
@@ -138,6 +139,9 @@ class Skeleton:
         self.foot_x = 0.06 * h
         self.leg_max = (self.p.thigh + self.p.shank) * 0.9995
         self.lift_on_toes = self._ankle_rise(SOFT_TOUCHDOWN_DEG)
+        # The five built-in faults are deformations modelled below; any other registered fault
+        # brings its own (station.faults.FaultSpec.simulate), applied to the finished pose.
+        self.extra_faults = [s for s in fault_specs() if s.simulate is not None]
 
     # ---- the parts ----------------------------------------------------------------------------
 
@@ -359,6 +363,11 @@ class Skeleton:
             pts[L[f"{side}_ankle"]] = ankle2
             pts[L[f"{side}_heel"]] = heel + lift
             pts[L[f"{side}_foot_index"]] = toe + lift
+
+        for spec in self.extra_faults:
+            weight = w.get(spec.name, 0.0)
+            if weight > 0 and spec.simulate is not None:
+                spec.simulate(pts, weight)
         return pts, walk
 
     def _walk_offset(self, t: float) -> float | None:

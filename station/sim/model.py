@@ -218,17 +218,8 @@ class GroundTruth:
     def count_between(self, t0: float, t1: float) -> int:
         return sum(1 for j in self.jumps if t0 <= j.t < t1)
 
-    def faults_at(self, t: float) -> frozenset[str]:
-        return frozenset(e.name for e in self.faults if e.covers(t))
-
     def episodes(self, name: str) -> tuple[Episode, ...]:
         return tuple(e for e in self.faults if e.name == name)
-
-    def on_mat_at(self, t: float) -> bool:
-        return any(a <= t < b for a, b in self.on_mat)
-
-    def outage_at(self, device: str, t: float) -> bool:
-        return any(e.name == device and e.covers(t) for e in self.outages)
 
 
 @dataclass

@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from station.clock import Clock
+from station.config.loader import Config
 from station.config.schema import ConfigError
 from station.events import ContactEdge, DeviceStatus, Event, ForceBlock, PoseFrame
 from station.sim.body import Camera, Skeleton
@@ -30,6 +31,8 @@ BLOCK_S = 0.005  # a ForceBlock every 5 ms
 CHUNK_S = 1.0  # forces are computed a second at a time
 SWITCH_ON_BW = 0.15  # a contact-switch mat closes above this load (body weights) ...
 SWITCH_OFF_BW = 0.05  # ... and opens below this one
+ConfigLike = Config | Mapping[str, Mapping[str, Any]]
+"""A station Config, or the same nested mapping (tests, tools)."""
 
 
 def resolve_script(script: Path | str | Script | None) -> Script:
@@ -305,7 +308,7 @@ class SimulatedPose(_Paced):
 
 
 def simulated_mat(
-    config: Any,
+    config: ConfigLike,
     script: Path | str | Script | None,
     seed: int,
     *,
@@ -332,7 +335,7 @@ def simulated_mat(
 
 
 def simulated_pose(
-    config: Any,
+    config: ConfigLike,
     script: Path | str | Script | None,
     seed: int,
     *,

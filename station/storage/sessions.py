@@ -189,20 +189,30 @@ class SessionRecord:
             row[f"{fault}_fault_s"] = info.get("seconds", 0.0)
             row[f"{fault}_warn_s"] = info.get("warn_seconds", 0.0)
             row[f"{fault}_onsets"] = len(info.get("onsets", []))
-        return row
+        # only the CSV's columns: a detail such as the member's weight stays out of the export
+        return {k: row.get(k) for k in csv_fields()}
 
 
-CSV_FIELDS: tuple[str, ...] = (
-    "id",
-    "status",
-    "started_at",
-    "ended_at",
-    "last_checkpoint_at",
-    "count_source",
-    *_NUMERIC_COLUMNS,
-    "top_fault",
-    *(f"{f}_{what}" for f in FAULTS for what in ("fault_s", "warn_s", "onsets")),
-)
+def csv_fields() -> tuple[str, ...]:
+    """The CSV export's columns: three per registered fault (station.faults)."""
+    return (
+        "id",
+        "status",
+        "started_at",
+        "ended_at",
+        "last_checkpoint_at",
+        "count_source",
+        *_NUMERIC_COLUMNS,
+        "top_fault",
+        *(f"{f}_{what}" for f in FAULTS for what in ("fault_s", "warn_s", "onsets")),
+    )
+
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    # `from station.storage.sessions import CSV_FIELDS` reads the faults registered when it runs
+    if name == "CSV_FIELDS":
+        return csv_fields()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class SessionLog:

@@ -281,7 +281,7 @@ def test_live_view_is_mirrored_and_coloured_by_fault(renderer: Renderer) -> None
 
 
 def test_view_model_rejects_bad_snapshots() -> None:
-    with pytest.raises(ValueError, match="five faults"):
+    with pytest.raises(ValueError, match="the faults in order"):
         ActiveView(count=1, elapsed_s=1, streak=1, lights=(Light("back"),))
     with pytest.raises(ValueError, match="softness"):
         LandingMeter(softness=1.5)

@@ -28,8 +28,9 @@ up the development venv (.venv, the same as `make venv`).
                 the Pi install on plain Debian (arm64, an emulated root in CI's
                 `make pi-check`): everything as on a Pi except what only Raspberry Pi OS
                 has, each skip said: its own packages (python3-picamera2,
-                python3-libcamera, python3-lgpio; lgpio then comes from PyPI), the
-                firmware config (SPI, camera) and the reboot
+                python3-libcamera, python3-lgpio: lgpio then comes from PyPI where it
+                has a wheel, Python < 3.13), the firmware config (SPI, camera) and
+                the reboot
   --uninstall   stop and remove the units, /opt/station and the system files this script
                 installed; keeps /etc/station (the trainer's config) and /var/lib/station
                 (the session log)
@@ -54,7 +55,8 @@ POSE_MODEL_SHA256="${STATION_POSE_MODEL_SHA256:-5134a3aad27a58b93da0088d431f366d
 APT_PICAMERA=(python3-picamera2)
 APT_PI_OS_PACKAGES=(
     python3-libcamera              # libcamera's Python bindings (picamera2 uses them)
-    python3-lgpio                  # gpiozero's pin driver on the Pi 5 and Pi 4
+    python3-lgpio                  # gpiozero's pin driver on the Pi 5 and Pi 4 (on Trixie's
+                                   # Python 3.13 the only one: PyPI's lgpio has no wheel)
 )
 # Packages Debian itself has (so `make pi-check` installs them in its arm64 Debian root too).
 APT_PACKAGES=(

@@ -20,12 +20,15 @@ from conftest import REPO
 
 from station.deploy.pi_check import (
     BROKEN_REQUIREMENT,
+    ROOT_FORMAT,
     Places,
+    apt_sources,
     cached_tarball,
     missing_wheel,
     mounts_under,
     pip_failure,
     remove_tree,
+    tarball_name,
 )
 
 # pip 23-25's words when an index has no wheel for this platform (and no sdist).
@@ -61,17 +64,34 @@ def test_an_unreachable_index_is_not_blamed_on_a_missing_wheel() -> None:
 def test_cached_root_is_the_newest_of_its_suite_within_a_week(tmp_path: Path) -> None:
     places = Places(tmp_path, tmp_path / "work")
     today = dt.date(2026, 11, 30)
+    made = f"r{ROOT_FORMAT}"
     for name in (
-        "bookworm-arm64-20261120.tar.zst",  # 10 days: too old
-        "bookworm-arm64-20261125.tar.zst",
-        "bookworm-arm64-20261128.tar.zst",
-        "trixie-arm64-20261129.tar.zst",  # another suite
-        "bookworm-arm64-20261128.tar.zst.partial",  # an interrupted write
+        f"bookworm-arm64-{made}-20261120.tar.zst",  # 10 days: too old
+        f"bookworm-arm64-{made}-20261125.tar.zst",
+        f"bookworm-arm64-{made}-20261128.tar.zst",
+        f"bookworm-arm64-r{ROOT_FORMAT - 1}-20261129.tar.zst",  # made the old way
+        "bookworm-arm64-20261129.tar.zst",  # before the way was named
+        f"trixie-arm64-{made}-20261129.tar.zst",  # another suite
+        f"bookworm-arm64-{made}-20261128.tar.zst.partial",  # an interrupted write
     ):
         (tmp_path / name).write_bytes(b"")
-    assert cached_tarball(places, "bookworm", today) == tmp_path / "bookworm-arm64-20261128.tar.zst"
-    assert cached_tarball(places, "trixie", today) == tmp_path / "trixie-arm64-20261129.tar.zst"
+    newest = cached_tarball(places, "bookworm", today)
+    assert newest == tmp_path / tarball_name("bookworm", dt.date(2026, 11, 28))
+    assert newest.name == f"bookworm-arm64-{made}-20261128.tar.zst"
+    assert (
+        cached_tarball(places, "trixie", today)
+        == tmp_path / f"trixie-arm64-{made}-20261129.tar.zst"
+    )
     assert cached_tarball(places, "bookworm", dt.date(2026, 12, 30)) is None
+
+
+@pytest.mark.parametrize("suite", ["bookworm", "trixie"])
+def test_a_root_gets_the_updates_and_security_archives(suite: str) -> None:
+    """debootstrap writes the release alone; an installer's system also has -updates and the
+    security archive, so the root is upgraded from them before it is cached."""
+    lines = apt_sources(suite).splitlines()
+    assert [line.split()[2] for line in lines] == [suite, f"{suite}-updates", f"{suite}-security"]
+    assert lines[2].startswith("deb http://deb.debian.org/debian-security ")
 
 
 def test_a_root_is_never_deleted_through_a_mount(tmp_path: Path) -> None:

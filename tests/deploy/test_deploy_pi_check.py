@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -203,3 +204,26 @@ def test_a_venv_cut_short_is_made_anew(tmp_path: Path) -> None:
     assert "venv already at" not in again.stdout
     assert f"+ rm -rf {root}/opt/station/venv" in again.stdout
     assert "include-system-site-packages = true" in cfg.read_text()
+
+
+@pytest.mark.parametrize(
+    ("python", "from_pypi"),
+    [("3.11", True), ("3.12", True), ("3.13", False), ("3.14", False)],
+)
+def test_lgpio_comes_from_pypi_only_where_it_has_an_aarch64_wheel(
+    python: str, from_pypi: bool
+) -> None:
+    """PyPI's lgpio has aarch64 wheels up to CPython 3.12 only (its sdist needs swig and a
+    compiler, and install.sh takes wheels only); on Trixie's 3.13 apt's python3-lgpio is it."""
+    from packaging.requirements import Requirement
+
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    on_a_pi = {"python_version": python, "platform_machine": "aarch64", "extra": "pi"}
+    wanted = [
+        req.name
+        for req in map(Requirement, pyproject["project"]["optional-dependencies"]["pi"])
+        if req.marker is None or req.marker.evaluate(on_a_pi)
+    ]
+    assert ("lgpio" in wanted) is from_pypi
+    assert "spidev" in wanted  # from apt (python3-spidev) on every Python, seen by the venv
+    # ... and a Pi install takes apt's python3-lgpio (test_a_pi_install_still_takes_pi_os_packages)

@@ -991,6 +991,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="check the suites one after the other instead of side by side",
     )
     parser.add_argument(
+        "--time-limit",
+        type=float,
+        metavar="SECONDS",
+        help="stop every suite after this long, as failed (CI: its steps are summarised)",
+    )
+    parser.add_argument(
         "--reuse-root",
         action="store_true",
         help="for developers: run again in the root a previous run left (not a fresh install)",
@@ -1003,6 +1009,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = Report()
     log(f"cache {places.cache}; suites {', '.join(suites)}")
     start = time.monotonic()
+    limit = None
+    if args.time_limit:
+        limit = threading.Timer(args.time_limit, stop_everything)
+        limit.daemon = True
+        limit.start()
     try:
         preflight()
         places.work.mkdir(parents=True, exist_ok=True)
@@ -1031,10 +1042,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CheckFailed as exc:
         report.failed.append(str(exc))
         log(f"FAIL {exc}")
+    except (KeyboardInterrupt, SystemExit) as stop:
+        # CI's `timeout` or Ctrl-C: what ran so far is still summarised, as not passed.
+        report.failed.append(f"stopped from outside ({type(stop).__name__}) before the end")
     finally:
+        if limit is not None:
+            limit.cancel()
         if os.geteuid() == 0:  # a last guard: nothing stays mounted in a root
             for suite in suites:
                 unmount_all(places.work / suite / "root")
+    if STOPPING.is_set() and args.time_limit:
+        report.failed.append(f"stopped at the time limit ({args.time_limit:.0f} s)")
     total = time.monotonic() - start
     summarise(report, places, total)
     return 1 if report.failed else 0

@@ -227,3 +227,28 @@ def test_lgpio_comes_from_pypi_only_where_it_has_an_aarch64_wheel(
     assert ("lgpio" in wanted) is from_pypi
     assert "spidev" in wanted  # from apt (python3-spidev) on every Python, seen by the venv
     # ... and a Pi install takes apt's python3-lgpio (test_a_pi_install_still_takes_pi_os_packages)
+
+
+def test_a_time_limit_stops_the_check_as_failed_and_summarised(tmp_path: Path) -> None:
+    """CI's guard: past --time-limit no suite starts another command, nothing stays mounted,
+    and the summary says it stopped (a failure, never a pass)."""
+    if os.geteuid() != 0 or not Path("/proc/sys/fs/binfmt_misc/qemu-aarch64").exists():
+        pytest.skip("needs root and qemu-aarch64 registered with binfmt_misc")
+    if not (REPO.parent / "shared/data/mediapipe/pose_test_image.jpg").is_file():
+        pytest.skip("needs ../shared/data (MediaPipe's test image)")
+    env = {**os.environ, "PI_CHECK_CACHE": str(tmp_path), "CI": ""}
+    done = subprocess.run(
+        [sys.executable, "-m", "station.deploy.pi_check", "--time-limit", "1"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "FAILED: stopped at the time limit (1 s)" in done.stdout
+    assert "pi-check: 0 passed, 1 failed" in done.stdout
+    for suite in ("bookworm", "trixie"):  # neither started its bootstrap
+        assert f"{suite}: stopped after the check is stopping" in done.stdout
+        assert not (tmp_path / "work" / suite / "root" / "usr").exists()
+    assert not mounts_under(tmp_path)

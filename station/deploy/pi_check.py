@@ -33,6 +33,7 @@ import hashlib
 import json
 import os
 import re
+import resource
 import shlex
 import shutil
 import signal
@@ -1059,10 +1060,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def summarise(report: Report, places: Places, total: float) -> None:
-    log("=== step durations (this machine, as loaded as it was)")
+    log("=== step durations (this machine, as loaded as it was; the suites overlap)")
     for name, took in report.durations:
         log(f"  {took:7.1f} s  {name}")
     log(f"  {total:7.1f} s  total")
+    # The CPU time of every command run (qemu's emulation, pip, dpkg, tar): what the check
+    # costs whatever else the machine is doing (near enough: a loaded machine's caches slow
+    # it a little). On a quiet 2-core machine the wall time lies between half of it (both
+    # suites busy all along) and all of it, plus the downloads.
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = children.ru_utime + children.ru_stime
+    log(f"  {cpu:7.1f} s  CPU time of all its commands (user + system)")
     for suite, facts in report.facts.items():
         log(f"=== {suite}: {json.dumps(facts, ensure_ascii=False)}")
     (places.work / "report.json").write_text(
@@ -1073,6 +1081,7 @@ def summarise(report: Report, places: Places, total: float) -> None:
                 "failed": report.failed,
                 "facts": report.facts,
                 "total_s": total,
+                "children_cpu_s": cpu,
             },
             indent=2,
             ensure_ascii=False,

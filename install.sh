@@ -28,8 +28,9 @@ up the development venv (.venv, the same as `make venv`).
                 the Pi install on plain Debian (arm64, an emulated root in CI's
                 `make pi-check`): everything as on a Pi except what only Raspberry Pi OS
                 has, each skip said: its own packages (python3-picamera2,
-                python3-libcamera, python3-lgpio; lgpio then comes from PyPI), the
-                firmware config (SPI, camera) and the reboot
+                python3-libcamera, python3-lgpio: lgpio then comes from PyPI where it
+                has a wheel, Python < 3.13), the firmware config (SPI, camera) and
+                the reboot
   --with-broker also install Mosquitto for the gym's fleet (docs/fleet.md): the
                 shipped ACL and config, a password file with random passwords for the
                 fleet and recorder roles; on a machine that is not a Pi (the gym's
@@ -58,7 +59,8 @@ POSE_MODEL_SHA256="${STATION_POSE_MODEL_SHA256:-5134a3aad27a58b93da0088d431f366d
 APT_PICAMERA=(python3-picamera2)
 APT_PI_OS_PACKAGES=(
     python3-libcamera              # libcamera's Python bindings (picamera2 uses them)
-    python3-lgpio                  # gpiozero's pin driver on the Pi 5 and Pi 4
+    python3-lgpio                  # gpiozero's pin driver on the Pi 5 and Pi 4 (on Trixie's
+                                   # Python 3.13 the only one: PyPI's lgpio has no wheel)
 )
 # Packages Debian itself has (so `make pi-check` installs them in its arm64 Debian root too).
 APT_PACKAGES=(

@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -20,12 +21,15 @@ from conftest import REPO
 
 from station.deploy.pi_check import (
     BROKEN_REQUIREMENT,
+    ROOT_FORMAT,
     Places,
+    apt_sources,
     cached_tarball,
     missing_wheel,
     mounts_under,
     pip_failure,
     remove_tree,
+    tarball_name,
 )
 
 # pip 23-25's words when an index has no wheel for this platform (and no sdist).
@@ -61,17 +65,34 @@ def test_an_unreachable_index_is_not_blamed_on_a_missing_wheel() -> None:
 def test_cached_root_is_the_newest_of_its_suite_within_a_week(tmp_path: Path) -> None:
     places = Places(tmp_path, tmp_path / "work")
     today = dt.date(2026, 11, 30)
+    made = f"r{ROOT_FORMAT}"
     for name in (
-        "bookworm-arm64-20261120.tar.zst",  # 10 days: too old
-        "bookworm-arm64-20261125.tar.zst",
-        "bookworm-arm64-20261128.tar.zst",
-        "trixie-arm64-20261129.tar.zst",  # another suite
-        "bookworm-arm64-20261128.tar.zst.partial",  # an interrupted write
+        f"bookworm-arm64-{made}-20261120.tar.zst",  # 10 days: too old
+        f"bookworm-arm64-{made}-20261125.tar.zst",
+        f"bookworm-arm64-{made}-20261128.tar.zst",
+        f"bookworm-arm64-r{ROOT_FORMAT - 1}-20261129.tar.zst",  # made the old way
+        "bookworm-arm64-20261129.tar.zst",  # before the way was named
+        f"trixie-arm64-{made}-20261129.tar.zst",  # another suite
+        f"bookworm-arm64-{made}-20261128.tar.zst.partial",  # an interrupted write
     ):
         (tmp_path / name).write_bytes(b"")
-    assert cached_tarball(places, "bookworm", today) == tmp_path / "bookworm-arm64-20261128.tar.zst"
-    assert cached_tarball(places, "trixie", today) == tmp_path / "trixie-arm64-20261129.tar.zst"
+    newest = cached_tarball(places, "bookworm", today)
+    assert newest == tmp_path / tarball_name("bookworm", dt.date(2026, 11, 28))
+    assert newest.name == f"bookworm-arm64-{made}-20261128.tar.zst"
+    assert (
+        cached_tarball(places, "trixie", today)
+        == tmp_path / f"trixie-arm64-{made}-20261129.tar.zst"
+    )
     assert cached_tarball(places, "bookworm", dt.date(2026, 12, 30)) is None
+
+
+@pytest.mark.parametrize("suite", ["bookworm", "trixie"])
+def test_a_root_gets_the_updates_and_security_archives(suite: str) -> None:
+    """debootstrap writes the release alone; an installer's system also has -updates and the
+    security archive, so the root is upgraded from them before it is cached."""
+    lines = apt_sources(suite).splitlines()
+    assert [line.split()[2] for line in lines] == [suite, f"{suite}-updates", f"{suite}-security"]
+    assert lines[2].startswith("deb http://deb.debian.org/debian-security ")
 
 
 def test_a_root_is_never_deleted_through_a_mount(tmp_path: Path) -> None:
@@ -183,3 +204,51 @@ def test_a_venv_cut_short_is_made_anew(tmp_path: Path) -> None:
     assert "venv already at" not in again.stdout
     assert f"+ rm -rf {root}/opt/station/venv" in again.stdout
     assert "include-system-site-packages = true" in cfg.read_text()
+
+
+@pytest.mark.parametrize(
+    ("python", "from_pypi"),
+    [("3.11", True), ("3.12", True), ("3.13", False), ("3.14", False)],
+)
+def test_lgpio_comes_from_pypi_only_where_it_has_an_aarch64_wheel(
+    python: str, from_pypi: bool
+) -> None:
+    """PyPI's lgpio has aarch64 wheels up to CPython 3.12 only (its sdist needs swig and a
+    compiler, and install.sh takes wheels only); on Trixie's 3.13 apt's python3-lgpio is it."""
+    from packaging.requirements import Requirement
+
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    on_a_pi = {"python_version": python, "platform_machine": "aarch64", "extra": "pi"}
+    wanted = [
+        req.name
+        for req in map(Requirement, pyproject["project"]["optional-dependencies"]["pi"])
+        if req.marker is None or req.marker.evaluate(on_a_pi)
+    ]
+    assert ("lgpio" in wanted) is from_pypi
+    assert "spidev" in wanted  # from apt (python3-spidev) on every Python, seen by the venv
+    # ... and a Pi install takes apt's python3-lgpio (test_a_pi_install_still_takes_pi_os_packages)
+
+
+def test_a_time_limit_stops_the_check_as_failed_and_summarised(tmp_path: Path) -> None:
+    """CI's guard: past --time-limit no suite starts another command, nothing stays mounted,
+    and the summary says it stopped (a failure, never a pass)."""
+    if os.geteuid() != 0 or not Path("/proc/sys/fs/binfmt_misc/qemu-aarch64").exists():
+        pytest.skip("needs root and qemu-aarch64 registered with binfmt_misc")
+    if not (REPO.parent / "shared/data/mediapipe/pose_test_image.jpg").is_file():
+        pytest.skip("needs ../shared/data (MediaPipe's test image)")
+    env = {**os.environ, "PI_CHECK_CACHE": str(tmp_path), "CI": ""}
+    done = subprocess.run(
+        [sys.executable, "-m", "station.deploy.pi_check", "--time-limit", "1"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "FAILED: stopped at the time limit (1 s)" in done.stdout
+    assert "pi-check: 0 passed, 1 failed" in done.stdout
+    for suite in ("bookworm", "trixie"):  # neither started its bootstrap
+        assert f"{suite}: stopped after the check is stopping" in done.stdout
+        assert not (tmp_path / "work" / suite / "root" / "usr").exists()
+    assert not mounts_under(tmp_path)

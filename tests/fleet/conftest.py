@@ -94,7 +94,7 @@ class Broker:
             f"user {getpass.getuser()}\n"
             f"log_dest file {self.log_file}\n"
             "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
-            "max_queued_messages 100000\n"
+            "max_queued_messages 0\n"  # as deploy/mosquitto/station.conf: no queue cap
         )
         if self.tls_port is not None:
             tls = make_certificates(self.folder / "tls")

@@ -99,7 +99,7 @@ class UplinkSettings:
     @classmethod
     def from_config(cls, config: Config) -> UplinkSettings:
         section = config["uplink"]
-        host, port, tls = parse_broker(section["broker"])
+        address = parse_broker(section["broker"], tls_ca=bool(section["tls_ca"]))
         password = None
         if section["password_file"]:
             path = Path(section["password_file"])
@@ -108,9 +108,9 @@ class UplinkSettings:
             except (OSError, IndexError) as exc:
                 raise UplinkError(f"uplink.password_file {path}: cannot read it ({exc})") from None
         return cls(
-            host=host,
-            port=port,
-            tls=tls,
+            host=address.host,
+            port=address.port,
+            tls=address.tls,
             site=section["site"],
             station_id=section["station_id"],
             username=section["username"] or section["station_id"],

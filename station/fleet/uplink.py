@@ -18,6 +18,8 @@ kiosk never waits for the network, and the network never sees the kiosk's device
   like a save on the console; the answer (new version, or every error with its key path) goes
   retained to ``…/config/state``. Each change is applied once (its ``change_id`` is kept), so a
   retained change is applied by a station that was offline when it was sent, and not again.
+  A change carrying ``issued_at`` older than the last change applied is skipped (retained
+  ``all`` and per-station changes reach a returning station in either order).
 
 Everything runs on one thread except paho's network loop, which only queues what it receives.
 """
@@ -143,6 +145,8 @@ def apply_config_set(
     errors: list[ConfigError] = []
     if not isinstance(change_id, str) or not 0 < len(change_id) <= 100:
         errors.append(ConfigError("change_id", "expected a string of 1-100 characters", source))
+    if "issued_at" in payload and issued_at(payload) is None:
+        errors.append(ConfigError("issued_at", "expected an ISO 8601 time with its zone", source))
     if not isinstance(layer, Mapping) or not layer:
         errors.append(ConfigError("layer", "expected a non-empty table of settings", source))
     else:
@@ -160,6 +164,19 @@ def apply_config_set(
         "ok": not errors,
         "errors": [{"key": e.path, "message": e.message} for e in errors],
     }
+
+
+def issued_at(payload: Mapping[str, Any]) -> datetime | None:
+    """A change's optional ``issued_at`` (wire.py), as an aware datetime; None when absent or
+    not an ISO 8601 time with a zone (a change without it is applied in arrival order)."""
+    text = payload.get("issued_at")
+    if not isinstance(text, str):
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else None
 
 
 def _save(
@@ -249,7 +266,7 @@ class Uplink:
         self.schema = schema
         self.wall = wall
         self._log: SessionLog | None = None  # opened by run(), in the thread that uses it
-        self._answered, self._last_answer = self._load_state()
+        self._answered, self._last_answer, self._applied_issued_at = self._load_state()
         self._acks: queue.Queue[int] = queue.Queue()
         self._incoming: queue.Queue[tuple[str, bytes]] = queue.Queue()
         self._connected = threading.Event()
@@ -431,6 +448,18 @@ class Uplink:
         change_id = payload.get("change_id")
         if isinstance(change_id, str) and change_id in self._answered:
             return  # applied before (a retained change seen again on reconnect)
+        issued = issued_at(payload)
+        last = self._applied_issued_at
+        if issued is not None and last is not None and issued < last:
+            # a retained `all` and a per-station change arrive in either order: the older
+            # one must not undo the newer. Not answered: config/state keeps the newer.
+            log.info("config/set %s skipped: issued before the change applied last",
+                     change_id)  # fmt: skip
+            if isinstance(change_id, str):
+                self._answered.append(change_id)
+                del self._answered[:-ANSWERED_KEPT]
+            self._save_state()
+            return
         answer = apply_config_set(
             payload,
             self.site_file,
@@ -440,6 +469,8 @@ class Uplink:
         )
         if answer["ok"]:
             log.info("config/set %s applied: version %s", change_id, answer["config_version"])
+            if issued is not None:
+                self._applied_issued_at = issued
         else:
             log.warning("config/set %s rejected: %s", change_id, answer["errors"])
         if isinstance(change_id, str):
@@ -450,17 +481,23 @@ class Uplink:
         self._publish_retained("config/state", answer)
         self._last_status = None  # the config version changed: status again
 
-    def _load_state(self) -> tuple[list[str], dict[str, Any] | None]:
+    def _load_state(self) -> tuple[list[str], dict[str, Any] | None, datetime | None]:
         try:
             data = json.loads((self.state_dir / STATE_FILE).read_text())
-            return list(data["answered"]), data.get("last_answer")
+            applied = issued_at({"issued_at": data.get("applied_issued_at")})
+            return list(data["answered"]), data.get("last_answer"), applied
         except (OSError, ValueError, KeyError, TypeError):
-            return [], None
+            return [], None, None
 
     def _save_state(self) -> None:
         from station.storage.files import atomic_write_text
 
-        body = {"answered": self._answered, "last_answer": self._last_answer}
+        applied = self._applied_issued_at
+        body = {
+            "answered": self._answered,
+            "last_answer": self._last_answer,
+            "applied_issued_at": applied.isoformat() if applied else None,
+        }
         try:
             atomic_write_text(self.state_dir / STATE_FILE, json.dumps(body), fsync=True)
         except OSError as exc:

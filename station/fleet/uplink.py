@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from station import __version__
 from station.config.loader import Config, ConfigInvalid
@@ -48,6 +48,9 @@ from station.fleet import wire
 from station.fleet.settings import parse_broker
 from station.storage.live import LiveStatus, read_live_status, request_reload
 from station.storage.sessions import SessionLog, SessionRecord
+
+if TYPE_CHECKING:
+    from station.console.sitefile import SiteConfigFile
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +133,7 @@ class UplinkSettings:
 
 def apply_config_set(
     payload: Mapping[str, Any],
-    site_file: Any,
+    site_file: SiteConfigFile,
     schema: Section,
     *,
     address: str,
@@ -180,7 +183,7 @@ def issued_at(payload: Mapping[str, Any]) -> datetime | None:
 
 
 def _save(
-    site_file: Any,
+    site_file: SiteConfigFile,
     changes: dict[str, Any],
     address: str,
     change_id: str,
@@ -253,7 +256,7 @@ class Uplink:
         settings: UplinkSettings,
         *,
         state_dir: Path,
-        site_file: Any,
+        site_file: SiteConfigFile,
         schema: Section,
         wall: Callable[[], float] = time.time,
     ) -> None:

@@ -9,7 +9,9 @@ Starts a throwaway Mosquitto and PostgreSQL (:mod:`station.fleet.testbed`; Debia
 - end-to-end latency, from publish until a reader polling every 5 ms sees the committed
   row, at a steady 100 sessions/s (far above a gym's real rate), p50 and p95; SQLite and PostgreSQL;
 - the broker's message rate with 50 stations sending live progress at 2 Hz: messages/s
-  delivered to one subscriber, the share lost, and the broker's CPU.
+  delivered to one subscriber, the share lost, and the broker's CPU;
+- the uplink's memory (RSS, sampled every 0.25 s) while `station uplink` drains a backlog of
+  10,000 sessions from a real session log to the broker: flat is the target.
 
 Everything runs on the one machine (publishers, broker, recorder, database), so the figures are
 a floor for a gym's server, and on a shared, loaded machine noisier still.
@@ -252,7 +254,92 @@ def live_figures(quick: bool) -> list[Figure]:
     ]
 
 
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _backlog(state: Path, sessions: int) -> None:
+    """``sessions`` finished sessions in a real session log, as a station offline for weeks
+    would hold them."""
+    from station.storage.sessions import SessionLog
+
+    with SessionLog.in_state_dir(state) as log:
+        for i in range(sessions):
+            start = 1_780_000_000.0 + 600 * i
+            sid = log.begin(started_at=start)
+            log.finish(sid, {"jumps": 300 + i % 200, "duration_s": 150.0}, ended_at=start + 150)
+
+
+def uplink_memory_figures(quick: bool) -> list[Figure]:
+    """`station uplink` (its own process) drains a 10,000-session backlog to a real Mosquitto;
+    its RSS is sampled every 0.25 s. Flat memory: the backlog stays in SQLite, at most the
+    uplink's in-flight window is in memory."""
+    from station.fleet.uplink import CONSUMER
+    from station.storage.sessions import SessionLog
+
+    sessions = 2_000 if quick else 10_000
+    # the backlog is written by the real SessionLog (synchronous=FULL): on a tmpfs, so its
+    # fsyncs cost nothing and writing 10,000 rows takes seconds, not minutes
+    shm = "/dev/shm" if Path("/dev/shm").is_dir() else None
+    with tempfile.TemporaryDirectory(dir=shm) as tmp, Mosquitto(Path(tmp) / "broker") as broker:
+        state = Path(tmp) / "state"
+        state.mkdir()
+        _backlog(state, sessions)
+        config = Path(tmp) / "station.toml"
+        config.write_text(f'[uplink]\nenabled = true\nbroker = "{broker.url}"\n'
+                          f'site = "{SITE}"\nstation_id = "bench-st"\nlive_hz = 0.0\n')  # fmt: skip
+        log_file = (Path(tmp) / "uplink.log").open("wb")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "station", "uplink", "--config", str(config),
+             "--state-dir", str(state)],
+            stdout=subprocess.DEVNULL, stderr=log_file,
+        )  # fmt: skip
+        samples: list[tuple[float, float, int]] = []  # (seconds, RSS MB, delivered)
+        t0 = time.perf_counter()
+        try:
+            with SessionLog.in_state_dir(state) as log:
+                delivered = 0
+                while delivered < sessions and time.perf_counter() - t0 < 600:
+                    if proc.poll() is not None:
+                        raise RuntimeError(f"the uplink exited: {proc.returncode}")
+                    delivered = len(log.delivered_ids(CONSUMER))
+                    samples.append((time.perf_counter() - t0, _rss_mb(proc.pid), delivered))
+                    time.sleep(0.25)
+            settled = _rss_mb(proc.pid)
+        finally:
+            proc.terminate()
+            proc.wait(30)
+            log_file.close()
+    drained = [x for x in samples if x[2] > 0]
+    if not drained or drained[-1][2] < sessions:
+        got = samples[-1][2] if samples else 0
+        return [Figure(f"uplink: backlog of {sessions} delivered", got, "sessions",
+                       f"= {sessions}", False)]  # fmt: skip
+    elapsed = drained[-1][0] - drained[0][0]
+    by_share = {q: next(r for _t, r, d in drained if d >= q * sessions / 4) for q in (1, 2, 3, 4)}
+    first = drained[0][1]
+    peak = max(r for _t, r, _d in drained)
+    figures = [
+        Figure(f"uplink: {sessions}-session backlog drained at", sessions / max(elapsed, 1e-9),
+               "sessions/s"),
+        Figure("uplink RSS when draining starts", first, "MB"),
+    ]  # fmt: skip
+    figures += [Figure(f"uplink RSS at {25 * q}% delivered", by_share[q], "MB") for q in (1, 2, 3)]
+    figures += [
+        Figure("uplink RSS when all delivered", by_share[4], "MB"),
+        Figure("uplink RSS, peak during the drain", peak, "MB"),
+        Figure("uplink RSS growth, peak - start (flat memory)", peak - first, "MB", "≤ 5",
+               peak - first <= 5.0),
+        Figure("uplink RSS after the drain", settled, "MB"),
+    ]  # fmt: skip
+    return figures
+
+
 BENCHMARKS = [
     Benchmark("fleet-recorder", recorder_figures),
     Benchmark("fleet-live", live_figures),
+    Benchmark("fleet-uplink-memory", uplink_memory_figures),
 ]

@@ -10,7 +10,13 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from station.fleet.settings import BROKER_FORMS
+
+if TYPE_CHECKING:
+    from station.config.loader import Config
+    from station.fleet.recorder import Broker
 
 LIVE_FRESH_S = 10.0
 """Live progress older than this is not shown as live (a station sends it at 1-2 Hz)."""
@@ -69,7 +75,7 @@ def _broker_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--broker",
         default="localhost",
-        help="MQTT broker: HOST, HOST:PORT or mqtts://HOST:PORT (default: %(default)s:1883)",
+        help=f"MQTT broker: {BROKER_FORMS} (default: %(default)s)",
     )
     p.add_argument("--username", help="broker user name")
     p.add_argument("--password-file", help="file holding the broker password (one line)")
@@ -95,7 +101,7 @@ def _database(args: argparse.Namespace) -> str | None:
     return None if config is None else str(config.get("fleet.db"))
 
 
-def broker_from_args(args: argparse.Namespace) -> Any:
+def broker_from_args(args: argparse.Namespace) -> Broker:
     from station.fleet.recorder import Broker
 
     password = None
@@ -109,7 +115,7 @@ def broker_from_args(args: argparse.Namespace) -> Any:
     )
 
 
-def broker_from_config(config: Any) -> Any:
+def broker_from_config(config: Config) -> Broker:
     """The [fleet] broker settings (the console/fleet role) as a Broker."""
     from station.fleet.recorder import Broker
 

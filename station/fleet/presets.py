@@ -10,9 +10,12 @@ import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from station.fleet import wire
+
+if TYPE_CHECKING:
+    from station.fleet.recorder import Broker
 
 PUBACK_TIMEOUT_S = 10.0
 
@@ -36,7 +39,7 @@ def targets_topics(site: str, targets: Sequence[str]) -> list[str]:
     return [wire.topic(site, wire.check_name("station id", t), "config/set") for t in targets]
 
 
-def push(broker: Any, site: str, targets: Sequence[str], layer: Mapping[str, Any]) -> str:
+def push(broker: Broker, site: str, targets: Sequence[str], layer: Mapping[str, Any]) -> str:
     """Publish ``layer`` retained, QoS 1, to each target's ``config/set``; returns the change
     id once the broker acknowledged every one (:class:`PushError` otherwise)."""
     import paho.mqtt.client as mqtt

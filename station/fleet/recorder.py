@@ -40,11 +40,11 @@ from pathlib import Path
 from typing import Any
 
 from station.fleet import wire
+from station.fleet.settings import parse_broker
 from station.fleet.store import FleetStore, Reject, StationUpdate, StoreError, parse_message
 
 log = logging.getLogger("station.fleet.recorder")
 
-DEFAULT_PORT = 1883
 BATCH_MAX = 500
 KEEPALIVE_S = 30
 
@@ -52,7 +52,7 @@ KEEPALIVE_S = 30
 @dataclass(frozen=True)
 class Broker:
     host: str
-    port: int = DEFAULT_PORT
+    port: int = 1883
     username: str | None = None
     password: str | None = None
     tls_ca: Path | None = None
@@ -60,20 +60,18 @@ class Broker:
     """TLS: with ``tls_ca`` (the gym's CA) or, for ``mqtts://`` without one, the system's CAs."""
 
     @classmethod
-    def parse(cls, text: str, **kwargs: Any) -> Broker:
-        """``host``, ``host:port`` or ``mqtt://host:port`` / ``mqtts://host:port``."""
-        body = text
-        for scheme in ("mqtt://", "mqtts://"):
-            if body.startswith(scheme):
-                body = body[len(scheme) :]
-        host, _, port = body.rstrip("/").rpartition(":")
-        if not host or not port.isdigit():
-            host, port = body.rstrip("/"), ""
-        default = 8883 if text.startswith("mqtts://") or kwargs.get("tls_ca") else DEFAULT_PORT
-        if not host:
-            raise ValueError(f"broker {text!r}: expected host or host:port")
-        tls = text.startswith("mqtts://") or bool(kwargs.get("tls_ca"))
-        return cls(host, int(port) if port else default, tls=tls, **kwargs)
+    def parse(
+        cls,
+        text: str,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        tls_ca: Path | None = None,
+    ) -> Broker:
+        """A broker address in any of :data:`~station.fleet.settings.BROKER_FORMS` (the one
+        parser, :func:`~station.fleet.settings.parse_broker`) with its credentials."""
+        address = parse_broker(text, tls_ca=tls_ca is not None)
+        return cls(address.host, address.port, username, password, tls_ca, address.tls)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -11,32 +12,59 @@ from station.fleet import wire
 
 SCHEMES = {"mqtt": 1883, "mqtts": 8883}
 
+BROKER_FORMS = (
+    "mqtt://HOST[:PORT] (1883), mqtts://HOST[:PORT] (TLS, 8883), or a bare HOST or HOST:PORT "
+    "(TLS, and 8883, when a tls_ca is set)"
+)
+"""The broker address forms, for [uplink] broker, [fleet] broker and --broker alike."""
 
-def parse_broker(url: str) -> tuple[str, int, bool]:
-    """``mqtt://host[:port]`` or ``mqtts://host[:port]`` → (host, port, tls); ValueError
-    naming what is wrong otherwise."""
-    parts = urlsplit(url)
-    if parts.scheme not in SCHEMES:
-        raise ValueError(f"{url!r}: expected mqtt://HOST[:PORT] or mqtts://HOST[:PORT]")
+
+@dataclass(frozen=True)
+class BrokerAddress:
+    host: str
+    port: int
+    tls: bool
+
+
+def parse_broker(text: str, *, tls_ca: bool = False) -> BrokerAddress:
+    """The one parser of a broker address (uplink, recorder, console, ``station fleet``):
+    ``mqtt://HOST[:PORT]``, ``mqtts://HOST[:PORT]``, ``HOST`` or ``HOST:PORT``. TLS when the
+    scheme is mqtts or a CA is given (``tls_ca``); the default port is then 8883, else 1883.
+    ValueError naming what is wrong otherwise."""
+    scheme = text.partition("://")[0] if "://" in text else ""
+    if scheme and scheme not in SCHEMES:
+        raise ValueError(f"{text!r}: expected {BROKER_FORMS}")
+    parts = urlsplit(text if scheme else f"mqtt://{text}")
     if not parts.hostname:
-        raise ValueError(f"{url!r}: no host name")
-    if parts.path not in ("", "/") or parts.query or parts.username:
-        raise ValueError(f"{url!r}: only a scheme, a host and a port (credentials: username, "
+        raise ValueError(f"{text!r}: no host name")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+        raise ValueError(f"{text!r}: only a scheme, a host and a port (credentials: username, "
                          "password_file)")  # fmt: skip
+    tls = scheme == "mqtts" or tls_ca
     try:
-        port = parts.port or SCHEMES[parts.scheme]
+        port = parts.port
     except ValueError:
-        raise ValueError(f"{url!r}: the port is not a number from 1 to 65535") from None
-    return parts.hostname, port, parts.scheme == "mqtts"
+        port = 0
+    if port is None:
+        port = SCHEMES["mqtts"] if tls else SCHEMES["mqtt"]
+    if not 1 <= port <= 65535:
+        raise ValueError(f"{text!r}: the port is not a number from 1 to 65535")
+    return BrokerAddress(parts.hostname, port, tls)
+
+
+def check_broker(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A section's ``broker`` key, when set, in one of :data:`BROKER_FORMS`."""
+    if not data["broker"]:
+        return []
+    try:
+        parse_broker(data["broker"], tls_ca=bool(data["tls_ca"]))
+    except ValueError as exc:
+        return [("broker", f"= {exc}")]
+    return []
 
 
 def _complete_when_enabled(data: Mapping[str, Any]) -> list[tuple[str, str]]:
-    errors: list[tuple[str, str]] = []
-    if data["broker"]:
-        try:
-            parse_broker(data["broker"])
-        except ValueError as exc:
-            errors.append(("broker", f"= {exc}"))
+    errors = check_broker(data)
     for key, what in (("site", "site"), ("station_id", "station id")):
         if data[key]:
             try:
@@ -58,7 +86,7 @@ SECTION = Section(
         "enabled": Key(False, "Run the uplink (station-uplink.service exits at once when false)."),
         "broker": Key(
             "",
-            "The broker: mqtt://HOST[:PORT] (1883) or mqtts://HOST[:PORT] (TLS, 8883).",
+            f"The gym's broker: {BROKER_FORMS}.",
         ),
         "site": Key("", "The gym's id in topic names: lower-case letters, digits, - and _."),
         "station_id": Key(
@@ -74,7 +102,8 @@ SECTION = Section(
         ),
         "tls_ca": Key(
             "",
-            "The gym's CA certificate (PEM) for mqtts://. Empty: the system's CAs.",
+            "The gym's CA certificate (PEM): connect with TLS. Empty: TLS only with "
+            "mqtts://, checked against the system's CAs.",
         ),
         "live_hz": Key(
             1.0,

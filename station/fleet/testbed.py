@@ -18,6 +18,8 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 POSTGRES_BIN_GLOB = "/usr/lib/postgresql/*/bin"
@@ -57,35 +59,89 @@ def postgres_bin() -> Path | None:
     return Path(found[-1]) if found and (Path(found[-1]) / "initdb").exists() else None
 
 
+@dataclass(frozen=True)
+class TlsFiles:
+    """A TLS listener's files: the gym's CA, and the broker's certificate and key."""
+
+    ca: Path
+    cert: Path
+    key: Path
+
+
 class Mosquitto:
     """A Mosquitto broker on 127.0.0.1:<port>, persistent (its database in ``folder``), with
-    the settings docs/fleet-recorder.md asks of a gym's broker: no cap on a persistent
-    session's queue (Mosquitto's default drops QoS 1 messages past 1000)."""
+    the settings of the shipped deploy/mosquitto/station.conf where they matter: persistence
+    and no cap on a persistent session's queue (Mosquitto's default drops QoS 1 messages past
+    1000). The one Mosquitto of the fleet's tests and ``station bench fleet``.
 
-    def __init__(self, folder: Path, *, port: int | None = None, inflight: int = 100) -> None:
+    Anonymous by default; with ``users`` (name -> password) and ``acl`` (a Mosquitto ACL file)
+    only those users log in, under that ACL. With ``tls`` a second listener on ``tls_port``
+    speaks TLS. ``autosave_on_changes`` saves the persistence file after that many changes
+    (``autosave_interval`` then counts changes, not seconds) so a SIGKILLed broker keeps
+    nearly everything, as a broker that saves often would."""
+
+    host = "127.0.0.1"
+
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        port: int | None = None,
+        inflight: int = 100,
+        users: Mapping[str, str] | None = None,
+        acl: Path | None = None,
+        tls: TlsFiles | None = None,
+        autosave_interval: int = 5,
+        autosave_on_changes: bool = False,
+    ) -> None:
         self.folder = folder
         self.port = port or free_port()
+        self.users = dict(users or {})
+        self.tls = tls
+        self.tls_port = free_port() if tls else None
         self.conf = folder / "mosquitto.conf"
         self.log = folder / "mosquitto.log"
         self.proc: subprocess.Popen[bytes] | None = None
         folder.mkdir(parents=True, exist_ok=True)
         user = pwd.getpwuid(os.getuid()).pw_name  # as root, stay root: the folder is root's
-        self.conf.write_text(
-            f"listener {self.port} 127.0.0.1\n"
-            "allow_anonymous true\n"
-            f"user {user}\n"
-            "persistence true\n"
-            f"persistence_location {folder}/\n"
-            "autosave_interval 5\n"
-            "max_queued_messages 0\n"
-            f"max_inflight_messages {inflight}\n"
-            "log_dest stderr\n"
-            "log_type error\n"
-            "log_type warning\n"
-            "log_type notice\n"
-        )
+        lines = [
+            f"listener {self.port} {self.host}",
+            f"user {user}",
+            "persistence true",
+            f"persistence_location {folder}/",
+            f"autosave_interval {autosave_interval}",
+            f"autosave_on_changes {str(autosave_on_changes).lower()}",
+            "max_queued_messages 0",
+            f"max_inflight_messages {inflight}",
+            "log_dest stderr",
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+        ]
+        if self.users:
+            passwords = folder / "passwd"
+            passwords.write_text("".join(f"{u}:{p}\n" for u, p in self.users.items()))
+            subprocess.run(["mosquitto_passwd", "-U", str(passwords)], check=True)
+            lines += ["allow_anonymous false", f"password_file {passwords}"]
+        else:
+            lines.append("allow_anonymous true")
+        if acl is not None:
+            lines.append(f"acl_file {acl}")
+        if tls is not None:
+            lines += [f"listener {self.tls_port} {self.host}", f"cafile {tls.ca}",
+                      f"certfile {tls.cert}", f"keyfile {tls.key}"]  # fmt: skip
+        self.conf.write_text("\n".join(lines) + "\n")
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+    @property
+    def ca_file(self) -> Path | None:
+        return self.tls.ca if self.tls else None
 
     def start(self) -> Mosquitto:
+        assert self.proc is None or self.proc.poll() is not None, "already running"
         binary = mosquitto_binary()
         if binary is None:
             raise TestbedError("mosquitto is not installed (Debian: apt-get install mosquitto)")
@@ -108,9 +164,23 @@ class Mosquitto:
             self.proc.kill()
             self.proc.wait(10)
 
+    def restart(self) -> None:
+        self.kill()
+        self.start()
+
+    def pause(self) -> None:
+        """SIGSTOP: connections stay open but nothing is answered (no PUBACK)."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         """SIGTERM: a graceful stop; the broker saves its state first."""
         if self.proc is not None and self.proc.poll() is None:
+            self.resume()
             self.proc.terminate()
             try:
                 self.proc.wait(10)

@@ -18,6 +18,8 @@ kiosk never waits for the network, and the network never sees the kiosk's device
   like a save on the console; the answer (new version, or every error with its key path) goes
   retained to ``…/config/state``. Each change is applied once (its ``change_id`` is kept), so a
   retained change is applied by a station that was offline when it was sent, and not again.
+  A change carrying ``issued_at`` older than the last change applied is skipped (retained
+  ``all`` and per-station changes reach a returning station in either order).
 
 Everything runs on one thread except paho's network loop, which only queues what it receives.
 """
@@ -37,7 +39,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from station import __version__
 from station.config.loader import Config, ConfigInvalid
@@ -46,6 +48,9 @@ from station.fleet import wire
 from station.fleet.settings import parse_broker
 from station.storage.live import LiveStatus, read_live_status, request_reload
 from station.storage.sessions import SessionLog, SessionRecord
+
+if TYPE_CHECKING:
+    from station.console.sitefile import SiteConfigFile
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +104,7 @@ class UplinkSettings:
     @classmethod
     def from_config(cls, config: Config) -> UplinkSettings:
         section = config["uplink"]
-        host, port, tls = parse_broker(section["broker"])
+        address = parse_broker(section["broker"], tls_ca=bool(section["tls_ca"]))
         password = None
         if section["password_file"]:
             path = Path(section["password_file"])
@@ -108,9 +113,9 @@ class UplinkSettings:
             except (OSError, IndexError) as exc:
                 raise UplinkError(f"uplink.password_file {path}: cannot read it ({exc})") from None
         return cls(
-            host=host,
-            port=port,
-            tls=tls,
+            host=address.host,
+            port=address.port,
+            tls=address.tls,
             site=section["site"],
             station_id=section["station_id"],
             username=section["username"] or section["station_id"],
@@ -128,7 +133,7 @@ class UplinkSettings:
 
 def apply_config_set(
     payload: Mapping[str, Any],
-    site_file: Any,
+    site_file: SiteConfigFile,
     schema: Section,
     *,
     address: str,
@@ -143,6 +148,8 @@ def apply_config_set(
     errors: list[ConfigError] = []
     if not isinstance(change_id, str) or not 0 < len(change_id) <= 100:
         errors.append(ConfigError("change_id", "expected a string of 1-100 characters", source))
+    if "issued_at" in payload and issued_at(payload) is None:
+        errors.append(ConfigError("issued_at", "expected an ISO 8601 time with its zone", source))
     if not isinstance(layer, Mapping) or not layer:
         errors.append(ConfigError("layer", "expected a non-empty table of settings", source))
     else:
@@ -162,8 +169,21 @@ def apply_config_set(
     }
 
 
+def issued_at(payload: Mapping[str, Any]) -> datetime | None:
+    """A change's optional ``issued_at`` (wire.py), as an aware datetime; None when absent or
+    not an ISO 8601 time with a zone (a change without it is applied in arrival order)."""
+    text = payload.get("issued_at")
+    if not isinstance(text, str):
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else None
+
+
 def _save(
-    site_file: Any,
+    site_file: SiteConfigFile,
     changes: dict[str, Any],
     address: str,
     change_id: str,
@@ -236,7 +256,7 @@ class Uplink:
         settings: UplinkSettings,
         *,
         state_dir: Path,
-        site_file: Any,
+        site_file: SiteConfigFile,
         schema: Section,
         wall: Callable[[], float] = time.time,
     ) -> None:
@@ -249,7 +269,7 @@ class Uplink:
         self.schema = schema
         self.wall = wall
         self._log: SessionLog | None = None  # opened by run(), in the thread that uses it
-        self._answered, self._last_answer = self._load_state()
+        self._answered, self._last_answer, self._applied_issued_at = self._load_state()
         self._acks: queue.Queue[int] = queue.Queue()
         self._incoming: queue.Queue[tuple[str, bytes]] = queue.Queue()
         self._connected = threading.Event()
@@ -431,6 +451,18 @@ class Uplink:
         change_id = payload.get("change_id")
         if isinstance(change_id, str) and change_id in self._answered:
             return  # applied before (a retained change seen again on reconnect)
+        issued = issued_at(payload)
+        last = self._applied_issued_at
+        if issued is not None and last is not None and issued < last:
+            # a retained `all` and a per-station change arrive in either order: the older
+            # one must not undo the newer. Not answered: config/state keeps the newer.
+            log.info("config/set %s skipped: issued before the change applied last",
+                     change_id)  # fmt: skip
+            if isinstance(change_id, str):
+                self._answered.append(change_id)
+                del self._answered[:-ANSWERED_KEPT]
+            self._save_state()
+            return
         answer = apply_config_set(
             payload,
             self.site_file,
@@ -440,6 +472,8 @@ class Uplink:
         )
         if answer["ok"]:
             log.info("config/set %s applied: version %s", change_id, answer["config_version"])
+            if issued is not None:
+                self._applied_issued_at = issued
         else:
             log.warning("config/set %s rejected: %s", change_id, answer["errors"])
         if isinstance(change_id, str):
@@ -450,17 +484,23 @@ class Uplink:
         self._publish_retained("config/state", answer)
         self._last_status = None  # the config version changed: status again
 
-    def _load_state(self) -> tuple[list[str], dict[str, Any] | None]:
+    def _load_state(self) -> tuple[list[str], dict[str, Any] | None, datetime | None]:
         try:
             data = json.loads((self.state_dir / STATE_FILE).read_text())
-            return list(data["answered"]), data.get("last_answer")
+            applied = issued_at({"issued_at": data.get("applied_issued_at")})
+            return list(data["answered"]), data.get("last_answer"), applied
         except (OSError, ValueError, KeyError, TypeError):
-            return [], None
+            return [], None, None
 
     def _save_state(self) -> None:
         from station.storage.files import atomic_write_text
 
-        body = {"answered": self._answered, "last_answer": self._last_answer}
+        applied = self._applied_issued_at
+        body = {
+            "answered": self._answered,
+            "last_answer": self._last_answer,
+            "applied_issued_at": applied.isoformat() if applied else None,
+        }
         try:
             atomic_write_text(self.state_dir / STATE_FILE, json.dumps(body), fsync=True)
         except OSError as exc:

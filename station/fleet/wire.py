@@ -25,9 +25,15 @@ version with :class:`WireError` rather than guessing. The payloads (times are IS
   ``"state": "offline"`` with a ``"reason"`` (added in v1; readers ignore fields they do not
   know).
 - ``live``: ``{"session_uuid", "jumps", "elapsed_s", "at"}``.
-- ``config/set``: ``{"change_id", "layer"}`` where ``layer`` is a site-config layer (the same
-  nested tables and keys as /etc/station/station.toml), validated by the station with the
-  config schema; all of it applies, or none of it.
+- ``config/set``: ``{"change_id", "layer"}`` and optionally ``"issued_at"`` where ``layer`` is
+  a site-config layer (the same nested tables and keys as /etc/station/station.toml),
+  validated by the station with the config schema; all of it applies, or none of it.
+  ``issued_at`` (added in v1, backward compatible: a station or console without it works as
+  before) is when the console issued the change, ISO 8601 with its zone. A station skips a
+  change issued before the last one it applied, without answering it: the retained ``all``
+  and per-station changes reach a station that comes back in either order, and the older
+  must not undo the newer. A change without it is applied in arrival order; one with an
+  unreadable ``issued_at`` is rejected with the key ``issued_at``.
 - ``config/state``: ``{"config_version", "change_id", "ok", "errors": [{"key", "message"}]}``
   where ``change_id`` is the last change answered (null before any).
 """

@@ -1,9 +1,8 @@
-"""The recorder's test tools: a real Mosquitto and a real PostgreSQL on the loopback
-(:mod:`station.fleet.testbed`), stations that publish version-1 wire messages with a real MQTT
+"""The recorder's test tools: stations that publish version-1 wire messages with a real MQTT
 client, and `station fleet record` in its own process.
 
-(A module, not tests/fleet/conftest.py, which the uplink's tests own; test modules import the
-fixtures they use from here.)"""
+The servers' fixtures (`broker`, `postgres_cluster`, `pg_url`) live in tests/fleet/conftest.py
+with the uplink's, on the one Mosquitto class."""
 
 from __future__ import annotations
 
@@ -24,52 +23,14 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
-import pytest
 
 from station.events import FAULTS
 from station.fleet import wire
 from station.fleet.store import FleetStore
-from station.fleet.testbed import (
-    Mosquitto,
-    Postgres,
-    TestbedError,
-    mosquitto_binary,
-    postgres_bin,
-)
 from station.storage.sessions import SessionLog
 
 SITE = "gym-north"
 DAY_START = 1_780_000_000.0  # a fixed morning, so summaries are reproducible
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    if mosquitto_binary() is None:
-        _missing("mosquitto is not installed")
-    try:
-        with Mosquitto(tmp_path / "broker") as server:
-            yield server
-    except TestbedError as exc:
-        _missing(str(exc))
-
-
-@pytest.fixture(scope="session")
-def postgres_cluster() -> Iterator[Postgres]:
-    if postgres_bin() is None:
-        _missing("PostgreSQL is not installed")
-    with Postgres() as cluster:
-        yield cluster
-
-
-@pytest.fixture
-def pg_url(postgres_cluster: Postgres) -> str:
-    return postgres_cluster.create_database("fleet_" + uuid.uuid4().hex[:12])
-
-
-def _missing(why: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{why}; .ci/run should have installed it")
-    pytest.skip(why)
 
 
 # --- stations' own session logs -----------------------------------------------------------------

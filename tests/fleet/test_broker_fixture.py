@@ -36,6 +36,16 @@ def test_a_station_publishes_only_under_its_own_id(mosquitto) -> None:  # type: 
     assert not _puback(mosquitto, "fleet", "station/v1/gym/all/config/set").is_failure
 
 
+def test_the_recorder_may_announce_to_home_assistant_and_nothing_else(mosquitto) -> None:  # type: ignore[no-untyped-def]
+    """`station fleet record --home-assistant` publishes discovery configs as `recorder`;
+    it must reach the broker under the shipped ACL, and the recorder still sends no
+    station topic, and a station no discovery."""
+    discovery = "homeassistant/sensor/gym_st-1_state/config"
+    assert not _puback(mosquitto, "recorder", discovery).is_failure
+    assert _puback(mosquitto, "recorder", "station/v1/gym/all/config/set").is_failure
+    assert _puback(mosquitto, "st-1", discovery).is_failure
+
+
 def test_a_wrong_password_is_refused(mosquitto) -> None:  # type: ignore[no-untyped-def]
     client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
     client.username_pw_set("st-1", "wrong")

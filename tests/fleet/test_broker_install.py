@@ -40,7 +40,10 @@ def test_the_shipped_broker_config_runs_with_the_shipped_acl(mosquitto, tmp_path
     text = text.replace("/etc/mosquitto/station.acl", str(REPO / "deploy/mosquitto/station.acl"))
     text = text.replace("listener 1883", f"listener {port} 127.0.0.1")
     conf = tmp_path / "station.conf"
-    conf.write_text(text + f"user {getpass.getuser()}\n")
+    data = tmp_path / "data"
+    data.mkdir()
+    # Debian's mosquitto.conf gives the persistence folder; here the test's own
+    conf.write_text(text + f"user {getpass.getuser()}\npersistence_location {data}/\n")
     proc = subprocess.Popen(["mosquitto", "-c", str(conf)], stderr=subprocess.PIPE)
     shipped = SimpleNamespace(host="127.0.0.1", port=port, users=mosquitto.users)
     try:
@@ -57,3 +60,17 @@ def test_the_shipped_broker_config_runs_with_the_shipped_acl(mosquitto, tmp_path
     finally:
         proc.terminate()
         proc.wait(10)
+    assert (data / "mosquitto.db").exists()  # persistence is on: the broker saved on exit
+
+
+def test_the_shipped_broker_config_loses_nothing() -> None:
+    """The options that keep a gym's sessions: on disk, saved often, no queue cap (Mosquitto's
+    default max_queued_messages drops QoS 1 messages past 1000 for an offline client)."""
+    options = dict(
+        line.split(None, 1)
+        for line in (REPO / "deploy/mosquitto/station.conf").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    )
+    assert options["persistence"] == "true"
+    assert 0 < int(options["autosave_interval"]) <= 60
+    assert options["max_queued_messages"] == "0"

@@ -19,14 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from loopback import served
-from servers import (  # noqa: F401
-    SITE,
-    RecorderProcess,
-    StationClient,
-    broker,
-    station_day,
-    wait_sessions,
-)
+from servers import SITE, RecorderProcess, StationClient, station_day, wait_sessions
 
 from station.console import auth
 from station.console.app import create_app
@@ -64,7 +57,7 @@ class AnsweringStation(StationClient):
 
 
 @pytest.fixture
-def console(tmp_path: Path, broker: Mosquitto) -> Iterator[httpx.Client]:  # noqa: F811
+def console(tmp_path: Path, broker: Mosquitto) -> Iterator[httpx.Client]:
     site = tmp_path / "station.toml"
     site.write_text(
         '[posture]\npreset = "intermediate"\n\n'
@@ -97,7 +90,7 @@ def _row(html: str, station: str) -> str:
 
 def test_gym_page_shows_the_floor_and_pushes_a_preset(
     console: httpx.Client,
-    broker: Mosquitto,  # noqa: F811
+    broker: Mosquitto,
     tmp_path: Path,
 ) -> None:
     recorder = RecorderProcess(tmp_path, broker.port, str(tmp_path / "fleet.sqlite3"))

@@ -14,16 +14,13 @@ import uuid
 from pathlib import Path
 
 import pytest
-from servers import (  # noqa: F401
+from servers import (
     SITE,
     RecorderProcess,
     StationClient,
     StationDay,
-    broker,
     can_mount,
     fill,
-    pg_url,
-    postgres_cluster,
     station_day,
     tmpfs,
     wait_sessions,
@@ -82,7 +79,7 @@ def close_all(clients: list[StationClient]) -> None:
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
 def test_a_busy_day_every_session_exactly_once(
     engine: str,
-    broker: Mosquitto,  # noqa: F811
+    broker: Mosquitto,
     busy_day: list[StationDay],
     tmp_path: Path,
     request: pytest.FixtureRequest,
@@ -112,7 +109,7 @@ def test_a_busy_day_every_session_exactly_once(
 
 
 def test_broker_killed_mid_day_nothing_lost_or_doubled(
-    broker: Mosquitto,  # noqa: F811
+    broker: Mosquitto,
     busy_day: list[StationDay],
     tmp_path: Path,
 ) -> None:
@@ -142,7 +139,7 @@ def test_broker_killed_mid_day_nothing_lost_or_doubled(
 
 
 def test_recorder_stopped_mid_day_gets_the_backlog_once(
-    broker: Mosquitto,  # noqa: F811
+    broker: Mosquitto,
     busy_day: list[StationDay],
     tmp_path: Path,
 ) -> None:
@@ -170,7 +167,7 @@ def test_recorder_stopped_mid_day_gets_the_backlog_once(
 
 
 def test_recorder_full_disk_clear_error_then_nothing_lost(
-    broker: Mosquitto,  # noqa: F811
+    broker: Mosquitto,
     busy_day: list[StationDay],
     tmp_path: Path,
 ) -> None:
@@ -239,7 +236,7 @@ def test_fleet_status_shows_every_station(tmp_path: Path, busy_day: list[Station
 
 
 def test_simulated_stations_sessions_arrive_as_their_logs_hold_them(
-    broker: Mosquitto,  # noqa: F811
+    broker: Mosquitto,
     tmp_path: Path,
 ) -> None:
     """Three stations run for real (`station run --simulate SCRIPT --fast --json`, each its own
@@ -286,7 +283,7 @@ def test_simulated_stations_sessions_arrive_as_their_logs_hold_them(
 
 
 def test_home_assistant_discovery_for_each_station(
-    broker: Mosquitto,  # noqa: F811
+    broker: Mosquitto,
     tmp_path: Path,
 ) -> None:
     """With --home-assistant the recorder announces, retained, a state and a jumps-today
@@ -355,7 +352,7 @@ time.sleep(600)
 
 
 def test_a_station_that_dies_shows_offline(
-    broker: Mosquitto,  # noqa: F811
+    broker: Mosquitto,
     tmp_path: Path,
 ) -> None:
     """A station process SIGKILLed: the broker publishes its last will, the recorder keeps it

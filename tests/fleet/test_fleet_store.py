@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from servers import SITE, pg_url, postgres_cluster, station_day  # noqa: F401
+from servers import SITE, station_day
 
 from station.fleet import wire
 from station.fleet.store import (
@@ -117,7 +117,7 @@ def test_csv_row_flattens_like_the_stations_own_export(tmp_path: Path) -> None:
 
 
 def test_unreachable_or_empty_databases_are_clear_errors(
-    pg_url: str,  # noqa: F811
+    pg_url: str,
     tmp_path: Path,
 ) -> None:
     from station.fleet.store import StoreError

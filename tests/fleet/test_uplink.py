@@ -198,12 +198,23 @@ def test_sigkill_between_publish_and_puback_delivers_once(mosquitto: Any, tmp_pa
 # --- config push --------------------------------------------------------------------------------
 
 
-def push(broker: Any, target: str, layer: dict[str, Any], *, user: str = "fleet") -> str:
+def push(
+    broker: Any,
+    target: str,
+    layer: dict[str, Any],
+    *,
+    user: str = "fleet",
+    issued_at: str | None = None,
+) -> str:
+    """A console's retained push; with ``issued_at`` as presets.push sends it."""
     change_id = str(uuid.uuid4())
+    body: dict[str, Any] = {"change_id": change_id, "layer": layer}
+    if issued_at is not None:
+        body["issued_at"] = issued_at
     client = connect(broker, user)
     info = client.publish(
         wire.topic(SITE, target, "config/set"),
-        wire.encode({"change_id": change_id, "layer": layer}),
+        wire.encode(body),
         qos=1,
         retain=True,
     )
@@ -284,6 +295,49 @@ def test_an_offline_station_applies_the_retained_change_on_return_and_intruders_
         time.sleep(1.5)
     assert load_config(station.config, required=True).get("session.summary_s") == 16.0
     collector.close()
+
+
+def test_a_returning_station_keeps_the_newest_of_its_retained_changes(
+    mosquitto: Any, tmp_path: Path
+) -> None:
+    """Offline, a station misses a site-wide and a per-station push; on return the broker
+    hands it both retained changes in whichever order it subscribes. Either way the newer
+    (by issued_at) wins: an older change arriving after it is skipped, not applied over it."""
+    morning, noon = "2026-05-28T08:00:00.000+00:00", "2026-05-28T12:00:00.000+00:00"
+    cases = {"st-11": (noon, morning), "st-12": (morning, noon)}  # (its own push, all's push)
+    for station_id, (own_at, all_at) in cases.items():
+        _check_newest_wins(mosquitto, tmp_path, station_id, own_at, all_at)
+
+
+def _check_newest_wins(
+    mosquitto: Any, tmp_path: Path, station_id: str, own_at: str, all_at: str
+) -> None:
+    station = StationDir(tmp_path / station_id, mosquitto, station_id)
+    collector = Collector(mosquitto, wire.site_filter(SITE, "config/state"), user="fleet")
+    own = push(mosquitto, station_id, {"session": {"summary_s": 11.0}}, issued_at=own_at)
+    every = push(mosquitto, wire.ALL, {"session": {"summary_s": 22.0}}, issued_at=all_at)
+    newer, older = (own, every) if own_at > all_at else (every, own)
+    with running(station):
+        assert collector.wait_for(lambda: answer(collector, station_id, newer) is not None)
+        time.sleep(1.0)  # the other retained change has arrived too by now
+    expected = 11.0 if own_at > all_at else 22.0
+    assert load_config(station.config, required=True).get("session.summary_s") == expected
+    state = answer(collector, station_id, newer)
+    assert state is not None and state["ok"]
+    if own_at > all_at:  # the older one came second: skipped, no answer over the newer one
+        assert answer(collector, station_id, older) is None
+        assert collector.of("config/state")[-1]["change_id"] == newer
+    # and it stays skipped after a restart (the last applied time is kept on disk)
+    with running(station):
+        time.sleep(1.0)
+    assert load_config(station.config, required=True).get("session.summary_s") == expected
+    collector.close()
+    # clear the site-wide retained change for the next case
+    client = connect(mosquitto, "fleet")
+    clear = client.publish(wire.topic(SITE, wire.ALL, "config/set"), b"", qos=1, retain=True)
+    clear.wait_for_publish(5)
+    client.disconnect()
+    client.loop_stop()
 
 
 def test_live_progress_and_status_follow_the_kiosk(mosquitto: Any, tmp_path: Path) -> None:

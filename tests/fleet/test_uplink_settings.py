@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from station.config.loader import ConfigInvalid, load_config
-from station.fleet.settings import parse_broker
+from station.fleet.settings import BrokerAddress, parse_broker
 
 
 def _errors(tmp_path: Path, body: str) -> dict[str, str]:
@@ -38,7 +38,40 @@ def test_a_complete_section_loads(tmp_path: Path) -> None:
     path.write_text('[uplink]\nenabled = true\nbroker = "mqtts://broker.gym.lan"\n'
                     'site = "gym-1"\nstation_id = "floor-3"\n')  # fmt: skip
     assert load_config(path, required=True).get("uplink.station_id") == "floor-3"
-    assert parse_broker("mqtts://broker.gym.lan") == ("broker.gym.lan", 8883, True)
-    assert parse_broker("mqtt://10.0.0.2:1884") == ("10.0.0.2", 1884, False)
+    assert parse_broker("mqtts://broker.gym.lan") == BrokerAddress("broker.gym.lan", 8883, True)
+    assert parse_broker("mqtt://10.0.0.2:1884") == BrokerAddress("10.0.0.2", 1884, False)
     with pytest.raises(ValueError, match="port"):
         parse_broker("mqtt://h:99999")
+
+
+@pytest.mark.parametrize(
+    ("text", "tls_ca", "expected"),
+    [
+        ("gym-server.lan", False, BrokerAddress("gym-server.lan", 1883, False)),
+        ("gym-server.lan:1884", False, BrokerAddress("gym-server.lan", 1884, False)),
+        ("gym-server.lan", True, BrokerAddress("gym-server.lan", 8883, True)),
+        ("10.0.0.2:8884", True, BrokerAddress("10.0.0.2", 8884, True)),
+        ("mqtt://10.0.0.2", True, BrokerAddress("10.0.0.2", 8883, True)),
+        ("mqtts://[::1]:9000/", False, BrokerAddress("::1", 9000, True)),
+    ],
+)
+def test_one_parser_for_every_broker_form(text: str, tls_ca: bool, expected: BrokerAddress) -> None:
+    assert parse_broker(text, tls_ca=tls_ca) == expected
+
+
+@pytest.mark.parametrize(
+    "bad", ["http://gym", "gym:port", "gym:0", "mqtt://", "mqtt://user@gym", "gym/path", ""]
+)
+def test_a_bad_broker_address_says_what_is_wrong(bad: str) -> None:
+    with pytest.raises(ValueError, match=r"expected|host|port|only a scheme"):
+        parse_broker(bad)
+
+
+def test_the_fleet_section_checks_its_broker_like_the_uplink(tmp_path: Path) -> None:
+    """[fleet] broker and [uplink] broker: the same forms, the same errors, by key path."""
+    errors = _errors(tmp_path, '[fleet]\nbroker = "http://gym"\n[uplink]\nbroker = "http://gym"\n')
+    assert set(errors) == {"fleet.broker", "uplink.broker"}
+    assert errors["fleet.broker"] == errors["uplink.broker"]
+    path = tmp_path / "station.toml"
+    path.write_text('[fleet]\nbroker = "gym:1884"\n[uplink]\nbroker = "gym:1884"\n')
+    assert load_config(path, required=True).get("fleet.broker") == "gym:1884"

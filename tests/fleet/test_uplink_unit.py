@@ -80,3 +80,30 @@ def test_exec_condition(tmp_path: Path, body: str, status: int) -> None:
         timeout=60,
     )
     assert done.returncode == status, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ("2026-05-28T12:00:00.000+00:00", True),
+        ("2026-05-28T14:00:00+02:00", True),
+        ("2026-05-28T12:00:00", False),  # no zone: not comparable across consoles
+        ("noon", False),
+    ],
+)
+def test_issued_at_must_be_a_zoned_iso_time(tmp_path: Path, text: str, ok: bool) -> None:
+    """An unreadable issued_at rejects the change by its key and changes nothing."""
+    from station.config.sections import SCHEMA
+    from station.console.sitefile import SiteConfigFile
+    from station.fleet.uplink import apply_config_set, issued_at
+
+    config = tmp_path / "station.toml"
+    config.write_text("")
+    site_file = SiteConfigFile(config, SCHEMA, tmp_path)
+    payload = {"change_id": "c1", "layer": {"session": {"summary_s": 9.0}}, "issued_at": text}
+    assert (issued_at(payload) is not None) == ok
+    answer = apply_config_set(payload, site_file, SCHEMA, address="test", reload=lambda: None)
+    assert answer["ok"] == ok
+    if not ok:
+        assert [e["key"] for e in answer["errors"]] == ["issued_at"]
+        assert config.read_text() == ""

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -142,33 +141,6 @@ def running(tmp: Path, site_text: str = "", **kwargs: Any) -> Iterator[Station]:
         yield station
     finally:
         station.stop()
-
-
-def can_mount() -> bool:
-    """Whether this process may mount a tmpfs (root with CAP_SYS_ADMIN, as on the dev VM)."""
-    if os.geteuid() != 0:
-        return False
-    with tempfile.TemporaryDirectory() as folder:
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", folder],
-                              capture_output=True, check=False)  # fmt: skip
-        if done.returncode != 0:
-            return False
-        subprocess.run(["umount", folder], check=False)
-    return True
-
-
-@contextmanager
-def tmpfs(folder: Path, size: str) -> Iterator[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(folder)],
-                   check=True)  # fmt: skip
-    try:
-        yield folder
-    finally:
-        for _ in range(20):
-            if subprocess.run(["umount", str(folder)], check=False).returncode == 0:
-                break
-            time.sleep(0.2)  # busy while the station still has a file open
 
 
 def remount(folder: Path, options: str) -> None:

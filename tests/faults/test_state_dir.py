@@ -15,16 +15,15 @@ import pytest
 from faults_helpers import (
     PASSWORD,
     Station,
-    can_mount,
     csrf_of,
     fill,
     login,
     remount,
     running,
     tally,
-    tmpfs,
 )
 from loopback import served
+from tmpfs_mount import can_mount, tmpfs
 
 from station.storage.paths import SESSIONS_DB
 

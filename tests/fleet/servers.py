@@ -7,17 +7,13 @@ with the uplink's, on the one Mosquitto class."""
 from __future__ import annotations
 
 import contextlib
-import os
 import random
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -205,38 +201,6 @@ def wait_sessions(db: str, count: int, timeout_s: float = 120.0) -> int:
             return seen
         time.sleep(0.1)
     return seen
-
-
-# --- a real full disk ---------------------------------------------------------------------------
-# (The same real-tmpfs approach as tests/faults/faults_helpers.py, which is not importable from
-# here; a candidate for one shared test helper.)
-
-
-def can_mount() -> bool:
-    """Whether this process may mount a tmpfs (root with CAP_SYS_ADMIN)."""
-    if os.geteuid() != 0:
-        return False
-    with tempfile.TemporaryDirectory() as folder:
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", folder],
-                              capture_output=True, check=False)  # fmt: skip
-        if done.returncode != 0:
-            return False
-        subprocess.run(["umount", folder], check=False)
-    return True
-
-
-@contextmanager
-def tmpfs(folder: Path, size: str) -> Iterator[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(folder)],
-                   check=True)  # fmt: skip
-    try:
-        yield folder
-    finally:
-        for _ in range(20):
-            if subprocess.run(["umount", str(folder)], check=False).returncode == 0:
-                break
-            time.sleep(0.2)
 
 
 def fill(folder: Path) -> None:

@@ -19,12 +19,11 @@ from servers import (
     RecorderProcess,
     StationClient,
     StationDay,
-    can_mount,
     fill,
     station_day,
-    tmpfs,
     wait_sessions,
 )
+from tmpfs_mount import can_mount, tmpfs
 
 from station.fleet import wire
 from station.fleet.store import FleetStore

@@ -5,6 +5,7 @@ an HTTP client on loopback addresses only."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 import tomllib
@@ -562,3 +563,17 @@ def test_history_parameters_out_of_range_are_clamped_or_refused(client: httpx.Cl
     assert "in the last 14 days" in client.get("/history?days=many").text  # the default
     assert client.get("/history.csv?since=yesterday").status_code == 400
     assert client.get("/history.csv?since=2999-01-01").text.splitlines() == [",".join(CSV_FIELDS)]
+
+
+def test_a_field_that_may_go_negative_gets_a_keyboard_with_a_minus(client: httpx.Client) -> None:
+    # A phone's decimal keypad (iOS) has no minus key: such a field could not be typed there.
+    login(client)
+    page = client.get("/thresholds").text
+
+    def inputmode(path: str) -> str:
+        match = re.search(rf'<input id="{re.escape(path)}"[^>]*inputmode="(\w+)"', page)
+        assert match, path
+        return match.group(1)
+
+    assert inputmode("presets.intermediate.landing_camera.warn") == "text"  # down to -30
+    assert inputmode("presets.intermediate.back.warn") == "decimal"  # never below 0

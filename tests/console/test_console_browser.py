@@ -253,6 +253,16 @@ def test_every_page_renders_at_phone_size(
         )
         expect(page.locator("#save-state")).to_contain_text("saved")
         assert tomllib.loads(site.read_text())["presets"]["intermediate"]["head"]["fault"] == 22
+        # A login that ended meanwhile (a new password logs everyone out): the slider says it
+        # was not saved and why, instead of failing silently.
+        auth.set_password(state, PASSWORD)
+        page.eval_on_selector(
+            'input[data-key="presets.intermediate.head.fault"]',
+            "el => { el.value = 24; el.dispatchEvent(new Event('change')); }",
+        )
+        expect(page.locator("#save-state")).to_contain_text("login has ended")
+        assert tomllib.loads(site.read_text())["presets"]["intermediate"]["head"]["fault"] == 22
+        log_in(page)
 
         page.goto("/alerts")
         page.screenshot(path=str(shots / "alerts.png"), full_page=True)

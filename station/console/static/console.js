@@ -48,9 +48,14 @@ function liveTuning() {
         headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
         body: JSON.stringify({ key: input.dataset.key, value: input.value, version: root.dataset.version }),
       });
-      const reply = await response.json();
+      // A login that ended (timeout, a console restart, a new password) answers 401 in plain
+      // text: say so, rather than fail silently and leave the trainer thinking it was saved.
+      const reply = await response.json().catch(() => ({}));
       if (reply.version) root.dataset.version = reply.version;
-      saveState.textContent = `${input.dataset.key}: ${reply.message}`;
+      const why = response.status === 401
+        ? "not saved: your login has ended. Reload the page and log in again."
+        : `not saved (error ${response.status}).`;
+      saveState.textContent = `${input.dataset.key}: ${reply.message || why}`;
     });
   }
 }

@@ -5,12 +5,12 @@ works end to end on the simulated SPI bus")."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
+from paced_reader import PacedSleep
 
 import station.mat.sensors as sensors
 from station.clock import ManualClock
@@ -19,7 +19,7 @@ from station.config.sections import SCHEMA
 from station.diag.checks import OK, WARN, Context, check_mat
 from station.events import ForceBlock, Landing
 from station.mat.adc import AdcChip, chip
-from station.mat.sensors import AdcReader, AdcSource, SimulatedSpi, open_adc_reader
+from station.mat.sensors import AdcSource, SimulatedSpi, open_adc_reader
 from station.mat.synth import Jumps, Stand, synthetic_session
 from station.mat.tracker import MatTracker
 
@@ -102,18 +102,8 @@ def test_a_session_through_the_new_chip_counts_every_jump(monkeypatch: pytest.Mo
 
     monkeypatch.setattr(sensors, "open_spidev", open_bus)
     cfg = _config()
-    readers: list[AdcReader] = []
-
-    def paced_sleep(seconds: float) -> None:
-        # The manual clock lets the reader's thread run ahead of this test's loop; a real clock
-        # paces it. Without pacing its bounded queue drops the oldest blocks (as it should for
-        # a stuck main loop), and with them landings: wait for the consumer instead.
-        while readers and readers[0].queue.qsize() > 100:
-            time.sleep(0.0005)
-        clock.sleep(seconds)
-
-    reader = open_adc_reader(cfg["mat"], clock, paced_sleep)
-    readers.append(reader)
+    sleep = PacedSleep(clock)
+    reader = sleep.pace(open_adc_reader(cfg["mat"], clock, sleep))
     assert reader.chip.name == "fake16" and reader.calibration.full_scale == 65535
     tracker = MatTracker(cfg)
     source = AdcSource(reader)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from paced_reader import PacedSleep
 
 from station.clock import ManualClock
 from station.events import ContactEdge, DeviceStatus, ForceBlock
@@ -67,7 +68,10 @@ def test_frames_are_the_datasheets_bytes() -> None:
 def test_reader_samples_on_schedule_and_calibrates() -> None:
     clock = ManualClock(100.0)
     spi = SimulatedSpi(lambda t: [300.0 + 50 * math.sin(t), 620.0], "mcp3008", clock)
-    reader = AdcReader(spi, "mcp3008", [0, 1], 1000.0, _calibration(), 5.0, clock, clock.sleep)
+    sleep = PacedSleep(clock)
+    reader = sleep.pace(
+        AdcReader(spi, "mcp3008", [0, 1], 1000.0, _calibration(), 5.0, clock, sleep)
+    )
     events = _collect(reader, 20)
     blocks = [e for e in events if isinstance(e, ForceBlock)]
     assert all(len(b.t_samples) == 5 and b.zones == ZONES for b in blocks)
@@ -86,7 +90,10 @@ def test_reader_samples_on_schedule_and_calibrates() -> None:
 def test_reader_reports_a_zone_pinned_at_full_scale() -> None:
     clock = ManualClock()
     spi = SimulatedSpi(lambda t: [400.0, 5000.0], "mcp3008", clock)  # right is shorted high
-    reader = AdcReader(spi, "mcp3008", [0, 1], 1000.0, _calibration(), 5.0, clock, clock.sleep)
+    sleep = PacedSleep(clock)
+    reader = sleep.pace(
+        AdcReader(spi, "mcp3008", [0, 1], 1000.0, _calibration(), 5.0, clock, sleep)
+    )
     events = _collect(reader, 150)
     status = [e for e in events if isinstance(e, DeviceStatus)]
     assert status and status[0].device == "mat.right" and not status[0].ok

@@ -45,6 +45,21 @@ class FormState:
 
 FRESH = FormState()
 
+
+@dataclass(frozen=True)
+class Written:
+    """How a save went: `changes` (None: refused), each field's error, a banner saying why,
+    the HTTP status, the file's version after a save, and on a refused concurrent edit the
+    keys someone else changed (None: not known)."""
+
+    changes: list[Change] | None
+    errors: dict[str, str]
+    banner: str
+    status: int
+    version: str = ""
+    changed: list[str] | None = None
+
+
 Rerender = Callable[[FormState], Awaitable[Response]]
 """Shows a form page again in the given state (after a refused save)."""
 
@@ -81,6 +96,26 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def render_page(
+    console: Console, request: Request, name: str, context: Mapping[str, Any], status: int = 200
+) -> Response:
+    """A page (templates/NAME) with the session's CSRF token, flash message and menu; never
+    cached."""
+    session = request.session
+    if "csrf" not in session:
+        session["csrf"] = auth.new_csrf_token()
+    context = {
+        "csrf": session["csrf"],
+        "flash": session.pop("flash", None),
+        "logged_in": console.logged_in(request),
+        "page": name.removesuffix(".html"),
+        **context,
+    }
+    response = console.templates.TemplateResponse(request, name, context, status_code=status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 class Area:
     """One area of the console (a page or a few): its handlers are methods marked with
     :func:`station.console.routing.get` / :func:`~station.console.routing.post`.
@@ -100,19 +135,7 @@ class Area:
     ) -> Response:
         """A trainer's page (templates/NAME) with the session's CSRF token, flash message and
         menu; never cached."""
-        session = request.session
-        if "csrf" not in session:
-            session["csrf"] = auth.new_csrf_token()
-        context = {
-            "csrf": session["csrf"],
-            "flash": session.pop("flash", None),
-            "logged_in": self.c.logged_in(request),
-            "page": name.removesuffix(".html"),
-            **context,
-        }
-        response = self.c.templates.TemplateResponse(request, name, context, status_code=status)
-        response.headers["Cache-Control"] = "no-store"
-        return response
+        return render_page(self.c, request, name, context, status)
 
     def render_form(
         self,
@@ -154,18 +177,28 @@ class Area:
         self, request: Request, values: Mapping[str, Any], version: str, page: str
     ) -> tuple[list[Change] | None, dict[str, str], str, int]:
         """Save `values` to the site file: (changes or None, field errors, banner, status)."""
+        saved = self.write_versioned(request, values, version, page)
+        return saved.changes, saved.errors, saved.banner, saved.status
+
+    def write_versioned(
+        self, request: Request, values: Mapping[str, Any], version: str, page: str
+    ) -> Written:
+        """:meth:`write`, also saying the file's version after the save and, for a refused
+        concurrent edit, which keys someone else changed."""
         try:
-            changes = self.c.site.save(values, version, address=client_address(request), page=page)
+            changes, new_version = self.c.site.save_versioned(
+                values, version, address=client_address(request), page=page
+            )
         except ConcurrentEdit as exc:
-            return None, {}, str(exc), 409
+            return Written(None, {}, str(exc), 409, changed=exc.changed_keys)
         except ConfigInvalid as exc:
             errors = {e.path: e.message for e in exc.errors if e.path}
             general = [str(e) for e in exc.errors if not e.path]
             banner = "Nothing was saved: " + (
                 "; ".join(general) if general else "fix the values marked below."
             )
-            return None, errors, banner, 400
-        return changes, {}, "", 200
+            return Written(None, errors, banner, 400)
+        return Written(changes, {}, "", 200, version=new_version)
 
     def written(self, request: Request, changes: list[Change], back: str) -> Response:
         """After a save: ask the station to reload, say what changed, go `back`."""

@@ -24,6 +24,9 @@ class Field:
     value: Any
     origin: str
     error: str = ""
+    stored: Any = None
+    """The value in force (the file's, or the default): `value` is what the trainer typed
+    when a refused form is shown again. The page's script counts unsaved changes against it."""
 
     @property
     def widget(self) -> str:
@@ -125,11 +128,11 @@ def fields_for(
             value = config.get(path)
         except KeyError:  # a trainer preset that does not exist yet
             value = spec.default
+        stored = value
         if submitted is not None and path in submitted:
             value = submitted[path]
-        out.append(
-            Field(path, name, spec, value, config.origin(path), (errors or {}).get(path, ""))
-        )
+        error = (errors or {}).get(path, "")
+        out.append(Field(path, name, spec, value, config.origin(path), error, stored))
     return out
 
 

@@ -23,13 +23,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from station.console import auth
-from station.console.area import Area, Console, client_address
+from station.console.area import Area, Console, client_address, render_page
 
 log = logging.getLogger("station.console")
 
@@ -97,15 +98,54 @@ def guard(console: Console, spec: RouteSpec, handler: Handler) -> Handler:
 
     async def guarded(request: Request) -> Response:
         if spec.access is Access.TRAINER and not console.logged_in(request):
-            if request.method == "GET" and not request.url.path.startswith(SCRIPT_PATHS):
-                return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-            return PlainTextResponse("not logged in", status_code=401)
+            return login_needed(console, request)
         if spec.method == "POST" and not await csrf_ok(request):
             return csrf_refusal(request)
         return await handler(request)
 
     guarded.__doc__ = handler.__doc__
     return guarded
+
+
+def login_needed(console: Console, request: Request) -> Response:
+    """The answer to a trainer's request without a live login.
+
+    A page (GET) redirects to the login page. A form posted after the login ended (it lasts
+    `session_hours`; a console restart or a new password also ends it) gets a page that says
+    so, that nothing was saved, with the login form right there: the page's script keeps what
+    was typed on the phone and puts it back once logged in (see static/console.js, drafts).
+    A script's request gets 401 with the reason, as JSON when it asked for JSON."""
+    script = request.url.path.startswith(SCRIPT_PATHS)
+    if request.method == "GET" and not script:
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    if "application/json" in request.headers.get("accept", ""):
+        body = {"ok": False, "login": True, "message": login_ended(console) + " Nothing was done."}
+        return JSONResponse(body, status_code=401)
+    if script:
+        return PlainTextResponse("not logged in", status_code=401)
+    context = {
+        "error": "",
+        "disabled": "",
+        "expired": login_ended(console),
+        "next": back_to(request),
+    }
+    return render_page(console, request, "login.html", context, 401)
+
+
+def login_ended(console: Console) -> str:
+    return (
+        f"Your login has ended (a login lasts {console.session_hours:g} hours; a console "
+        "restart or a new password also ends it)."
+    )
+
+
+def back_to(request: Request) -> str:
+    """The console page a form was posted from (its Referer, same host only), to return to
+    after logging in again; the landing page when the browser did not say."""
+    parts = urlsplit(request.headers.get("referer", ""))
+    if parts.netloc != request.url.netloc or not parts.path.startswith("/"):
+        return "/"
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 async def csrf_ok(request: Request) -> bool:

@@ -142,6 +142,14 @@ class SiteConfigFile:
         Raises ConcurrentEdit if the file is not the version the form was made from, and
         ConfigInvalid (every error with its key path) if the result would not load; in both
         cases the file is untouched."""
+        return self.save_versioned(changes, expected_version, address=address, page=page)[0]
+
+    def save_versioned(
+        self, changes: Mapping[str, Any], expected_version: str, *, address: str, page: str = ""
+    ) -> tuple[list[Change], str]:
+        """:meth:`save`, and the version of the file this save left (taken under the save's
+        lock, so a script chaining saves sends the version of its own last write, never one
+        that already includes someone else's later change)."""
         with self._exclusive():
             text = self.text()
             if self.version_of(text) != expected_version:
@@ -163,7 +171,7 @@ class SiteConfigFile:
                         spec.normalise(value) if not spec.problem(value) else value,
                     )
             if not applied:
-                return []
+                return [], expected_version
             new_text = tomlkit.dumps(doc)
             self._build(new_text)  # raises ConfigInvalid; nothing written
             # A site file that is a symlink (e.g. into a config repository) stays one: the
@@ -180,7 +188,7 @@ class SiteConfigFile:
                 ) from exc
             self._remember(new_text)
         self.audit(address, "save", page=page, changes=applied)
-        return applied
+        return applied, self.version_of(new_text)
 
     def audit(
         self, address: str, action: str, *, page: str = "", changes: list[Change] | None = None,

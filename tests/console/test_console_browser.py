@@ -99,6 +99,7 @@ def test_log_in_change_a_threshold_see_it_saved_and_reloaded_log_out(
         with served(create_app(site, state)) as url:
             page, errors = new_page(browser, url)
             log_in(page)
+            page.click("#fault-back summary")  # each light is a section: open Back
             warn = page.locator('input[name="presets.intermediate.back.warn"]')
             expect(warn).to_have_value("12")
             warn.fill("13.5")
@@ -113,6 +114,7 @@ def test_log_in_change_a_threshold_see_it_saved_and_reloaded_log_out(
             assert station.stdout.readline().strip() == "SIGHUP"
             expect(warn).to_have_value("13.5")
             # An out-of-range value: a clear error next to the field, nothing written.
+            page.click("#fault-back summary")
             page.locator('input[name="presets.intermediate.back.hold_s"]').fill("99")
             page.click("button:text('Save “intermediate”')")
             expect(page.locator(".banner")).to_contain_text("Nothing was saved")
@@ -260,7 +262,7 @@ def test_every_page_renders_at_phone_size(
             'input[data-key="presets.intermediate.head.fault"]',
             "el => { el.value = 24; el.dispatchEvent(new Event('change')); }",
         )
-        expect(page.locator("#save-state")).to_contain_text("login has ended")
+        expect(page.locator("#save-problem")).to_contain_text("login has ended")
         assert tomllib.loads(site.read_text())["presets"]["intermediate"]["head"]["fault"] == 22
         log_in(page)
 

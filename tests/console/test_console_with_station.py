@@ -92,6 +92,7 @@ def test_a_threshold_changed_in_the_browser_reaches_the_running_station(
         expect(page.locator("#live-counts")).to_contain_text("jumps")
 
         page.goto("/thresholds")
+        page.click("#fault-back summary")  # each light is a section: open Back
         page.fill('input[name="presets.intermediate.back.warn"]', f"{new_warn:g}")
         page.click("button:text('Save “intermediate”')")
         expect(page.locator(".flash")).to_contain_text("The station is reloading")

@@ -7,12 +7,14 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from station.console.area import Area
+from station import faults
+from station.console.area import Area, Written
 from station.console.areas.thresholds import preset_groups
 from station.console.forms import parse_text
 from station.console.routing import get, post
@@ -21,6 +23,31 @@ from station.storage import live
 
 LIVE_POLL_S = 0.1
 LIVE_STALE_S = 2.0
+
+
+@dataclass(frozen=True)
+class Meter:
+    """How the live page draws one preset table's section: the light it belongs to, and the
+    registry's metric that is judged against its levels (None: no streamed metric, e.g. the
+    mat's landing levels), with the direction in which that metric is a fault."""
+
+    light: str
+    metric: str | None
+    higher_is_worse: bool = True
+    metric_name: str = ""
+
+
+def meters() -> dict[str, Meter]:
+    """Preset table -> Meter, from the fault registry (station.faults): a fault's camera
+    levels live in its spec's threshold section, and its metric says which way is worse. A
+    table no spec claims (the mat's [presets.NAME.landing]) keeps the light of the fault of
+    the same name and shows no meter."""
+    out = {name: Meter(light=name, metric=None) for name in faults.FAULTS}
+    for spec in faults.specs():
+        out[spec.thresholds.section] = Meter(
+            spec.name, spec.name, spec.metric.higher_is_worse, spec.metric.name
+        )
+    return out
 
 
 class Live(Area):
@@ -33,8 +60,13 @@ class Live(Area):
             return self.broken(request, problem)
         preset = str(config.get("posture.preset"))
         groups = preset_groups(self.c.schema, config, preset)
+        by_table = meters()
+        sections = [
+            (fault, doc, fields, by_table.get(fault, Meter(light=fault, metric=None)))
+            for fault, doc, fields in groups
+        ]
         return self.render(
-            request, "live.html", {"preset": preset, "groups": groups, "version": version}
+            request, "live.html", {"preset": preset, "sections": sections, "version": version}
         )
 
     @get("/live/stream")
@@ -78,23 +110,49 @@ class Live(Area):
             value = parse_text(key_spec(self.c.schema, key), raw)
         except (ValueError, KeyError) as exc:
             return JSONResponse({"ok": False, "message": str(exc)}, status_code=400)
-        changes, errors, banner, status = self.write(request, {key: value}, version, "live")
-        if changes is None:
-            message = errors.get(key) or "; ".join(errors.values()) or banner
-            return JSONResponse(
-                {"ok": False, "message": message, "version": self.c.site.remember_current()},
-                status_code=status,
-            )
-        reloaded, why = live.request_reload(self.c.state_dir) if changes else (False, "")
+        saved = self.write_versioned(request, {key: value}, version, "live")
+        if saved.changes is None:
+            return self._refused(key, saved)
+        reloaded, why = live.request_reload(self.c.state_dir) if saved.changes else (False, "")
         return JSONResponse(
             {
                 "ok": True,
-                "version": self.c.site.remember_current(),
+                # the version this save wrote: the page's next save sends it
+                "version": saved.version,
                 "message": ("saved; station reloading" if reloaded else f"saved; {why}")
-                if changes
+                if saved.changes
                 else "unchanged",
             }
         )
+
+    def _refused(self, key: str, saved: Written) -> Response:
+        """A slider's save that was refused: why, and the values now in the file for every
+        field of the key's preset (so the page shows what is really in force), with the
+        file's version to send next."""
+        reply: dict[str, Any] = {"ok": False, "conflict": saved.status == 409}
+        if saved.status == 409:
+            who = f" ({', '.join(saved.changed)})" if saved.changed else ""
+            reply["changed"] = saved.changed or []
+            reply["message"] = (
+                f"NOT saved: the thresholds were changed by someone else meanwhile{who}. The "
+                "sliders now show the values in force; move it again to change it."
+            )
+        else:
+            reply["message"] = (
+                saved.errors.get(key) or "; ".join(saved.errors.values()) or saved.banner
+            )
+        config, version, _problem = self.load()
+        reply["version"] = version
+        if config is not None:
+            preset = key.split(".")[1]
+            if preset in config["presets"]:
+                reply["values"] = {
+                    f.path: f.value
+                    for _fault, _doc, fields in preset_groups(self.c.schema, config, preset)
+                    for f in fields
+                    if not isinstance(f.value, tuple)
+                }
+        return JSONResponse(reply, status_code=saved.status)
 
 
 def live_payload(status: live.LiveStatus | None) -> dict[str, Any]:

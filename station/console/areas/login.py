@@ -24,13 +24,15 @@ class Login(Area):
         return RedirectResponse(LANDING, status_code=303)
 
     @get("/login", access=Access.ANYONE)
-    async def login_form(self, request: Request, error: str = "", status: int = 200) -> Response:
+    async def login_form(
+        self, request: Request, error: str = "", status: int = 200, nxt: str | None = None
+    ) -> Response:
         try:
             auth.load_credentials(self.c.state_dir)
             disabled = ""
         except auth.ConsoleDisabled as exc:
             disabled, status = str(exc), 503
-        nxt = request.query_params.get("next", LANDING)
+        nxt = nxt or request.query_params.get("next", LANDING)
         return self.render(
             request, "login.html", {"error": error, "disabled": disabled, "next": nxt}, status
         )
@@ -68,7 +70,8 @@ class Login(Area):
             self.c.limiter.failed(address)
             log.warning("failed console login from %s", address)
             self.c.site.audit(address, "login-failed")
-            return await self.login_form(request, "Wrong password.", 401)
+            # the page to go back to survives a mistyped password
+            return await self.login_form(request, "Wrong password.", 401, form.get("next"))
         self.c.limiter.succeeded(address)
         self.c.sessions.revoke(request.session.get("sid"))
         request.session.clear()
@@ -81,7 +84,8 @@ class Login(Area):
         log.info("console login from %s", address)
         self.c.site.audit(address, "login")
         nxt = form.get("next", LANDING)
-        if not nxt.startswith("/") or nxt.startswith("//"):
+        # Only back inside the console: browsers read "/\\host" like "//host", another site.
+        if not nxt.startswith("/") or nxt.startswith("//") or "\\" in nxt:
             nxt = LANDING
         return RedirectResponse(nxt, status_code=303)
 

@@ -10,7 +10,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from station.config.loader import Config
 from station.config.schema import Section
 from station.console.area import FRESH, Area, FormState
-from station.console.forms import Field, fields_for, subtables
+from station.console.forms import Field, fields_for, format_value, subtables
 from station.console.routing import get, post
 from station.console.sitefile import PRESET_NAME, PRESET_RULE
 from station.storage import live
@@ -42,7 +42,10 @@ class Thresholds(Area):
         chosen = preset or request.query_params.get("preset") or in_force
         if chosen not in presets:
             chosen = in_force
-        groups = preset_groups(self.c.schema, config, chosen, state)
+        groups = [
+            (fault, doc, fields, brief(fields))
+            for fault, doc, fields in preset_groups(self.c.schema, config, chosen, state)
+        ]
         return self.render_form(
             request,
             "thresholds.html",
@@ -106,6 +109,21 @@ class Thresholds(Area):
         request.session["flash"] = f"Saved preset {name!r} (a copy of {source!r})."
         live.request_reload(self.c.state_dir)
         return RedirectResponse(f"/thresholds?preset={name}", status_code=303)
+
+
+def brief(fields: list[Field]) -> str:
+    """A light's levels in a few words, for its closed section: off, or its warn and fault
+    levels (the first two numbers when it names them otherwise) with their unit."""
+    by_name = {f.name: f for f in fields}
+    enabled = by_name.get("enabled")
+    if enabled is not None and enabled.value in (False, "false", ""):
+        return "off"
+    levels = [f for f in fields if f.name in ("warn", "fault")] or [
+        f for f in fields if f.widget == "number"
+    ][:2]
+    words = [f"{f.label} {format_value(f.value)}" for f in levels]
+    unit = levels[0].key.unit if levels else ""
+    return " · ".join(words) + (f" {unit}" if unit else "")
 
 
 def _thaw(value: Any) -> Any:

@@ -7,7 +7,8 @@ place that checks access, so an area cannot forget it:
 - ``Access.TRAINER`` (the default): a logged-in session, and on a POST the session's CSRF
   token (form field ``csrf`` or header ``X-CSRF-Token``). Without a session a page (GET)
   redirects to the login page; a script's request (``/live/...``, ``/api/...``) and every POST
-  get 401. A wrong or missing token gets 403. Either way the handler never runs.
+  get 401 (a form's POST as a page saying nothing was saved, with the login form: see
+  :func:`login_needed`). A wrong or missing token gets 403. Either way the handler never runs.
 - ``Access.ANYONE``: no login (the login form itself, logout), but a POST still needs the
   session's CSRF token.
 - ``Access.PUBLIC``: nothing is checked and nothing is asked of the session (the members' own

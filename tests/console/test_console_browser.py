@@ -166,7 +166,8 @@ class FakeStation:
         n = 0
         metrics = {"shoulders": (14.0, 20.0, 32.0, "% of baseline"), "back": (19.5, 12.0, 18.0,
                    "degrees"), "arms": (0.5, 0.65, 0.85, "× torso length"),
-                   "head": (17.0, 16.0, 25.0, "degrees")}  # fmt: skip
+                   "head": (17.0, 16.0, 25.0, "degrees"),
+                   "landing": (5.0, 8.0, 2.0, "degrees")}  # fmt: skip
         while not self.stop.is_set():
             n += 1
             status = LiveStatus(
@@ -175,7 +176,7 @@ class FakeStation:
                 lights={
                     "shoulders": "ok",
                     "back": "fault",
-                    "landing": "ok",
+                    "landing": "warn",
                     "arms": "ok",
                     "head": "warn",
                 },
@@ -241,7 +242,11 @@ def test_every_page_renders_at_phone_size(
         page.goto("/login")
         page.screenshot(path=str(shots / "login.png"), full_page=True)
         log_in(page)
-        page.screenshot(path=str(shots / "thresholds.png"), full_page=True)
+        page.click("#fault-back summary")  # one light open, one change not saved yet
+        page.locator('input[name="presets.intermediate.back.warn"]').fill("11")
+        expect(page.locator("#unsaved")).to_contain_text("1 unsaved change: back warn")
+        # what the phone's screen shows: the save bar stays at its bottom
+        page.screenshot(path=str(shots / "thresholds.png"))
 
         page.goto("/live")
         expect(page.locator('[data-light="back"]')).to_have_class("light fault")  # via SSE

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 
 from station.members.pages import FinishedPage, Handover
 from station.members.qr import QrMatrix, QrReader, make_matrix
+from station.members.settings import MembersSettings
 from station.members.store import MemberStore, page_summary
 from station.members.tokens import code_from_qr, new_token, session_url
 
@@ -52,7 +53,7 @@ class MemberDesk:
     def __init__(
         self,
         store: MemberStore,
-        settings: Mapping[str, Any],
+        settings: MembersSettings,
         *,
         reader: QrReader | None = None,
         wall: Callable[[], float] = time.time,
@@ -71,12 +72,12 @@ class MemberDesk:
         self.scan_s = 0.0  # CPU seconds spent scanning (the benchmark reads it)
 
     @classmethod
-    def in_state_dir(cls, state_dir: str | Path, settings: Mapping[str, Any]) -> MemberDesk:
+    def in_state_dir(cls, state_dir: str | Path, settings: MembersSettings) -> MemberDesk:
         return cls(MemberStore.in_state_dir(state_dir), settings)
 
     @property
     def enabled(self) -> bool:
-        return bool(self.settings["enabled"])
+        return self.settings.enabled
 
     @property
     def greeting(self) -> bool:
@@ -149,14 +150,14 @@ class MemberDesk:
                 code=code,
                 page=page_summary(summary, started_at),
                 shown_at=self.wall(),
-                valid_s=float(self.settings["link_valid_h"]) * 3600.0,
+                valid_s=self.settings.link_valid_s,
             )
         )
-        url = session_url(self.settings["base_url"], token)
+        url = session_url(self.settings.base_url, token)
         self.take_home = TakeHome(url, make_matrix(url))
         return self.take_home
 
-    def configure(self, settings: Mapping[str, Any]) -> None:
+    def configure(self, settings: MembersSettings) -> None:
         self.settings = settings
 
     def close(self) -> None:

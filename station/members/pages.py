@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from station.config.loader import Config
+from station.members.settings import MembersSettings
 from station.members.store import MemberStore
 from station.storage.outbox import ConsumerSite, register_consumer
 from station.storage.sessions import SessionRecord
@@ -97,7 +98,7 @@ class MemberPages:
         self,
         path: Path,
         handover: Handover,
-        settings: Callable[[], Mapping[str, Any]],
+        settings: Callable[[], MembersSettings],
     ) -> None:
         self.path = path
         self.handover = handover
@@ -136,7 +137,7 @@ class MemberPages:
     def _purge(self, store: MemberStore, now: float) -> None:
         """Retention runs after each stored page; failing costs nothing (tried next time)."""
         try:
-            store.purge(now=now, keep_days=float(self.settings()["keep_days"]))
+            store.purge(now=now, keep_days=float(self.settings().keep_days))
         except (sqlite3.Error, OSError) as exc:
             log.warning("members: purging expired pages failed (%s); tried again next time", exc)
 

@@ -182,9 +182,10 @@ def _open_members(state_dir: Path, store: ConfigStore) -> MemberDesk | None:
     """Take-home links and personal codes ([members]); None when the database cannot be
     opened: the station runs without them rather than not at all."""
     from station.members.desk import MemberDesk
+    from station.members.settings import MembersSettings
 
     try:
-        return MemberDesk.in_state_dir(state_dir, store.config["members"])
+        return MemberDesk.in_state_dir(state_dir, MembersSettings.from_config(store.config))
     except (OSError, sqlite3.Error) as exc:
         # the state folder's own trouble (read-only, full, damaged): the session log's notice
         # already names it and its fix; a traceback here would only repeat it

@@ -153,7 +153,9 @@ class Station:
         self.outputs = AlertOutputs(self.config["alerts"], self.hardware.gpio_for(self.config))
         self.roles = self.hardware.roles(self.config)
         if self.members is not None:
-            self.members.configure(self.config["members"])
+            from station.members.settings import MembersSettings
+
+            self.members.configure(MembersSettings.from_config(self.config))
         return True
 
     @property

@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 from station.config.loader import ConfigStore
 from station.hardware import select_hardware
 from station.members.desk import MemberDesk
+from station.members.settings import MembersSettings
 from station.runtime.station import Station
 from station.storage.outbox import ConsumerGroup, ConsumerSite, consumers_for
 from station.storage.sessions import SessionLog
@@ -36,7 +37,7 @@ def make_station(
     store = ConfigStore(site)
     hardware = select_hardware(store.config, simulate=simulate, script=script)
     state = tmp / "state"
-    desk = MemberDesk.in_state_dir(state, store.config["members"])
+    desk = MemberDesk.in_state_dir(state, MembersSettings.from_config(store.config))
     desk.wall = wall
     session_log = SessionLog.in_state_dir(state)
     # the station's registered consumers, as `station run` builds them; they wake only when

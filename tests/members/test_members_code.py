@@ -26,6 +26,7 @@ from station.events import Event
 from station.members.desk import WELCOME_HOLD_S, MemberDesk
 from station.members.pages import CONSUMER_NAME, MemberPages
 from station.members.qr import make_matrix, matrix_image
+from station.members.settings import MembersSettings
 from station.members.store import MemberStore
 from station.members.tokens import digest, history_url, new_token
 from station.runtime.feeds import ThreadedFeed
@@ -172,8 +173,7 @@ def test_a_code_shown_mid_session_or_on_the_summary_links_nothing(tmp_path: Path
 def test_greetings_are_forgotten_and_unknown_codes_ignored(tmp_path: Path) -> None:
     code = first_code(tmp_path / "state")
     store = MemberStore.in_state_dir(tmp_path / "state")
-    desk = MemberDesk(store, {"enabled": True, "link_valid_h": 24.0, "keep_days": 365,
-                              "base_url": BASE})  # fmt: skip
+    desk = MemberDesk(store, MembersSettings(True, 24.0, 365, BASE))
     unknown = with_code(room_picture(), history_url(BASE, new_token()))
     desk.idle_tick(0.0, lambda: unknown)
     assert not desk.greeting and desk.scans == 1

@@ -74,6 +74,7 @@ def idle(quick: bool) -> list[Figure]:
     from station.config.loader import build_config
     from station.config.sections import SCHEMA
     from station.members.desk import MemberDesk
+    from station.members.settings import MembersSettings
     from station.members.store import MemberStore
     from station.members.tokens import history_url
 
@@ -88,7 +89,7 @@ def idle(quick: bool) -> list[Figure]:
         frames = _frames(width, height, 90)
         url = history_url(config["members"]["base_url"], code)
         frames = [held_up(f, url) if i % 3 == 0 else f for i, f in enumerate(frames)]
-        desk = MemberDesk(store, config["members"])
+        desk = MemberDesk(store, MembersSettings.from_config(config))
         now = 0.0
         cpu = 0.0
         greeted = 0
@@ -141,6 +142,7 @@ def session(quick: bool) -> list[Figure]:
     from station.config.loader import ConfigStore
     from station.hardware import select_hardware
     from station.members.desk import MemberDesk
+    from station.members.settings import MembersSettings
     from station.runtime.loop import run_fast
     from station.runtime.station import Station
 
@@ -150,7 +152,7 @@ def session(quick: bool) -> list[Figure]:
         site.write_text("")
         store = ConfigStore(site)
         hardware = select_hardware(store.config, simulate=True)
-        desk = MemberDesk.in_state_dir(tmp, store.config["members"])
+        desk = MemberDesk.in_state_dir(tmp, MembersSettings.from_config(store.config))
         station = Station(store, hardware, members=desk)
         frame = _frames(
             int(store.config["camera"]["width"]), int(store.config["camera"]["height"]), 1

@@ -6,7 +6,9 @@
   ("welcome back") for :data:`WELCOME_HOLD_S`; the session that starts in that time is linked
   to it, and nothing else is.
 * When a session ends its statistics become a page behind a new take-home token; the summary
-  screen shows that URL as a QR code.
+  screen shows that URL as a QR code at once, and the page is handed over to the ``members``
+  session consumer, which stores it in its own thread (:mod:`station.members.pages`): this
+  thread never writes the members' database.
 
 Pure logic apart from the store and the reader it is given: time comes from the caller.
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,9 +25,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from station.members.pages import FinishedPage, Handover
 from station.members.qr import QrMatrix, QrReader, make_matrix
+from station.members.settings import MembersSettings
 from station.members.store import MemberStore, page_summary
-from station.members.tokens import code_from_qr, session_url
+from station.members.tokens import code_from_qr, new_token, session_url
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +53,7 @@ class MemberDesk:
     def __init__(
         self,
         store: MemberStore,
-        settings: Mapping[str, Any],
+        settings: MembersSettings,
         *,
         reader: QrReader | None = None,
         wall: Callable[[], float] = time.time,
@@ -63,16 +67,17 @@ class MemberDesk:
         self._greeted_at = 0.0
         self._session_code: str | None = None  # the code the running session is linked to
         self.take_home: TakeHome | None = None  # the last finished session's link
+        self.handover = Handover()  # pages for the consumer thread to store
         self.scans = 0
         self.scan_s = 0.0  # CPU seconds spent scanning (the benchmark reads it)
 
     @classmethod
-    def in_state_dir(cls, state_dir: str | Path, settings: Mapping[str, Any]) -> MemberDesk:
+    def in_state_dir(cls, state_dir: str | Path, settings: MembersSettings) -> MemberDesk:
         return cls(MemberStore.in_state_dir(state_dir), settings)
 
     @property
     def enabled(self) -> bool:
-        return bool(self.settings["enabled"])
+        return self.settings.enabled
 
     @property
     def greeting(self) -> bool:
@@ -124,29 +129,35 @@ class MemberDesk:
         self._session_code, self._greeted = self._greeted, None
         self.take_home = None
 
-    def session_ended(self, summary: Any, started_at: float) -> TakeHome | None:
-        """The session's page, linked to its code if one was greeted; None when disabled or
-        the database cannot be written (the member loses a link, the station carries on)."""
+    def session_ended(
+        self, summary: Any, started_at: float, session_id: int | None
+    ) -> TakeHome | None:
+        """The session's take-home link, shown at once; its page (linked to the greeted code,
+        if any) is handed over for the ``members`` consumer to store, keyed by the session
+        log's row `session_id`. None when disabled, or when the session could not be logged
+        (no row: the consumers never hear of it, so a link would lead nowhere)."""
         code, self._session_code = self._session_code, None
         if not self.enabled:
             return None
-        now = self.wall()
-        try:
-            token = self.store.add_page(
-                page_summary(summary, started_at),
-                now=now,
-                valid_s=float(self.settings["link_valid_h"]) * 3600.0,
-                code=code,
-            )
-            self.store.purge(now=now, keep_days=float(self.settings["keep_days"]))
-        except Exception:
-            log.exception("members: could not store the session's page")
+        if session_id is None:
+            log.warning("members: the session was not logged; no take-home link")
             return None
-        url = session_url(self.settings["base_url"], token)
+        token = new_token()
+        self.handover.put(
+            FinishedPage(
+                session_id=session_id,
+                token=token,
+                code=code,
+                page=page_summary(summary, started_at),
+                shown_at=self.wall(),
+                valid_s=self.settings.link_valid_s,
+            )
+        )
+        url = session_url(self.settings.base_url, token)
         self.take_home = TakeHome(url, make_matrix(url))
         return self.take_home
 
-    def configure(self, settings: Mapping[str, Any]) -> None:
+    def configure(self, settings: MembersSettings) -> None:
         self.settings = settings
 
     def close(self) -> None:

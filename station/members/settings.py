@@ -1,10 +1,16 @@
 """The [members] config section: a member's take-home link and opt-in personal code."""
 
+from __future__ import annotations
+
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from station.config.schema import Key, Section
+from station.config.schema import ConfigError, Key, Section, run_checks, validate_layer
+
+if TYPE_CHECKING:
+    from station.config.loader import Config
 
 
 def _base_url_ok(data: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -45,3 +51,43 @@ SECTION = Section(
     },
     checks=(_base_url_ok,),
 )
+
+
+@dataclass(frozen=True)
+class MembersSettings:
+    """[members], typed: one field per key of SECTION (a test keeps them the same)."""
+
+    enabled: bool
+    link_valid_h: float
+    keep_days: int
+    base_url: str
+
+    @property
+    def link_valid_s(self) -> float:
+        return self.link_valid_h * 3600.0
+
+    @classmethod
+    def from_config(cls, config: Config | Mapping[str, Any]) -> MembersSettings:
+        """From a station Config (or the same nested mapping). A section that is not what
+        the schema says (a hand-built mapping, a test's) raises ConfigInvalid naming each key
+        path, e.g. `members.link_valid_h = 0: too small; ...` or `members.base_url: missing`."""
+        from station.config.loader import ConfigInvalid  # the loader imports this module
+
+        try:
+            section = config["members"]
+        except (KeyError, AssertionError):
+            section = None
+        if not isinstance(section, Mapping):
+            raise ConfigInvalid([ConfigError("members", "missing: expected a table [members]")])
+        errors = validate_layer(section, SECTION, "", "members.")
+        errors += [ConfigError(f"members.{k}", "missing") for k in SECTION.keys if k not in section]
+        if not errors:
+            errors = run_checks({"members": section}, Section("", {"members": SECTION}), {})
+        if errors:
+            raise ConfigInvalid(errors)
+        return cls(
+            enabled=bool(section["enabled"]),
+            link_valid_h=float(section["link_valid_h"]),
+            keep_days=int(section["keep_days"]),
+            base_url=str(section["base_url"]),
+        )

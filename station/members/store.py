@@ -143,22 +143,33 @@ class MemberStore:
     # --- session pages ------------------------------------------------------------------------
 
     def add_page(
-        self, summary: Mapping[str, Any], *, now: float, valid_s: float, code: str | None = None
+        self,
+        summary: Mapping[str, Any],
+        *,
+        now: float,
+        valid_s: float,
+        code: str | None = None,
+        token: str | None = None,
     ) -> str:
-        """Store one session's page; returns its new token. With `code` (a personal code
-        shown on the idle screen) the session also goes into that code's history."""
-        token = new_token()
+        """Store one session's page; returns its token (a new one unless `token` is given:
+        the one already shown on the summary screen). With `code` (a personal code shown on
+        the idle screen) the session also goes into that code's history. Storing the same
+        token again changes nothing (a consumer retrying after a crash adds no second page
+        or history entry)."""
+        token = new_token() if token is None else token
+        if not well_formed(token):
+            raise ValueError("a page's token must be 22 URL-safe characters")
         text = json.dumps(summary)
         code_hash = digest(code) if code is not None else None
         with self._transaction():
             if code_hash is not None and not self._code_known(code_hash):
                 code_hash = None  # deleted between the greeting and the session's end
-            self._db.execute(
-                "INSERT INTO pages (token_hash, created_at, expires_at, code_hash, summary) "
-                "VALUES (?, ?, ?, ?, ?)",
+            added = self._db.execute(
+                "INSERT OR IGNORE INTO pages (token_hash, created_at, expires_at, code_hash, "
+                "summary) VALUES (?, ?, ?, ?, ?)",
                 (digest(token), now, now + valid_s, code_hash, text),
-            )
-            if code_hash is not None:
+            ).rowcount
+            if added and code_hash is not None:
                 self._add_history(code_hash, summary, now)
         return token
 

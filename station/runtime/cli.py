@@ -182,9 +182,10 @@ def _open_members(state_dir: Path, store: ConfigStore) -> MemberDesk | None:
     """Take-home links and personal codes ([members]); None when the database cannot be
     opened: the station runs without them rather than not at all."""
     from station.members.desk import MemberDesk
+    from station.members.settings import MembersSettings
 
     try:
-        return MemberDesk.in_state_dir(state_dir, store.config["members"])
+        return MemberDesk.in_state_dir(state_dir, MembersSettings.from_config(store.config))
     except (OSError, sqlite3.Error) as exc:
         # the state folder's own trouble (read-only, full, damaged): the session log's notice
         # already names it and its fix; a traceback here would only repeat it
@@ -195,12 +196,16 @@ def _open_members(state_dir: Path, store: ConfigStore) -> MemberDesk | None:
         return None
 
 
-def _consumers(session_log: ResilientLog, store: ConfigStore) -> ConsumerGroup:
+def _consumers(
+    session_log: ResilientLog, store: ConfigStore, members: MemberDesk | None
+) -> ConsumerGroup:
     """The registered session consumers this config enables, each in its own thread, fed
     from the session log (the outbox): nothing but the log write happens on the UI thread."""
+    import station.members.pages  # noqa: F401  (registers the "members" consumer)
     from station.storage.outbox import ConsumerGroup
 
-    return ConsumerGroup.for_config(session_log.path, store.config)
+    services = {"members": members} if members is not None else {}
+    return ConsumerGroup.for_config(session_log.path, store.config, services)
 
 
 CONSUMERS_DRAIN_S = 30.0
@@ -213,13 +218,14 @@ def _run_fast(store: ConfigStore, hardware: Hardware, state_dir: Path) -> list[d
     from station.runtime.station import Station
 
     session_log = _open_log(state_dir)
-    consumers = _consumers(session_log, store)
+    members = _open_members(state_dir, store)
+    consumers = _consumers(session_log, store, members)
     station = Station(
         store,
         hardware,
         session_log=session_log,
         consumers=consumers,
-        members=_open_members(state_dir, store),
+        members=members,
     )
     sources = [s for s in (hardware.open_mat(), hardware.open_camera()) if s is not None]
     clock = ManualClock()
@@ -250,14 +256,15 @@ def _run_live(
     clock = OffsetClock() if hardware.simulate else MonotonicClock()
     hardware.clock = clock  # simulated sources pace themselves in real time
     session_log = _open_log(state_dir)
-    consumers = _consumers(session_log, store)
+    members = _open_members(state_dir, store)
+    consumers = _consumers(session_log, store, members)
     station = Station(
         store,
         hardware,
         session_log=session_log,
         consumers=consumers,
         keep_summaries=args.json,
-        members=_open_members(state_dir, store),
+        members=members,
     )
     openers = [("mat", hardware.open_mat), ("camera", hardware.open_camera)]
     display = None

@@ -153,7 +153,9 @@ class Station:
         self.outputs = AlertOutputs(self.config["alerts"], self.hardware.gpio_for(self.config))
         self.roles = self.hardware.roles(self.config)
         if self.members is not None:
-            self.members.configure(self.config["members"])
+            from station.members.settings import MembersSettings
+
+            self.members.configure(MembersSettings.from_config(self.config))
         return True
 
     @property
@@ -335,9 +337,12 @@ class Station:
             self.outputs.silence()
             summary = self.session.last_summary
             assert summary is not None
-            self._log_finish(summary)
             if self.members is not None:
-                self.members.session_ended(summary, started_at=self.wall() - summary.duration_s)
+                # handed over before the log marks the session finished: its consumer may
+                # take the session the moment it is final
+                started_at = self.wall() - summary.duration_s
+                self.members.session_ended(summary, started_at, self._session_id)
+            self._log_finish(summary)
 
     def _checkpoint(self, now: float) -> None:
         if self._session_id is None or self.session.phase != "active":

@@ -1,6 +1,7 @@
 """A member's session: the lifecycle and its statistics, as pure logic on timestamped inputs.
 
-idle → calibrating → active → summary → idle. The runtime feeds an :class:`Observation` every
+idle → calibrating → active → summary → idle, or summary → calibrating when the next member
+steps on while the summary still shows. The runtime feeds an :class:`Observation` every
 frame plus jump, landing and light updates; everything here depends only on the timestamps it
 is given, so a whole session replays deterministically faster than real time.
 
@@ -152,11 +153,18 @@ class Session:
         return bool(obs.person_in_view)
 
     def _from_idle(self, obs: Observation) -> Phase | None:
+        if not self._someone_arrived(obs):
+            return None
+        return self._begin(obs)
+
+    def _someone_arrived(self, obs: Observation) -> bool:
+        """On the mat (it has one), or in the camera's view for a moment (it has none)."""
         if self._present_since is None:
-            return None
+            return False
         needed = 0.0 if obs.on_mat is not None else CAMERA_PRESENCE_S
-        if obs.t - self._present_since < needed:
-            return None
+        return obs.t - self._present_since >= needed
+
+    def _begin(self, obs: Observation) -> Phase:
         self.stats = SessionStats(started_t=obs.t)
         self.stats.count_source = "mat" if obs.on_mat is not None else "camera"
         return self._enter("calibrating", obs.t)
@@ -191,6 +199,11 @@ class Session:
         return None
 
     def _from_summary(self, obs: Observation) -> Phase | None:
+        # The summary ends early for the next member: they step on while it is still showing
+        # and are counted from their first jump. (The member it belongs to left at least
+        # end_after_off_s ago, so whoever is there now starts a session of their own.)
+        if self._someone_arrived(obs):
+            return self._begin(obs)
         if obs.t - self.phase_since >= self.settings["summary_s"]:
             self.stats = None
             return self._enter("idle", obs.t)

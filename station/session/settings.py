@@ -20,7 +20,12 @@ SECTION = Section(
             max=60.0,
         ),
         "summary_s": Key(
-            15.0, "How long the summary stays before the idle screen.", "s", min=3.0, max=120.0
+            15.0,
+            "How long the summary stays before the idle screen (someone stepping on ends it "
+            "early: their own session starts).",
+            "s",
+            min=3.0,
+            max=120.0,
         ),
         "checkpoint_s": Key(
             5.0, "A session in progress is saved this often.", "s", min=1.0, max=60.0

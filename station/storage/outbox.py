@@ -15,20 +15,25 @@ hold up a member's screen, and a power cut loses nothing a consumer has not conf
 Adding a consumer is one function in one file::
 
     @register_consumer("my-export")
-    def my_export(config: Config) -> SessionConsumer | None:
+    def my_export(config: Config, site: ConsumerSite) -> SessionConsumer | None:
         return MyExport(config["..."]) if ... else None   # None: not enabled here
 
 Its ``deliver(record)`` returns True once the session is safely elsewhere (then it is marked
-and never offered again) and False or raises to have it offered again later, in order.
+and never offered again) and False or raises to have it offered again later, in order. The
+module must be imported before the station builds its consumers (``station.runtime.cli``
+imports the station's own: :mod:`station.members.pages`). `site` says where the outbox is and
+lends what the station's own objects hand over (the members' desk hands over the take-home
+link it showed). A consumer with a ``close()`` has it called from its own thread at the end.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from station.config.loader import Config
 from station.storage.sessions import SessionLog, SessionRecord, Summary
@@ -63,7 +68,17 @@ class SessionConsumer(Protocol):
         ...
 
 
-ConsumerFactory = Callable[[Config], SessionConsumer | None]
+@dataclass(frozen=True)
+class ConsumerSite:
+    """Where the station's consumers run: the outbox (the session log's file; a consumer's own
+    files go beside it) and what the station lends them by name (e.g. "members": the
+    :class:`~station.members.desk.MemberDesk`)."""
+
+    log_path: Path
+    services: Mapping[str, Any] = field(default_factory=dict)
+
+
+ConsumerFactory = Callable[[Config, ConsumerSite], SessionConsumer | None]
 
 CONSUMERS: dict[str, ConsumerFactory] = {}
 """Every in-station consumer by name; its factory returns None where it is not enabled."""
@@ -79,9 +94,10 @@ def register_consumer(name: str) -> Callable[[ConsumerFactory], ConsumerFactory]
     return add
 
 
-def consumers_for(config: Config) -> list[SessionConsumer]:
+def consumers_for(config: Config, site: ConsumerSite) -> list[SessionConsumer]:
     """The registered consumers this config enables."""
-    return [c for c in (factory(config) for factory in CONSUMERS.values()) if c is not None]
+    made = (factory(config, site) for factory in CONSUMERS.values())
+    return [c for c in made if c is not None]
 
 
 class ConsumerThread:
@@ -163,6 +179,12 @@ class ConsumerThread:
             self._wake.wait(wait)
         if db is not None:
             db.close()
+        close = getattr(self.consumer, "close", None)
+        if close is not None:
+            try:
+                close()
+            except Exception:
+                log.exception("session consumer %s: closing failed", self.consumer.name)
 
     def _drain(self, db: SessionLog) -> bool:
         """Hand over the whole backlog; False as soon as a session is refused."""
@@ -190,8 +212,11 @@ class ConsumerGroup:
         self.threads = [ConsumerThread(log_path, c, poll_s=poll_s) for c in consumers]
 
     @classmethod
-    def for_config(cls, log_path: Path, config: Config) -> ConsumerGroup:
-        return cls(log_path, consumers_for(config))
+    def for_config(
+        cls, log_path: Path, config: Config, services: Mapping[str, Any] | None = None
+    ) -> ConsumerGroup:
+        site = ConsumerSite(log_path, dict(services or {}))
+        return cls(log_path, consumers_for(config, site))
 
     def __bool__(self) -> bool:
         return bool(self.threads)
@@ -205,11 +230,14 @@ class ConsumerGroup:
         for thread in self.threads:
             thread.poke()
 
+    def drain(self, timeout_s: float) -> bool:
+        """Poke every thread and wait up to `timeout_s` each for its backlog to empty."""
+        self.poke()
+        return all([thread.wait_idle(timeout_s) for thread in self.threads])
+
     def stop(self, *, drain_s: float = 0.0) -> None:
         """Stop every thread, first waiting up to `drain_s` for their backlogs to empty."""
         if drain_s > 0:
-            self.poke()
-            for thread in self.threads:
-                thread.wait_idle(drain_s)
+            self.drain(drain_s)
         for thread in self.threads:
             thread.stop()

@@ -15,31 +15,50 @@ from numpy.typing import NDArray
 from station.config.loader import ConfigStore
 from station.hardware import select_hardware
 from station.members.desk import MemberDesk
+from station.members.settings import MembersSettings
 from station.runtime.station import Station
+from station.storage.outbox import ConsumerGroup, ConsumerSite, consumers_for
 from station.storage.sessions import SessionLog
 
 PHONE = {"width": 390, "height": 844}
 
 
 def make_station(
-    tmp: Path, site_text: str, *, wall: Any = time.time, simulate: bool = True
+    tmp: Path,
+    site_text: str,
+    *,
+    wall: Any = time.time,
+    simulate: bool = True,
+    script: Path | None = None,
 ) -> tuple[Station, Any, MemberDesk]:
     """A real Station with its session log and member desk in `tmp/state`."""
     site = tmp / "station.toml"
     site.write_text(site_text)
     store = ConfigStore(site)
-    hardware = select_hardware(store.config, simulate=simulate)
+    hardware = select_hardware(store.config, simulate=simulate, script=script)
     state = tmp / "state"
-    desk = MemberDesk.in_state_dir(state, store.config["members"])
+    desk = MemberDesk.in_state_dir(state, MembersSettings.from_config(store.config))
     desk.wall = wall
+    session_log = SessionLog.in_state_dir(state)
+    # the station's registered consumers, as `station run` builds them; they wake only when
+    # poked (a test's folder is gone long before a 5 s poll would find it)
+    pages = consumers_for(store.config, ConsumerSite(session_log.path, {"members": desk}))
+    consumers = ConsumerGroup(session_log.path, pages, poll_s=3600.0)
     station = Station(
         store,
         hardware,
-        session_log=SessionLog.in_state_dir(state),
+        session_log=session_log,
+        consumers=consumers,
         wall=wall,
         members=desk,
     )
+    consumers.start()
     return station, hardware, desk
+
+
+def pages_stored(station: Station) -> None:
+    """Wait until the consumers (the members' pages) have taken every logged session."""
+    assert station.consumers is not None and station.consumers.drain(30.0)
 
 
 def room_picture(width: int = 640, height: int = 480, seed: int = 0) -> NDArray[np.uint8]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 from conftest import REPO
-from members_helpers import make_station, room_picture
+from members_helpers import make_station, pages_stored, room_picture
 from starlette.testclient import TestClient
 
 from station.clock import ManualClock, OffsetClock
@@ -24,7 +24,9 @@ from station.console.app import create_app
 from station.display.viewmodel import WELCOME_HEADLINE, IdleView
 from station.events import Event
 from station.members.desk import WELCOME_HOLD_S, MemberDesk
+from station.members.pages import CONSUMER_NAME, MemberPages
 from station.members.qr import make_matrix, matrix_image
+from station.members.settings import MembersSettings
 from station.members.store import MemberStore
 from station.members.tokens import digest, history_url, new_token
 from station.runtime.feeds import ThreadedFeed
@@ -32,6 +34,7 @@ from station.runtime.loop import run_fast
 from station.runtime.station import Station
 from station.session.model import SessionSummary
 from station.sim.sources import simulated_mat, simulated_pose
+from station.storage.sessions import SessionLog
 
 BASE = "http://station.test:8080"
 SITE = f'[members]\nbase_url = "{BASE}"\n'
@@ -124,6 +127,7 @@ def test_a_code_held_up_to_the_camera_links_the_next_session(tmp_path: Path) -> 
     assert desk.scans >= 1 and station.session.phase == "idle"
     station.camera_picture = lambda: None
     simulated_session(station, clock.now())
+    pages_stored(station)
     assert station.sessions_done == 1
     jumps = station.summaries[0]["jumps"]
     with MemberStore.in_state_dir(tmp_path / "state") as store:
@@ -155,6 +159,7 @@ def test_a_code_shown_mid_session_or_on_the_summary_links_nothing(tmp_path: Path
     station.camera_picture = picture
     sources = [s for s in (hardware.open_mat(), hardware.open_camera()) if s is not None]
     run_fast(station, sources, fps=30.0)
+    pages_stored(station)
     assert station.sessions_done == 1
     assert set(looked) <= {"idle"}  # never even looked at outside the idle screen
     assert not desk.greeting
@@ -168,8 +173,7 @@ def test_a_code_shown_mid_session_or_on_the_summary_links_nothing(tmp_path: Path
 def test_greetings_are_forgotten_and_unknown_codes_ignored(tmp_path: Path) -> None:
     code = first_code(tmp_path / "state")
     store = MemberStore.in_state_dir(tmp_path / "state")
-    desk = MemberDesk(store, {"enabled": True, "link_valid_h": 24.0, "keep_days": 365,
-                              "base_url": BASE})  # fmt: skip
+    desk = MemberDesk(store, MembersSettings(True, 24.0, 365, BASE))
     unknown = with_code(room_picture(), history_url(BASE, new_token()))
     desk.idle_tick(0.0, lambda: unknown)
     assert not desk.greeting and desk.scans == 1
@@ -205,9 +209,17 @@ def test_greetings_are_forgotten_and_unknown_codes_ignored(tmp_path: Path) -> No
         count_source="mat",
         top_fault=None,
     )
-    take_home = desk.session_ended(summary, started_at=time.time() - 30)
+    with SessionLog(tmp_path / "state" / "sessions.sqlite3") as session_log:
+        session_id = session_log.begin()
+        take_home = desk.session_ended(summary, time.time() - 30, session_id)
+        session_log.finish(session_id, summary)
+        (record,) = session_log.undelivered(CONSUMER_NAME)
     assert take_home is not None
     token = take_home.url.rsplit("/", 1)[1]
+    assert store.page(token, now=time.time()).state == "unknown"  # only handed over so far
+    pages = MemberPages(store.path, desk.handover, lambda: desk.settings)
+    assert pages.deliver(record) and pages.stored == 1 and len(desk.handover) == 0
+    pages.close()
     lookup = store.page(token, now=time.time())
     assert lookup.state == "ok" and not lookup.kept
     store.close()
@@ -226,9 +238,17 @@ def test_a_broken_database_or_camera_costs_the_feature_not_the_station(tmp_path:
         return shown
 
     station.camera_picture = flaky_picture
-    desk.store.close()  # the database is gone (full disk, deleted, corrupt)
+    # the database is damaged: the desk's connection fails, so does the consumer's
+    desk.store.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{desk.store.path}{suffix}").unlink(missing_ok=True)
+    desk.store.path.write_bytes(b"this is not a database" * 100)
     sources = [s for s in (hardware.open_mat(), hardware.open_camera()) if s is not None]
     run_fast(station, sources, fps=30.0)
     assert station.sessions_done == 1 and calls["n"] >= 2
-    assert desk.take_home is None and not desk.greeting
+    assert not desk.greeting
     assert station.summaries[0]["jumps"] > 0  # the session itself is logged as ever
+    # the summary showed its link; the page waits (retried) for a database that works
+    assert desk.take_home is not None and len(desk.handover) == 1
+    assert station.consumers is not None
+    assert not station.consumers.drain(0.5)

@@ -148,3 +148,17 @@ def test_personal_codes_are_read_only_from_their_own_url_shape() -> None:
     for bad in (code, f"http://x/h/{code[:-1]}", f"http://x/h/{code}/delete",
                 f"http://x/h/{code}?a=1", f"javascript:/h/{code}", ""):  # fmt: skip
         assert code_from_qr(bad) is None, bad
+
+
+def test_a_page_stored_again_with_its_shown_token_changes_nothing(store: MemberStore) -> None:
+    token = store.add_page(summary(100), now=T0, valid_s=3600)
+    _, code = store.keep(token, now=T0)
+    assert code is not None
+    shown = new_token()  # the token the summary screen showed; a retry stores it again
+    for _ in range(2):
+        assert store.add_page(summary(7), now=T0 + DAY, valid_s=3600, code=code, token=shown)
+    assert store.page(shown, now=T0 + DAY).state == "ok"
+    assert [s["jumps"] for s in store.history(code) or []] == [100, 7]
+    assert rows(store.path, "SELECT count(*) FROM pages") == [(2,)]
+    with pytest.raises(ValueError, match="22 URL-safe"):
+        store.add_page(summary(), now=T0, valid_s=3600, token=shown[:-1])

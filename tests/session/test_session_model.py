@@ -97,3 +97,89 @@ def test_fault_seconds_and_onsets() -> None:
     assert head.seconds == pytest.approx(2.0, abs=0.11)
     assert head.onsets == [pytest.approx(5.0, abs=0.11)]  # 6 s, session started at 1 s
     assert session.stats.faults["back"].seconds == 0.0
+
+
+def run_queue(
+    visits: list[tuple[float, float, list[float]]], until: float, *, camera_only: bool = False
+) -> tuple[Session, list[tuple[float, str]], list[tuple[int, float]]]:
+    """Members on the mat (or, camera only, in view) over (on, off) with their jump times.
+    Returns the session, its phase changes and each finished session's (jumps, duration)."""
+    session = Session(SETTINGS)
+    pending = sorted((t, i) for i, (_, _, jumps) in enumerate(visits) for t in jumps)
+    changes: list[tuple[float, str]] = []
+    finished: list[tuple[int, float]] = []
+    t = 0.0
+    while t < until:
+        there = any(on <= t < off for on, off, _ in visits)
+        obs = (
+            Observation(t, person_in_view=there, baseline_ready=there)
+            if camera_only
+            else Observation(t, on_mat=there, mat_still=there)
+        )
+        changed = session.observe(obs)
+        if changed:
+            changes.append((t, changed))
+            if changed == "summary":
+                assert session.last_summary is not None
+                summary = session.last_summary
+                finished.append((summary.jumps, round(summary.duration_s, 2)))
+        while pending and pending[0][0] <= t:
+            session.add_jump(pending.pop(0)[0])
+        t = round(t + 0.02, 6)
+    return session, changes, finished
+
+
+def jumps_between(t0: float, t1: float) -> list[float]:
+    return [round(t0 + 0.5 * i, 6) for i in range(int((t1 - t0) / 0.5))]
+
+
+@pytest.mark.parametrize("camera_only", [False, True], ids=["mat", "camera-only"])
+def test_next_member_on_during_the_summary_gets_a_new_session_from_their_first_jump(
+    camera_only: bool,
+) -> None:
+    # A leaves at 20 s: summary from 25 s to 40 s. B arrives at 28 s and jumps at once.
+    first = (1.0, 20.0, jumps_between(4.0, 19.0))
+    second = (28.0, 45.0, jumps_between(28.1, 44.0))
+    _, changes, finished = run_queue([first, second], 60.0, camera_only=camera_only)
+    arrive = 28.0 + (1.0 if camera_only else 0.0)  # without a mat: a moment in view first
+    assert [c for _, c in changes[:3]] == ["calibrating", "active", "summary"]
+    assert changes[3] == (pytest.approx(arrive), "calibrating")  # the summary ends early
+    counted_from = arrive if camera_only else 28.1
+    active_a = 3.0 + (1.0 if camera_only else 0.0)  # calibrated 2 s after arriving
+    active_b = arrive + 0.12  # B jumps at once: active at the frame after their first jump
+    assert finished == [
+        (len(first[2]), pytest.approx(20.0 - active_a, abs=0.05)),
+        (
+            len([j for j in second[2] if j >= counted_from]),
+            pytest.approx(45.0 - active_b, abs=0.05),
+        ),
+    ]
+
+
+def test_a_glance_in_view_during_the_summary_is_no_session_without_a_mat() -> None:
+    visit = (1.0, 10.0, jumps_between(4.0, 9.0))
+    passer_by = (17.0, 17.6, [])  # in view 0.6 s during the summary
+    session, changes, finished = run_queue([visit, passer_by], 40.0, camera_only=True)
+    assert [c for _, c in changes] == ["calibrating", "active", "summary", "idle"]
+    assert changes[-1][0] == pytest.approx(15.0 + 15.0, abs=0.05)  # the full summary_s
+    assert len(finished) == 1 and session.stats is None
+
+
+def test_back_to_back_within_the_grace_time_is_one_session() -> None:
+    # Off the mat for less than end_after_off_s: the station cannot tell a new member from a
+    # brief step off (the grace time), so every jump is counted in one session, none lost.
+    first = (1.0, 15.0, jumps_between(4.0, 14.5))
+    second = (17.0, 30.0, jumps_between(17.5, 29.5))
+    _, changes, finished = run_queue([first, second], 55.0)
+    assert [c for _, c in changes] == ["calibrating", "active", "summary", "idle"]
+    assert finished == [(len(first[2]) + len(second[2]), pytest.approx(30.0 - 3.0, abs=0.05))]
+
+
+def test_a_member_who_only_stands_gets_an_empty_session_and_leaves_the_next_one_alone() -> None:
+    stands = (1.0, 12.0, [])
+    jumps = (19.0, 30.0, jumps_between(21.5, 29.0))  # on during the standing member's summary
+    _, changes, finished = run_queue([stands, jumps], 60.0)
+    assert [c for _, c in changes] == [
+        "calibrating", "active", "summary", "calibrating", "active", "summary", "idle",
+    ]  # fmt: skip
+    assert finished == [(0, pytest.approx(12.0 - 3.0, abs=0.05)), (len(jumps[2]), 9.0)]

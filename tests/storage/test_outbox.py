@@ -16,6 +16,7 @@ from station.runtime.station import Station
 from station.storage.outbox import (
     CONSUMERS,
     ConsumerGroup,
+    ConsumerSite,
     ConsumerThread,
     SessionConsumer,
     register_consumer,
@@ -80,7 +81,7 @@ def gated() -> object:
     consumer = Gated()
 
     @register_consumer(consumer.name)
-    def _factory(config: Config) -> SessionConsumer | None:
+    def _factory(config: Config, site: ConsumerSite) -> SessionConsumer | None:
         return consumer
 
     yield consumer

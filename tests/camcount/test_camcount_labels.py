@@ -16,7 +16,7 @@ LEGS = ("knee", "ankle", "heel", "foot_index")
 LEFT_LEG = [LANDMARK[f"left_{n}"] for n in LEGS]
 RIGHT_LEG = [LANDMARK[f"right_{n}"] for n in LEGS]
 SWAPPED_SHARE = 0.05  # of the frames, chosen at random (seeded)
-MAX_TOTAL_ERROR = 0.03  # summed |error| with the swaps (the clean figure is 0.3 %)
+MAX_TOTAL_ERROR = 0.03  # summed |error| with the swaps (clean: 0.27 % and 0.68 %)
 
 
 def with_swapped_legs(track: LandmarkTrack, swap: np.ndarray) -> LandmarkTrack:
@@ -42,18 +42,22 @@ def test_swapping_changes_the_alternation_signal(jumprope_tracks: dict[str, obje
     assert np.allclose(after[~swap], before[~swap])
 
 
+@pytest.mark.parametrize("step", [1, 2])
 @pytest.mark.parametrize("seed", range(3))
 def test_count_holds_when_labels_swap_at_random_frames(
-    jumprope_tracks: dict[str, object], seed: int
+    jumprope_tracks: dict[str, object], seed: int, step: int
 ) -> None:
-    """5 % of the frames with left and right swapped, every clip, own frame rate: the summed
-    error stays within 3 % (measured 1.77, 1.23 and 0.95 % for seeds 0–2; the counter
-    before the lowest-foot height, the fundamental-period rule and the refractory merge was
-    off by 4.50, 2.86 and 4.09 %)."""
+    """5 % of the frames with left and right swapped, every clip, at the own frame rate and
+    at every 2nd frame (≈ 15 frames/s): the summed error stays within 3 %. Measured for
+    seeds 0–2: 1.77, 0.95, 1.50 % at the own rate and 1.50, 1.50, 2.32 % at every 2nd frame;
+    the counter before the lowest-foot height, the fundamental-period rule and the
+    refractory merge: 1.36, 1.09, 1.50 % and 2.32, 2.05, **4.09 %** (fails seed 2)."""
+    from station.camcount.evaluate import subsample
+
     truths = read_ground_truth(SHARED_DATA / "jumprope" / "ground_truth.csv")
     results = []
     for k, truth in enumerate(truths):
-        track: LandmarkTrack = jumprope_tracks[truth.clip]  # type: ignore[assignment]
+        track = subsample(jumprope_tracks[truth.clip], step)  # type: ignore[arg-type]
         swap = np.random.default_rng(100 * seed + k).random(len(track)) < SWAPPED_SHARE
         results.append(score_clip(truth, with_swapped_legs(track, swap)))
     total, _worst, _ok = summarize(results)

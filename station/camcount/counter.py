@@ -2,8 +2,9 @@
 
 Two signals, both in torso lengths (so distance to the camera does not matter):
 
-- **bounce** ``b``: the body's height in the image (mean y of hips and feet). Each landing
-  lowers it once; two-foot bounces and double-unders give one cycle per jump.
+- **bounce** ``b``: the body's height in the image (mean y of the hips and the lowest foot,
+  the one on the ground). Each landing lowers it once; two-foot bounces and double-unders
+  give one cycle per jump.
 - **alternation** ``a``: left foot height minus right foot height. In alternate-foot and
   speed-step jumping every foot contact swaps which foot is lower, so each sign change of
   ``a`` is one contact, while the body's bounce is small.
@@ -46,6 +47,9 @@ SHORTEST_PERIOD_S = 0.1  # one jump or one foot contact: 10 a second is beyond a
 LONGEST_PERIOD_S = 1.2
 RHYTHM_INTERVALS = 8  # the recent rhythm: median of this many intervals between contacts
 FUNDAMENTAL_SHARE = 0.4  # the first autocorrelation peak this high (× the highest) is the period
+# How far a jumper's cadence drifts within the 2 s rhythm window: a rope turns at a steady
+# rate, jump-to-jump intervals vary by a few per cent, so 10 % is generous.
+CADENCE_DRIFT = 0.1
 
 
 def autocorrelation(x: NDArray[np.float64], max_lag: int) -> NDArray[np.float64]:
@@ -63,13 +67,18 @@ def autocorrelation(x: NDArray[np.float64], max_lag: int) -> NDArray[np.float64]
 
 
 def dominant_period(
-    x: NDArray[np.float64], dt: float, shortest_s: float, longest_s: float, floor: float = 0.0
+    x: NDArray[np.float64], dt: float, shortest_s: float, longest_s: float
 ) -> tuple[float, float]:
-    """(period in seconds, autocorrelation there) of the signal's strongest repetition, or
-    (0, 0). The first autocorrelation peak at least FUNDAMENTAL_SHARE × the highest is taken,
-    so a multiple of the period (every second jump alike) does not win over the period itself;
-    parabolic interpolation gives the period to a fraction of a frame (at 15 frames/s a
-    contact lasts 3–4 frames, so whole frames would be 15 % steps)."""
+    """(period in seconds, strength) of the signal's repetition, or (0, 0).
+
+    The strength is the highest autocorrelation peak in the lag range. The period is the
+    first peak at least FUNDAMENTAL_SHARE × that high *of which the highest is a whole
+    multiple* (within a grid point and CADENCE_DRIFT): a signal that repeats every jump also
+    repeats every two or three, and the strongest of those peaks is often a multiple (every
+    second contact by the same foot, a weak contact between strong ones, few frames per
+    contact). A peak at a multiple confirms the period; it does not replace it. Parabolic
+    interpolation gives the period to a fraction of a grid point (at 15 frames/s a contact
+    lasts 2–4 frames, so whole frames would be 25 % steps)."""
     lo = max(1, int(np.floor(shortest_s / dt)))
     hi = int(np.ceil(longest_s / dt))
     if len(x) < 2 * lo + 4:
@@ -78,14 +87,19 @@ def dominant_period(
     peaks = [k for k in range(max(lo, 1), len(r) - 1) if r[k] >= r[k - 1] and r[k] >= r[k + 1]]
     if not peaks:
         return 0.0, 0.0
-    top = max(r[k] for k in peaks)
+    strongest = max(peaks, key=lambda k: r[k])
+    top = float(r[strongest])
     if top <= 0:
         return 0.0, 0.0
-    # `floor`: a peak too weak to be trusted is never preferred to a strong later one.
-    k = next(k for k in peaks if r[k] >= max(FUNDAMENTAL_SHARE * top, min(floor, top)))
+
+    def divides_strongest(k: int) -> bool:
+        n = max(1, round(strongest / k))
+        return abs(strongest - n * k) <= 1 + CADENCE_DRIFT * strongest
+
+    k = next(k for k in peaks if r[k] >= FUNDAMENTAL_SHARE * top and divides_strongest(k))
     den = r[k - 1] - 2 * r[k] + r[k + 1]
     shift = 0.5 * (r[k - 1] - r[k + 1]) / den if den < 0 else 0.0
-    return (k + max(-0.5, min(0.5, shift))) * dt, float(r[k])
+    return (k + max(-0.5, min(0.5, shift))) * dt, top
 
 
 @dataclass(frozen=True)
@@ -118,7 +132,10 @@ class CounterParams:
     max_fill: int = 3  # … at most this many, counted evenly spaced
     rhythm_events: int = 0  # not periodic enough: the median of the bout's last intervals,
     # once this many are known (0: only the autocorrelation's period fills gaps)
-    refractory: float = 0.0  # an event within this fraction of a period of the last is one
+    # Two events less than this fraction of the rhythm's interval apart are one contact: the
+    # midpoint between "the same contact" (0) and "the next one" (1). A real contact that
+    # early would mean the cadence doubled from one contact to the next.
+    refractory: float = 0.5
 
 
 DEFAULT_PARAMS = CounterParams()
@@ -232,7 +249,12 @@ class CameraJumpCounter:
         # Image units here; divided by the torso length only after the drift is removed, so
         # a change of scale (member leaning, stepping back) cannot look like a jump.
         feet = 0.5 * (left_y + right_y)
-        bounce = (float(hips.mean()) + feet) / 2.0
+        # The body's height from the foot lowest in the picture (image y grows downward):
+        # the one on the ground, which comes down at every landing, two-foot or one foot at
+        # a time. The swinging foot is not a landing, and the lowest foot needs no left/right
+        # labels, which swap in a side view (MediaPipe then often calls the higher foot
+        # "left"). For feet together it is their mean, as before.
+        bounce = (float(hips.mean()) + max(left_y, right_y)) / 2.0
         alternation = left_y - right_y
         return bounce, alternation, feet, scale
 
@@ -475,7 +497,7 @@ class CameraJumpCounter:
         dt = 1.0 / p.grid_hz  # the history is on the uniform grid
         cycles_per_event = 1.0 if style == "bounce" else 0.5
         period, strength = dominant_period(
-            x, dt, SHORTEST_PERIOD_S / cycles_per_event, LONGEST_PERIOD_S, p.min_periodicity
+            x, dt, SHORTEST_PERIOD_S / cycles_per_event, LONGEST_PERIOD_S
         )
         if strength >= p.min_periodicity:
             return period * cycles_per_event

@@ -163,6 +163,7 @@ CANDIDATES: dict[str, tuple[float, ...]] = {
     "min_periodicity": (0.3, 0.7),
     "fill_ratio": (1.4, 1e9),  # 1e9: never fill from the period
     "rhythm_events": (4, 8),  # default 0: no gap filling from the counted rhythm
+    "refractory": (0.3, 0.7),
 }
 # A candidate replaces the defaults only if it counts this many jumps fewer wrong on the
 # training clips (both frame rates): one jump either way at a bout's start or end is noise.

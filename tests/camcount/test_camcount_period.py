@@ -39,6 +39,22 @@ def test_every_other_jump_weaker_is_still_the_period(fps: float) -> None:
     assert strength > (DEFAULT_PARAMS.min_periodicity if fps >= 30 else 0.35)
 
 
+@pytest.mark.parametrize("fps", [30.0, 15.0])
+def test_a_stronger_multiple_confirms_the_period_but_does_not_replace_it(fps: float) -> None:
+    """Contacts 0.2 s apart whose every second one (the same foot) looks alike: the
+    autocorrelation is 0.47 at one contact interval, under the 0.5 needed to trust a
+    rhythm, and 1.0 at two. The period is the contact interval, and the strong peak at its
+    multiple is what makes it trusted. (Before, a peak under 0.5 gave way to a stronger
+    multiple: the rhythm said one contact where there were two, so gaps holding missed
+    contacts were not filled.)"""
+    interval = 0.2
+    t = np.arange(0, 2.0, 1 / fps)
+    x = np.cos(2 * np.pi * t / interval) + 0.6 * np.cos(np.pi * t / interval)
+    period, strength = dominant_period(x, 1 / fps, 0.1, 1.2)
+    assert period == pytest.approx(interval, rel=0.05)
+    assert strength >= DEFAULT_PARAMS.min_periodicity
+
+
 def test_pure_noise_has_no_trusted_period() -> None:
     rng = np.random.default_rng(5)
     _period, strength = dominant_period(rng.standard_normal(60), 1 / 30, 0.1, 1.2)

@@ -164,8 +164,10 @@ def test_record_writes_a_mat_csv_that_analyze_reads(
     from station.mat.recording import read_mat_csv
 
     rec = read_mat_csv(out)
-    # 0.3 s at 1 kHz; a loaded machine's stalls skip samples (timing is for benchmarks)
-    assert rec.zones == ("left", "right") and len(rec.t) >= 100
+    # 0.3 s at 1 kHz on the real clock: how many rows depends on the machine's load (the rate
+    # is `station bench mat-sampling`'s), so only that rows were written, in time order
+    assert rec.zones == ("left", "right") and len(rec.t) > 1
+    assert all(b > a for a, b in zip(rec.t, rec.t[1:], strict=False))
     assert set(rec.force[:, 0]) == {300.0} and set(rec.force[:, 1]) == {500.0}
     assert main(["mat", "analyze", str(out), "--json"]) == 0
 

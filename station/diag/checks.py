@@ -14,12 +14,13 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from station.clock import Clock, MonotonicClock
+from station.mat.settings import MatSettings
 
 if TYPE_CHECKING:
     import numpy as np
@@ -368,8 +369,7 @@ def synthetic_image() -> Any:
 
 
 def check_mat(ctx: Context) -> list[Check]:
-    mat = ctx.config["mat"]
-    kind = mat["sensor"]
+    kind = MatSettings.from_config(ctx.config).sensor
     if (simulated := _simulated(ctx, "mat")) is not None:
         return [simulated]
     if kind == "none":
@@ -382,7 +382,7 @@ def check_mat(ctx: Context) -> list[Check]:
 
 
 def _check_switch_mat(ctx: Context) -> Check:
-    pin = int(ctx.config["mat"]["switch_pin"])
+    pin = MatSettings.from_config(ctx.config).switch_pin
     if ctx.service_active:
         return Check("mat (switch)", SKIP, "in use by the running station", False, fix=STOP_FIRST)
     try:
@@ -403,12 +403,11 @@ def _check_adc(ctx: Context, seconds: float = 1.0) -> list[Check]:
     not use) through the station's own sampling loop, then report levels, the achieved
     sampling rate and the zero levels."""
     from station.hardware.protocols import HardwareMissing
-    from station.mat.adc import chip
     from station.mat.sensors import open_spidev, sample_counts
 
-    mat = ctx.config["mat"]
-    adc = chip(str(mat["adc_chip"]))
-    bus, dev, clock = int(mat["spi_bus"]), int(mat["spi_device"]), int(mat["spi_clock_hz"])
+    mat = MatSettings.from_config(ctx.config)
+    adc = mat.adc
+    bus, dev, clock = mat.spi_bus, mat.spi_device, mat.spi_clock_hz
     opener = ctx.open_spi or open_spidev
     name = f"mat ADC ({adc.name.upper()} on /dev/spidev{bus}.{dev})"
     try:
@@ -418,8 +417,8 @@ def _check_adc(ctx: Context, seconds: float = 1.0) -> list[Check]:
     except Exception as exc:
         return [Check(name, FAIL, f"cannot open the SPI bus: {exc}", fix="reboot; see docs")]
     full = adc.full_scale
-    used = [int(c) for c in mat["channels"]]
-    rate = float(mat["sample_rate_hz"])
+    used = list(mat.channels)
+    rate = mat.sample_rate_hz
     try:
         counts, stats = sample_counts(
             spi, adc, range(adc.channels), rate, seconds, ctx.clock, ctx.clock.sleep
@@ -440,7 +439,7 @@ def _check_adc(ctx: Context, seconds: float = 1.0) -> list[Check]:
     problems: list[str] = []
     for ch in range(adc.channels):
         col = counts[:, ch]
-        role = f"zone {mat['zones'][used.index(ch)]!r}" if ch in used else "unused"
+        role = f"zone {mat.zones[used.index(ch)]!r}" if ch in used else "unused"
         details.append(
             f"ch{ch} ({role}): mean {col.mean():.0f}, min {col.min():.0f}, max {col.max():.0f} "
             f"of {full}"
@@ -483,7 +482,7 @@ def judge_sampling_rate(achieved_hz: float, asked_hz: float) -> tuple[str, str]:
     )
 
 
-def _zero_levels(mat: Mapping[str, Any], counts: NDArray[np.float64], used: list[int]) -> Check:
+def _zero_levels(mat: MatSettings, counts: NDArray[np.float64], used: list[int]) -> Check:
     """With nobody on the mat each zone should read its calibrated zero: drift since
     calibration, noise, saturation per zone (station.mat.health, which the console's Mat page
     shows too)."""

@@ -234,3 +234,35 @@ def test_multi_point_calibration_fits_each_fsr_zone() -> None:
     assert cal.newtons(4095 * x / (1 + x) + 12.0) == pytest.approx(probe, rel=1e-3)
     with pytest.raises(ValueError, match="two or more known loads"):
         measure_calibration(read, ["left", "right"], [300.0], 0.5, ask, print, "fsr", 4095)
+
+
+def test_mat_settings_are_the_section_typed(tmp_path: Path) -> None:
+    """MatSettings has one field per [mat] key; a site file's values arrive typed, and a bad
+    one is still rejected by the schema with its key path."""
+    import dataclasses
+
+    from station.config.loader import ConfigInvalid, build_config, load_config
+    from station.config.sections import SCHEMA
+    from station.mat.settings import SECTION, MatSettings, ZoneTable
+
+    assert [f.name for f in dataclasses.fields(MatSettings)] == list(SECTION.keys)
+    defaults = MatSettings.from_config(build_config(SCHEMA, []))
+    for name, key in SECTION.keys.items():
+        if name != "tables":
+            want = tuple(key.default) if isinstance(key.default, list) else key.default
+            assert getattr(defaults, name) == want, name
+    assert defaults.tables == {} and defaults.adc.name == "mcp3008"
+    site = tmp_path / "station.toml"
+    site.write_text(
+        "[mat]\nsample_rate_hz = 2000\nfloor_n = 40\nchannels = [2, 3]\n"
+        "[mat.tables.left]\ncounts = [0, 100, 900]\nnewtons = [0, 50, 1500]\n"
+    )
+    settings = MatSettings.from_config(load_config(site))
+    assert (settings.sample_rate_hz, settings.floor_n, settings.channels) == (2000.0, 40.0, (2, 3))
+    assert isinstance(settings.sample_rate_hz, float) and isinstance(settings.floor_n, float)
+    assert settings.tables == {"left": ZoneTable((0.0, 100.0, 900.0), (0.0, 50.0, 1500.0))}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.floor_n = 1.0  # type: ignore[misc]
+    site.write_text("[mat.tables.left]\ncounts = [0, 100]\nnewtons = [0, 50, 1500]\n")
+    with pytest.raises(ConfigInvalid, match=r"mat\.tables\.left\.newtons"):
+        load_config(site)

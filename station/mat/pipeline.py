@@ -44,7 +44,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -142,22 +142,10 @@ class PipelineParams:
     ) -> PipelineParams:
         """From the `[mat]` section and one preset's `landing` table; `sample_rate_hz` (a
         recording's own) overrides mat.sample_rate_hz."""
-        kw: dict[str, Any] = dict(
-            sample_rate_hz=float(sample_rate_hz or mat.sample_rate_hz),
-            floor_n=mat.floor_n,
-            contact_on_bw=mat.contact_on_bw,
-            contact_off_bw=mat.contact_off_bw,
-            min_flight_s=mat.min_flight_s,
-            min_contact_s=mat.min_contact_s,
-            impact_rise_s=mat.impact_rise_s,
-            impact_window_s=mat.impact_window_s,
-            quiet_s=mat.quiet_s,
-            quiet_tolerance_pct=mat.quiet_tolerance_pct,
-            step_off_s=mat.step_off_s,
-            stop_contact_s=mat.stop_contact_s,
-            double_under_flight_s=mat.double_under_flight_s,
-            cadence_window_s=mat.cadence_window_s,
-        )
+        # the [mat] keys the pipeline reads are the fields both have, by the same name
+        shared = {f.name for f in fields(cls)} & {f.name for f in fields(mat)}
+        kw: dict[str, Any] = {name: getattr(mat, name) for name in shared}
+        kw["sample_rate_hz"] = float(sample_rate_hz or mat.sample_rate_hz)
         if landing is not None:
             kw.update(
                 judge_landings=bool(landing["enabled"]),

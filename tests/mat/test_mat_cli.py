@@ -261,6 +261,16 @@ def test_mat_settings_are_the_section_typed(tmp_path: Path) -> None:
     assert (settings.sample_rate_hz, settings.floor_n, settings.channels) == (2000.0, 40.0, (2, 3))
     assert isinstance(settings.sample_rate_hz, float) and isinstance(settings.floor_n, float)
     assert settings.tables == {"left": ZoneTable((0.0, 100.0, 900.0), (0.0, 50.0, 1500.0))}
+    # the pipeline takes every [mat] key it shares a name with (a renamed key cannot fall
+    # back to the pipeline's default unnoticed: all but the landing thresholds are shared)
+    from station.mat.pipeline import PipelineParams
+
+    landing = {"judge_landings", "peak_warn_bw", "peak_fault_bw", "loading_rate_warn_bw_s",
+               "loading_rate_fault_bw_s", "heel_first_is_fault"}  # fmt: skip
+    unshared = {f.name for f in dataclasses.fields(PipelineParams)} - set(SECTION.keys)
+    assert unshared == landing
+    params = PipelineParams.from_config(load_config(site))
+    assert (params.sample_rate_hz, params.floor_n) == (2000.0, 40.0)
     with pytest.raises(dataclasses.FrozenInstanceError):
         settings.floor_n = 1.0  # type: ignore[misc]
     site.write_text("[mat.tables.left]\ncounts = [0, 100]\nnewtons = [0, 50, 1500]\n")

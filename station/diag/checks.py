@@ -8,15 +8,19 @@ never a traceback. Pi-only and heavy libraries are imported inside the checks.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from station.clock import Clock, MonotonicClock
+from station.mat.settings import MatSettings
 
 if TYPE_CHECKING:
     import numpy as np
@@ -25,6 +29,21 @@ if TYPE_CHECKING:
     from station.config.loader import Config
 
 OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
+
+# The margins rates are judged with (the figures themselves come from `station bench`):
+#
+# The ADC loop keeps an absolute schedule and catches up after any delay shorter than
+# station.mat.sensors.CATCH_UP_S (20 ms) without losing a sample, so on a Pi that keeps up it
+# achieves the asked rate to a fraction of a percent (`station bench mat-sampling` asks ≥ 99 %).
+# Samples go missing only in stalls longer than 20 ms (each costs ≥ 2 % of diag's one-second
+# window) or when the bus cannot keep up (a steady shortfall). Below 90 %, i.e. 100 ms of a
+# second unsampled, landings are being lost: more than a Pi's occasional stall explains.
+ADC_RATE_MARGIN = 0.9
+# Pose inference alone (the best of two runs, so a single stall does not decide it) must leave
+# room for the camera counter: docs/counting.md states its accuracy down to 8 frames/s (a
+# Pi 4's rate; two-foot, double-under and alternate-foot jumps within 6 %), and below that a
+# jump's contact rhythm aliases. The live rate is lower still (capture, analysis, screen).
+POSE_MIN_FPS = 8.0
 
 SERVICE = "station.service"
 STOP_FIRST = (
@@ -63,6 +82,9 @@ class Context:
     frame: Any = None  # a camera frame for the pose check, when the camera gave one
     simulated: frozenset[str] = frozenset()  # devices the station would simulate (not checked)
     say: Callable[[str], None] = lambda _text: None
+    # Times the camera's second of frames, pose inference and the ADC's sampling loop (which
+    # also sleeps on it): a test gives a ManualClock so the verdicts do not depend on the load.
+    clock: Clock = field(default_factory=MonotonicClock)
 
 
 # --- the platform ------------------------------------------------------------------------
@@ -101,7 +123,7 @@ def check_platform(ctx: Context) -> Check:
         "Raspberry Pi",
         WARN,
         f"{model}: slower than the Pi 4/5 the station is built for",
-        details=["pose inference may fall below 5 frames/s"],
+        details=[f"pose inference may fall below {POSE_MIN_FPS:g} frames/s"],
         fix="use a Raspberry Pi 4 or 5",
     )
 
@@ -229,10 +251,10 @@ def check_camera(ctx: Context) -> Check:
         size = (int(cam["width"]), int(cam["height"]))
         picam.configure(picam.create_video_configuration(main={"size": size, "format": "RGB888"}))
         picam.start()
-        t0 = time.monotonic()
+        t0 = ctx.clock.now()
         frames = 0
         frame = None
-        while time.monotonic() - t0 < 1.0:
+        while ctx.clock.now() - t0 < 1.0 and frames < 200:  # (a manual clock never moves)
             frame = picam.capture_array()
             frames += 1
         picam.stop()
@@ -304,21 +326,29 @@ def check_pose(ctx: Context) -> Check:
         times = []
         found = []
         for i in range(3):
-            t0 = time.perf_counter()
+            t0 = ctx.clock.now()
             found = backend.detect(image, float(i) / 30.0)
-            times.append(time.perf_counter() - t0)
+            times.append(ctx.clock.now() - t0)
     except Exception as exc:
         return Check(name, FAIL, f"inference failed: {exc}", details=details, fix="reinstall")
     finally:
         backend.close()
-    steady_ms = min(times[1:]) * 1000
-    details.append(f"inference on {what}: {steady_ms:.0f} ms ({1000 / steady_ms:.1f} frames/s)")
+    steady_s = min(times[1:])  # the first run includes the model's warm-up
+    fps = 1.0 / steady_s if steady_s > 0 else math.inf
+    details.append(f"inference on {what}: {steady_s * 1000:.0f} ms ({fps:.1f} frames/s)")
     details.append(f"people found: {len(found)}")
-    status, fix = OK, ""
-    if 1000 / steady_ms < 5:
-        status = WARN
-        fix = "below 5 frames/s: use a Pi 5, close other programs, or lower camera.width"
+    status, fix = judge_pose_rate(fps)
     return Check(name, status, f"{pose['backend']} model runs", details=details, fix=fix)
+
+
+def judge_pose_rate(frames_per_s: float) -> tuple[str, str]:
+    """The verdict and fix on pose inference's best frames/s (POSE_MIN_FPS says why)."""
+    if frames_per_s >= POSE_MIN_FPS:
+        return OK, ""
+    return WARN, (
+        f"below {POSE_MIN_FPS:g} frames/s the camera cannot count every jump: use a Pi 5, "
+        "close other programs, or lower camera.width"
+    )
 
 
 def synthetic_image() -> Any:
@@ -339,8 +369,7 @@ def synthetic_image() -> Any:
 
 
 def check_mat(ctx: Context) -> list[Check]:
-    mat = ctx.config["mat"]
-    kind = mat["sensor"]
+    kind = MatSettings.from_config(ctx.config).sensor
     if (simulated := _simulated(ctx, "mat")) is not None:
         return [simulated]
     if kind == "none":
@@ -353,7 +382,7 @@ def check_mat(ctx: Context) -> list[Check]:
 
 
 def _check_switch_mat(ctx: Context) -> Check:
-    pin = int(ctx.config["mat"]["switch_pin"])
+    pin = MatSettings.from_config(ctx.config).switch_pin
     if ctx.service_active:
         return Check("mat (switch)", SKIP, "in use by the running station", False, fix=STOP_FIRST)
     try:
@@ -374,12 +403,11 @@ def _check_adc(ctx: Context, seconds: float = 1.0) -> list[Check]:
     not use) through the station's own sampling loop, then report levels, the achieved
     sampling rate and the zero levels."""
     from station.hardware.protocols import HardwareMissing
-    from station.mat.adc import chip
     from station.mat.sensors import open_spidev, sample_counts
 
-    mat = ctx.config["mat"]
-    adc = chip(str(mat["adc_chip"]))
-    bus, dev, clock = int(mat["spi_bus"]), int(mat["spi_device"]), int(mat["spi_clock_hz"])
+    mat = MatSettings.from_config(ctx.config)
+    adc = mat.adc
+    bus, dev, clock = mat.spi_bus, mat.spi_device, mat.spi_clock_hz
     opener = ctx.open_spi or open_spidev
     name = f"mat ADC ({adc.name.upper()} on /dev/spidev{bus}.{dev})"
     try:
@@ -389,10 +417,12 @@ def _check_adc(ctx: Context, seconds: float = 1.0) -> list[Check]:
     except Exception as exc:
         return [Check(name, FAIL, f"cannot open the SPI bus: {exc}", fix="reboot; see docs")]
     full = adc.full_scale
-    used = [int(c) for c in mat["channels"]]
-    rate = float(mat["sample_rate_hz"])
+    used = list(mat.channels)
+    rate = mat.sample_rate_hz
     try:
-        counts, stats = sample_counts(spi, adc, range(adc.channels), rate, seconds)
+        counts, stats = sample_counts(
+            spi, adc, range(adc.channels), rate, seconds, ctx.clock, ctx.clock.sleep
+        )
     except Exception as exc:
         return [Check(name, FAIL, f"SPI read failed: {exc}", fix="check the ADC's wiring")]
     finally:
@@ -409,7 +439,7 @@ def _check_adc(ctx: Context, seconds: float = 1.0) -> list[Check]:
     problems: list[str] = []
     for ch in range(adc.channels):
         col = counts[:, ch]
-        role = f"zone {mat['zones'][used.index(ch)]!r}" if ch in used else "unused"
+        role = f"zone {mat.zones[used.index(ch)]!r}" if ch in used else "unused"
         details.append(
             f"ch{ch} ({role}): mean {col.mean():.0f}, min {col.min():.0f}, max {col.max():.0f} "
             f"of {full}"
@@ -420,6 +450,9 @@ def _check_adc(ctx: Context, seconds: float = 1.0) -> list[Check]:
         problems.append("every channel reads 0: ADC not powered, or MISO/CS not connected")
     rate_line = f"achieved {achieved:.0f} samples/s per channel (asked {rate:.0f})"
     details.append(rate_line)
+    if stats.late:
+        details.append(f"{stats.late} samples skipped after stalls longer than 20 ms")
+    rate_status, rate_fix = judge_sampling_rate(achieved, rate)
     checks = []
     if problems:
         checks.append(
@@ -432,23 +465,24 @@ def _check_adc(ctx: Context, seconds: float = 1.0) -> list[Check]:
                 "to ground, each sensor's divider to its channel)",
             )
         )
-    elif achieved < 0.9 * rate:
-        checks.append(
-            Check(
-                name,
-                WARN,
-                rate_line,
-                details=details,
-                fix="the Pi is too busy or mat.spi_clock_hz too low; landings need ≥ 1 kHz",
-            )
-        )
     else:
-        checks.append(Check(name, OK, rate_line, details=details))
+        checks.append(Check(name, rate_status, rate_line, details=details, fix=rate_fix))
     checks.append(_zero_levels(mat, counts, used))
     return checks
 
 
-def _zero_levels(mat: Mapping[str, Any], counts: NDArray[np.float64], used: list[int]) -> Check:
+def judge_sampling_rate(achieved_hz: float, asked_hz: float) -> tuple[str, str]:
+    """The verdict and fix on the ADC loop's achieved rate (ADC_RATE_MARGIN says why)."""
+    if achieved_hz >= ADC_RATE_MARGIN * asked_hz:
+        return OK, ""
+    return WARN, (
+        f"below {ADC_RATE_MARGIN:.0%} of mat.sample_rate_hz landings go unsampled: the Pi is "
+        "too busy (stop other programs; is the kiosk stopped?) or mat.spi_clock_hz is too low "
+        "for every channel; landings need ≥ 1 kHz"
+    )
+
+
+def _zero_levels(mat: MatSettings, counts: NDArray[np.float64], used: list[int]) -> Check:
     """With nobody on the mat each zone should read its calibrated zero: drift since
     calibration, noise, saturation per zone (station.mat.health, which the console's Mat page
     shows too)."""

@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from station.fleet.settings import BROKER_FORMS
+from station.fleet.settings import BROKER_FORMS, read_password
 
 if TYPE_CHECKING:
     from station.config.loader import Config
@@ -104,9 +104,7 @@ def _database(args: argparse.Namespace) -> str | None:
 def broker_from_args(args: argparse.Namespace) -> Broker:
     from station.fleet.recorder import Broker
 
-    password = None
-    if args.password_file:
-        password = Path(args.password_file).read_text().strip()
+    password = read_password(args.password_file or "", "--password-file")
     return Broker.parse(
         args.broker,
         username=args.username,
@@ -122,9 +120,7 @@ def broker_from_config(config: Config) -> Broker:
     section = config["fleet"]
     if not section["broker"]:
         raise ValueError("no broker set ([fleet] broker)")
-    password = None
-    if section["password_file"]:
-        password = Path(section["password_file"]).read_text().strip()
+    password = read_password(section["password_file"], "fleet.password_file")
     return Broker.parse(
         section["broker"],
         username=section["username"] or None,

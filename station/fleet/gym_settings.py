@@ -5,7 +5,14 @@ is [uplink], the uplink's section."""
 from __future__ import annotations
 
 from station.config.schema import Key, Section
-from station.fleet.settings import BROKER_FORMS, check_broker
+from station.fleet.settings import broker_keys, check_broker
+
+_LOGIN = broker_keys(
+    broker="MQTT broker for pushing presets",
+    username="Broker user of the console/fleet role (may publish config/set).",
+    password_file="File holding that user's broker password.",
+    tls_ca="CA certificate (PEM) of the gym's broker",
+)
 
 SECTION = Section(
     "The gym's view of its stations: the console's Gym page reads the fleet database that "
@@ -16,15 +23,11 @@ SECTION = Section(
             "/var/lib/station/fleet.sqlite3",
             "Fleet database: a SQLite file (one gym) or postgresql://USER@HOST/DB (a chain).",
         ),
-        "broker": Key("", f"MQTT broker for pushing presets: {BROKER_FORMS}."),
+        "broker": _LOGIN["broker"],
         "site": Key("", "This gym's site name on the broker (station/v1/<site>/...)."),
-        "username": Key("", "Broker user of the console/fleet role (may publish config/set)."),
-        "password_file": Key("", "File holding that user's broker password."),
-        "tls_ca": Key(
-            "",
-            "CA certificate (PEM) of the gym's broker: connect with TLS. Empty: TLS only with "
-            "mqtts://, checked against the system's CAs.",
-        ),
+        "username": _LOGIN["username"],
+        "password_file": _LOGIN["password_file"],
+        "tls_ca": _LOGIN["tls_ca"],
     },
     checks=(check_broker,),
 )

@@ -1,9 +1,12 @@
-"""The [uplink] config section: this station's link to the gym's MQTT broker."""
+"""The [uplink] config section: this station's link to the gym's MQTT broker; and the one home
+of a broker login's keys (:func:`broker_keys`, :func:`check_broker`, :func:`read_password`),
+which [fleet] (gym_settings.py) declares too."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -63,6 +66,35 @@ def check_broker(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     return []
 
 
+TLS_RULE = "connect with TLS. Empty: TLS only with mqtts://, checked against the system's CAs."
+
+
+def broker_keys(*, broker: str, username: str, password_file: str, tls_ca: str) -> dict[str, Key]:
+    """The keys of a login to the gym's broker, declared once for each section that has one
+    ([uplink]: a station's own; [fleet]: the gym console's and `station fleet`'s). The section
+    says in its own words whose broker and login they are; the address forms and the TLS rule
+    are said here, :func:`check_broker` checks the address and :func:`read_password` reads the
+    password file the same way for both."""
+    return {
+        "broker": Key("", f"{broker}: {BROKER_FORMS}."),
+        "username": Key("", username),
+        "password_file": Key("", password_file),
+        "tls_ca": Key("", f"{tls_ca}: {TLS_RULE}"),
+    }
+
+
+def read_password(path: str, key: str) -> str | None:
+    """The password in a password file: its first line, stripped (None when no file is set).
+    ValueError naming `key` (the key path, or the option) when it cannot be read."""
+    if not path:
+        return None
+    try:
+        lines = Path(path).read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{key} {path}: cannot read it ({exc})") from None
+    return lines[0].strip() if lines else ""
+
+
 def _complete_when_enabled(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     errors = check_broker(data)
     for key, what in (("site", "site"), ("station_id", "station id")):
@@ -78,33 +110,30 @@ def _complete_when_enabled(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     return errors
 
 
+_LOGIN = broker_keys(
+    broker="The gym's broker",
+    username="Broker username. Empty: the station id.",
+    password_file="File holding the broker password (first line), readable by the station user "
+    "only. Empty: no password.",
+    tls_ca="The gym's CA certificate (PEM)",
+)
+
 SECTION = Section(
     "The gym's MQTT broker (`station uplink`, its own process and unit): finished sessions, "
     "status and live progress go up; presets pushed from the gym's console come down. "
     "Topics and payloads: docs/fleet.md.",
     {
         "enabled": Key(False, "Run the uplink (station-uplink.service exits at once when false)."),
-        "broker": Key(
-            "",
-            f"The gym's broker: {BROKER_FORMS}.",
-        ),
+        "broker": _LOGIN["broker"],
         "site": Key("", "The gym's id in topic names: lower-case letters, digits, - and _."),
         "station_id": Key(
             "",
             "This station's id in topic names (unique in the site; with the shipped ACL it is "
             "also its broker username).",
         ),
-        "username": Key("", "Broker username. Empty: the station id."),
-        "password_file": Key(
-            "",
-            "File holding the broker password (first line), readable by the station user "
-            "only. Empty: no password.",
-        ),
-        "tls_ca": Key(
-            "",
-            "The gym's CA certificate (PEM): connect with TLS. Empty: TLS only with "
-            "mqtts://, checked against the system's CAs.",
-        ),
+        "username": _LOGIN["username"],
+        "password_file": _LOGIN["password_file"],
+        "tls_ca": _LOGIN["tls_ca"],
         "live_hz": Key(
             1.0,
             "Live progress (jumps, elapsed) during a session, messages per second; 0: none.",

@@ -45,7 +45,7 @@ from station import __version__
 from station.config.loader import Config, ConfigInvalid
 from station.config.schema import ConfigError, Section, validate_layer
 from station.fleet import wire
-from station.fleet.settings import parse_broker
+from station.fleet.settings import parse_broker, read_password
 from station.storage.live import LiveStatus, read_live_status, request_reload
 from station.storage.sessions import SessionLog, SessionRecord
 
@@ -105,13 +105,10 @@ class UplinkSettings:
     def from_config(cls, config: Config) -> UplinkSettings:
         section = config["uplink"]
         address = parse_broker(section["broker"], tls_ca=bool(section["tls_ca"]))
-        password = None
-        if section["password_file"]:
-            path = Path(section["password_file"])
-            try:
-                password = path.read_text().splitlines()[0].strip() if path.stat().st_size else ""
-            except (OSError, IndexError) as exc:
-                raise UplinkError(f"uplink.password_file {path}: cannot read it ({exc})") from None
+        try:
+            password = read_password(section["password_file"], "uplink.password_file")
+        except ValueError as exc:
+            raise UplinkError(str(exc)) from None
         return cls(
             host=address.host,
             port=address.port,

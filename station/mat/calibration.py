@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from station.mat.adc import chip
+from station.mat.settings import MatSettings, mat_settings
 
 log = logging.getLogger(__name__)
 
@@ -81,24 +81,24 @@ class Calibration:
             self.exponents = np.ones(len(self.zones))
 
     @classmethod
-    def from_config(cls, mat: Mapping[str, Any]) -> Calibration:
-        zones = tuple(mat["zones"])
-        tables = {}
-        for name, table in mat.get("tables", {}).items():
-            tables[zones.index(name)] = (
-                np.asarray(table["counts"], dtype=np.float64),
-                np.asarray(table["newtons"], dtype=np.float64),
+    def from_settings(cls, mat: MatSettings) -> Calibration:
+        tables = {
+            mat.zones.index(name): (
+                np.asarray(table.counts, dtype=np.float64),
+                np.asarray(table.newtons, dtype=np.float64),
             )
+            for name, table in mat.tables.items()
+        }
         return cls(
-            zones,
-            np.asarray(mat["offset_counts"], dtype=np.float64),
-            np.asarray(mat["scale_n_per_count"], dtype=np.float64),
+            mat.zones,
+            np.asarray(mat.offset_counts, dtype=np.float64),
+            np.asarray(mat.scale_n_per_count, dtype=np.float64),
             tables,
-            chip(str(mat["adc_chip"])).full_scale,
-            bool(mat["zero_tracking"]),
-            float(mat["floor_n"]),
-            str(mat.get("model", "linear")),
-            np.asarray(mat["exponent"], dtype=np.float64) if mat.get("model") == "fsr" else None,
+            mat.adc.full_scale,
+            mat.zero_tracking,
+            mat.floor_n,
+            mat.model,
+            np.asarray(mat.exponent, dtype=np.float64) if mat.model == "fsr" else None,
         )
 
     def newtons(self, counts: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -264,24 +264,29 @@ def fit_zone(
     return float(math.exp(intercept)), float(slope)
 
 
-def zeroed_offsets(mat: Mapping[str, Any], empty_force_n: NDArray[np.float64]) -> list[float]:
+def zeroed_offsets(
+    mat: MatSettings | Mapping[str, Any], empty_force_n: NDArray[np.float64]
+) -> list[float]:
     """New zero offsets from what each zone of an empty mat reads now (newtons, through the
     calibration in `mat`): the counts at which each zone reads that force, added to its
     offset. Exact for every model (the console's Zero button); `station mat calibrate` measures
     the offsets in counts directly."""
-    cal = Calibration.from_config(mat)
+    cal = Calibration.from_settings(mat_settings(mat))
     offsets = cal.offsets + cal.counts_above(np.asarray(empty_force_n, dtype=np.float64))
     return [round(float(v), 2) for v in offsets]
 
 
 def rescaled(
-    mat: Mapping[str, Any], known_n: float, force_n: NDArray[np.float64], zones: list[int]
+    mat: MatSettings | Mapping[str, Any],
+    known_n: float,
+    force_n: NDArray[np.float64],
+    zones: list[int],
 ) -> tuple[list[float], float, float]:
     """One known load on `zones` (indices), read as `force_n` per zone: each of those zones'
     scale × known / read. A gain error is a factor on the force in both models (for an FSR
     it is the part's force at a given conductance), so one load corrects it. Returns (scales,
     factor, force read)."""
-    scales = np.asarray(mat["scale_n_per_count"], dtype=np.float64).copy()
+    scales = np.asarray(mat_settings(mat).scale_n_per_count, dtype=np.float64)
     measured = float(np.asarray(force_n, dtype=np.float64)[zones].sum())
     factor = known_n / measured
     scales[zones] = scales[zones] * factor
@@ -289,7 +294,7 @@ def rescaled(
 
 
 def refit_from_readings(
-    mat: Mapping[str, Any],
+    mat: MatSettings | Mapping[str, Any],
     zone: int,
     loads_n: NDArray[np.float64],
     readings_n: NDArray[np.float64],
@@ -299,7 +304,7 @@ def refit_from_readings(
     reading on `zone`, through the calibration in force, turned back into counts above the
     zero (:meth:`Calibration.counts_above`) and fitted afresh with the zone's model
     (:func:`fit_zone`). Returns (scale, exponent); ValueError if a load did not move it."""
-    cal = Calibration.from_config(mat)
+    cal = Calibration.from_settings(mat_settings(mat))
     above = []
     for reading in np.asarray(readings_n, dtype=np.float64):
         per_zone = np.zeros(len(cal.zones))

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from station.mat.settings import MatSettings
+
 if TYPE_CHECKING:
     from station.config.loader import Config
     from station.mat.sensors import AdcReader
@@ -109,7 +111,7 @@ def _analyze(args: argparse.Namespace) -> int:
         print(f"station mat analyze: no preset {preset!r}", file=sys.stderr)
         return 1
     params = PipelineParams.from_sections(
-        cfg["mat"], cfg["presets"][preset]["landing"], rec.sample_rate_hz
+        MatSettings.from_config(cfg), cfg["presets"][preset]["landing"], rec.sample_rate_hz
     )
     result = analyze(rec.t, rec.force, rec.zones, params)
     if args.json:
@@ -245,7 +247,7 @@ def write_calibration(
 def _open_reader(cfg: Config) -> AdcReader:
     from station.mat.sensors import open_adc_reader
 
-    return open_adc_reader(cfg["mat"])
+    return open_adc_reader(MatSettings.from_config(cfg))
 
 
 def _calibrate(args: argparse.Namespace) -> int:
@@ -257,7 +259,8 @@ def _calibrate(args: argparse.Namespace) -> int:
     path = site_config_path(args.config)
     try:
         cfg = load_config(args.config)
-        if cfg["mat"]["sensor"] != "adc":
+        mat = MatSettings.from_config(cfg)
+        if mat.sensor != "adc":
             print("station mat calibrate: mat.sensor is not 'adc'; nothing to calibrate")
             return 1
         reader = _open_reader(cfg)
@@ -266,16 +269,17 @@ def _calibrate(args: argparse.Namespace) -> int:
         return 1
     from station.mat.sensors import sample_counts
 
-    rate = float(cfg["mat"]["sample_rate_hz"])
-    model = str(cfg["mat"]["model"])
+    model = mat.model
 
     def read_counts(seconds: float) -> NDArray[np.float64]:
-        return sample_counts(reader.spi, reader.chip, reader.channels, rate, seconds)[0]
+        return sample_counts(reader.spi, reader.chip, reader.channels, mat.sample_rate_hz, seconds)[
+            0
+        ]
 
     try:
         offsets, scales, exponents = measure_calibration(
             read_counts,
-            list(cfg["mat"]["zones"]),
+            list(mat.zones),
             [kg * KG for kg in args.load_kg],
             args.seconds,
             input,
@@ -321,7 +325,8 @@ def _record(args: argparse.Namespace) -> int:
     if args.raw:  # identity calibration: the ForceBlocks carry the counts themselves
         reader.calibration = raw_calibration(reader.calibration.zones, reader.chip.full_scale)
     source = AdcSource(reader)
-    zones = tuple(cfg["mat"]["zones"])
+    mat = MatSettings.from_config(cfg)
+    zones = mat.zones
     unit = "ADC counts" if args.raw else "newtons"
     end: float | None = None
     with open(args.out, "w", encoding="utf-8") as fh:
@@ -329,7 +334,7 @@ def _record(args: argparse.Namespace) -> int:
             fh,
             zones,
             [f"station mat record: {reader.chip.description}, {unit}, "
-             f"{cfg['mat']['sample_rate_hz']} Hz per zone, monotonic clock"],
+             f"{mat.sample_rate_hz:g} Hz per zone, monotonic clock"],
         )  # fmt: skip
         try:
             for ev in source.events():

@@ -24,6 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from station.mat.calibration import Calibration
+from station.mat.settings import MatSettings
 
 NOISY_N = 10.0
 """An empty zone noisier than this (sd, newtons) cannot see the contact threshold's floor."""
@@ -121,10 +122,10 @@ def judge_zone(
     return ZoneHealth(zone, drift_n, noise_n, problem, severity, level_counts)
 
 
-def health_from_counts(mat: Mapping[str, Any], counts: NDArray[np.float64]) -> MatHealth:
+def health_from_counts(mat: MatSettings, counts: NDArray[np.float64]) -> MatHealth:
     """Health from raw counts [samples, zones] read while the mat is empty: zero drift since
     calibration and noise through each zone's calibration, and full scale."""
-    cal = Calibration.from_config(mat)
+    cal = Calibration.from_settings(mat)
     counts = np.asarray(counts, dtype=np.float64)
     level = counts.mean(axis=0)
     sd = counts.std(axis=0)

@@ -44,13 +44,14 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from station.events import DeviceStatus, Event, Landing, MatPresence
+from station.mat.settings import MatSettings
 from station.mat.weight import STAND_BAND, STEP_OFF_GUARD_S, ImpulseWeight, WeightEstimate
 
 if TYPE_CHECKING:
@@ -135,28 +136,16 @@ class PipelineParams:
     @classmethod
     def from_sections(
         cls,
-        mat: Mapping[str, Any],
+        mat: MatSettings,
         landing: Mapping[str, Any] | None = None,
         sample_rate_hz: float | None = None,
     ) -> PipelineParams:
-        """From the `[mat]` section and one preset's `landing` table."""
-        names = {
-            "floor_n",
-            "contact_on_bw",
-            "contact_off_bw",
-            "min_flight_s",
-            "min_contact_s",
-            "impact_rise_s",
-            "impact_window_s",
-            "quiet_s",
-            "quiet_tolerance_pct",
-            "step_off_s",
-            "stop_contact_s",
-            "double_under_flight_s",
-            "cadence_window_s",
-        }
-        kw: dict[str, Any] = {n: float(mat[n]) for n in names if n in mat}
-        kw["sample_rate_hz"] = float(sample_rate_hz or mat.get("sample_rate_hz", 1000))
+        """From the `[mat]` section and one preset's `landing` table; `sample_rate_hz` (a
+        recording's own) overrides mat.sample_rate_hz."""
+        # the [mat] keys the pipeline reads are the fields both have, by the same name
+        shared = {f.name for f in fields(cls)} & {f.name for f in fields(mat)}
+        kw: dict[str, Any] = {name: getattr(mat, name) for name in shared}
+        kw["sample_rate_hz"] = float(sample_rate_hz or mat.sample_rate_hz)
         if landing is not None:
             kw.update(
                 judge_landings=bool(landing["enabled"]),
@@ -173,7 +162,7 @@ class PipelineParams:
         """From a whole station config: `[mat]` and the landing table of `posture.preset`."""
         preset = config["posture"]["preset"]
         landing = config["presets"][preset]["landing"]
-        return cls.from_sections(config["mat"], landing, sample_rate_hz)
+        return cls.from_sections(MatSettings.from_config(config), landing, sample_rate_hz)
 
 
 @dataclass

@@ -33,6 +33,7 @@ from station.hardware.protocols import HardwareMissing, Source
 from station.mat.adc import AdcChip, chip
 from station.mat.calibration import Calibration
 from station.mat.recording import MatCsvError, read_mat_csv
+from station.mat.settings import MatSettings, mat_settings
 
 log = logging.getLogger(__name__)
 
@@ -393,20 +394,22 @@ class SwitchSource:
         self.queue.put(None)
 
 
-def open_mat_sensor(mat: Mapping[str, Any], pin_factory: Any, clock: Clock | None = None) -> Source:
-    """The configured mat sensor (the hardware switch calls this when not simulating).
-    `clock` stamps live samples on the station's timeline (default: monotonic)."""
-    kind = mat["sensor"]
+def open_mat_sensor(
+    mat: MatSettings | Mapping[str, Any], pin_factory: Any, clock: Clock | None = None
+) -> Source:
+    """The configured mat sensor (the hardware switch calls this when not simulating, with
+    `config["mat"]`). `clock` stamps live samples on the station's timeline (default:
+    monotonic)."""
+    mat = mat_settings(mat)
+    kind = mat.sensor
     if kind == "switch":
-        return SwitchSource(
-            int(mat["switch_pin"]), pin_factory, float(mat["switch_bounce_ms"]), clock
-        )
+        return SwitchSource(mat.switch_pin, pin_factory, mat.switch_bounce_ms, clock)
     if kind == "replay":
-        path = str(mat["replay_file"])
+        path = mat.replay_file
         if not path:
             raise HardwareMissing("mat replay", "mat.replay_file is empty", "set mat.replay_file")
         try:
-            return ReplaySource(path, float(mat["block_ms"]))
+            return ReplaySource(path, mat.block_ms)
         except MatCsvError as exc:
             raise HardwareMissing("mat replay", str(exc), "fix or replace the CSV") from exc
     if kind != "adc":
@@ -415,20 +418,20 @@ def open_mat_sensor(mat: Mapping[str, Any], pin_factory: Any, clock: Clock | Non
 
 
 def open_adc_reader(
-    mat: Mapping[str, Any],
+    mat: MatSettings,
     clock: Clock | None = None,
     sleep: Callable[[float], None] | None = None,
 ) -> AdcReader:
     """The ADC reader the [mat] section describes, on the real SPI bus (not yet started).
     `sleep` waits on `clock` (default: time.sleep on the monotonic clock)."""
-    spi = open_spidev(int(mat["spi_bus"]), int(mat["spi_device"]), int(mat["spi_clock_hz"]))
+    spi = open_spidev(mat.spi_bus, mat.spi_device, mat.spi_clock_hz)
     return AdcReader(
         spi,
-        str(mat["adc_chip"]),
-        list(mat["channels"]),
-        float(mat["sample_rate_hz"]),
-        Calibration.from_config(mat),
-        float(mat["block_ms"]),
+        mat.adc,
+        mat.channels,
+        mat.sample_rate_hz,
+        Calibration.from_settings(mat),
+        mat.block_ms,
         clock=clock,
         sleep=sleep,
     )

@@ -1,11 +1,18 @@
-"""The [mat] config section and the landing thresholds of each preset."""
+"""The [mat] config section, :class:`MatSettings` (the same section unpacked into typed fields
+for the code that reads the mat), and the landing thresholds of each preset."""
+
+from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from station.config.schema import Key, Section
-from station.mat.adc import REGISTRY, UnknownChip, chip
+from station.mat.adc import REGISTRY, AdcChip, UnknownChip, chip
+
+if TYPE_CHECKING:
+    from station.config.loader import Config
 
 
 def _per_zone(s: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -289,6 +296,118 @@ SECTION = Section(
     },
     checks=(_per_zone, _zone_names, _hysteresis, _adc_chip),
 )
+
+
+@dataclass(frozen=True)
+class ZoneTable:
+    """One [mat.tables.ZONE]: counts above the zero → newtons, piecewise linear."""
+
+    counts: tuple[float, ...]
+    newtons: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class MatSettings:
+    """[mat], typed: one field per key of SECTION (a test keeps them the same). Built from a
+    config the schema has validated, so every value is in range and every error has already
+    named its key path (`mat.sample_rate_hz = 50: too small …`)."""
+
+    sensor: str
+    adc_chip: str
+    spi_bus: int
+    spi_device: int
+    spi_clock_hz: int
+    sample_rate_hz: float
+    block_ms: float
+    channels: tuple[int, ...]
+    zones: tuple[str, ...]
+    offset_counts: tuple[float, ...]
+    scale_n_per_count: tuple[float, ...]
+    model: str
+    exponent: tuple[float, ...]
+    zero_tracking: bool
+    switch_pin: int
+    switch_bounce_ms: float
+    replay_file: str
+    floor_n: float
+    contact_on_bw: float
+    contact_off_bw: float
+    min_flight_s: float
+    min_contact_s: float
+    impact_rise_s: float
+    impact_window_s: float
+    quiet_s: float
+    quiet_tolerance_pct: float
+    step_off_s: float
+    stop_contact_s: float
+    double_under_flight_s: float
+    cadence_window_s: float
+    tables: Mapping[str, ZoneTable] = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, config: Config) -> MatSettings:
+        return cls.from_section(config["mat"])
+
+    @classmethod
+    def from_section(cls, section: Mapping[str, Any]) -> MatSettings:
+        """From the validated [mat] table (`config["mat"]`)."""
+        floats = {n: float(section[n]) for n in _FLOAT_KEYS}
+        return cls(
+            sensor=str(section["sensor"]),
+            adc_chip=str(section["adc_chip"]),
+            spi_bus=int(section["spi_bus"]),
+            spi_device=int(section["spi_device"]),
+            spi_clock_hz=int(section["spi_clock_hz"]),
+            channels=tuple(int(c) for c in section["channels"]),
+            zones=tuple(str(z) for z in section["zones"]),
+            offset_counts=tuple(float(v) for v in section["offset_counts"]),
+            scale_n_per_count=tuple(float(v) for v in section["scale_n_per_count"]),
+            model=str(section["model"]),
+            exponent=tuple(float(v) for v in section["exponent"]),
+            zero_tracking=bool(section["zero_tracking"]),
+            switch_pin=int(section["switch_pin"]),
+            replay_file=str(section["replay_file"]),
+            tables={
+                str(zone): ZoneTable(
+                    tuple(float(v) for v in table["counts"]),
+                    tuple(float(v) for v in table["newtons"]),
+                )
+                for zone, table in section["tables"].items()
+            },
+            **floats,
+        )
+
+    @property
+    def adc(self) -> AdcChip:
+        """The ADC chip named by adc_chip (the schema checked that it exists)."""
+        return chip(self.adc_chip)
+
+
+_FLOAT_KEYS = (
+    "sample_rate_hz",
+    "block_ms",
+    "switch_bounce_ms",
+    "floor_n",
+    "contact_on_bw",
+    "contact_off_bw",
+    "min_flight_s",
+    "min_contact_s",
+    "impact_rise_s",
+    "impact_window_s",
+    "quiet_s",
+    "quiet_tolerance_pct",
+    "step_off_s",
+    "stop_contact_s",
+    "double_under_flight_s",
+    "cadence_window_s",
+)
+
+
+def mat_settings(mat: MatSettings | Mapping[str, Any]) -> MatSettings:
+    """`mat` typed: for callers outside station/mat that still hold the raw [mat] table
+    (station.runtime's console commands pass `config["mat"]`)."""
+    return mat if isinstance(mat, MatSettings) else MatSettings.from_section(mat)
+
 
 _LANDING = {
     # preset: (peak warn, peak fault, loading-rate warn, loading-rate fault)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from station.events import ContactEdge, DeviceStatus, Event, ForceBlock
 from station.mat.pipeline import MatPipeline, MatState, PipelineParams
+from station.mat.settings import MatSettings
 from station.mat.switchmat import SwitchPipeline
 from station.mat.weight import WeightEstimate
 
@@ -29,8 +30,9 @@ _JUDGE_FIELDS = (
 class MatTracker:
     def __init__(self, config: Config) -> None:
         self.params = PipelineParams.from_config(config)
-        self.sensor = str(config["mat"]["sensor"])
-        self.zones = tuple(config["mat"]["zones"])
+        mat = MatSettings.from_config(config)
+        self.sensor = mat.sensor
+        self.zones = mat.zones
         self._force: MatPipeline | None = None
         self._switch: SwitchPipeline | None = None
         if self.sensor == "switch":

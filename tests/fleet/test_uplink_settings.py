@@ -75,3 +75,32 @@ def test_the_fleet_section_checks_its_broker_like_the_uplink(tmp_path: Path) -> 
     path = tmp_path / "station.toml"
     path.write_text('[fleet]\nbroker = "gym:1884"\n[uplink]\nbroker = "gym:1884"\n')
     assert load_config(path, required=True).get("fleet.broker") == "gym:1884"
+
+
+def test_uplink_and_fleet_declare_one_broker_login(tmp_path: Path) -> None:
+    """[uplink] and [fleet] take their broker keys from one group: the same keys and rules,
+    each section's own words for whose login it is; the password file is read the same way
+    (its first line) and an unreadable one is named by its key path."""
+    from station.fleet.cli import broker_from_config
+    from station.fleet.gym_settings import SECTION as FLEET
+    from station.fleet.settings import BROKER_FORMS, SECTION, TLS_RULE
+    from station.fleet.uplink import UplinkError, UplinkSettings
+
+    for key in ("broker", "username", "password_file", "tls_ca"):
+        assert SECTION.keys[key].default == FLEET.keys[key].default == "", key
+    for section in (SECTION, FLEET):
+        assert section.keys["broker"].doc.endswith(f": {BROKER_FORMS}.")
+        assert section.keys["tls_ca"].doc.endswith(f": {TLS_RULE}")
+    password = tmp_path / "password"
+    password.write_text("s3cret  \nnot this line\n")
+    path = tmp_path / "station.toml"
+    login = f'broker = "gym:1884"\nsite = "gym-1"\npassword_file = "{password}"\n'
+    path.write_text(f'[uplink]\n{login}station_id = "floor-3"\n[fleet]\n{login}')
+    config = load_config(path, required=True)
+    assert UplinkSettings.from_config(config).password == "s3cret"
+    assert broker_from_config(config).password == "s3cret"
+    password.unlink()
+    with pytest.raises(UplinkError, match=rf"^uplink\.password_file {password}: cannot read it"):
+        UplinkSettings.from_config(config)
+    with pytest.raises(ValueError, match=rf"^fleet\.password_file {password}: cannot read it"):
+        broker_from_config(config)

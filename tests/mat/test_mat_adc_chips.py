@@ -20,6 +20,7 @@ from station.diag.checks import OK, WARN, Context, check_mat
 from station.events import ForceBlock, Landing
 from station.mat.adc import AdcChip, chip
 from station.mat.sensors import AdcSource, SimulatedSpi, open_adc_reader
+from station.mat.settings import MatSettings
 from station.mat.synth import Jumps, Stand, synthetic_session
 from station.mat.tracker import MatTracker
 
@@ -103,7 +104,7 @@ def test_a_session_through_the_new_chip_counts_every_jump(monkeypatch: pytest.Mo
     monkeypatch.setattr(sensors, "open_spidev", open_bus)
     cfg = _config()
     sleep = PacedSleep(clock)
-    reader = sleep.pace(open_adc_reader(cfg["mat"], clock, sleep))
+    reader = sleep.pace(open_adc_reader(MatSettings.from_config(cfg), clock, sleep))
     assert reader.chip.name == "fake16" and reader.calibration.full_scale == 65535
     tracker = MatTracker(cfg)
     source = AdcSource(reader)

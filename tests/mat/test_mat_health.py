@@ -11,6 +11,7 @@ from station.config.loader import build_config
 from station.config.sections import SCHEMA
 from station.events import ForceBlock
 from station.mat.health import FAIL, OK, WARN, health_from_counts, health_from_force
+from station.mat.settings import MatSettings
 from station.mat.synth import Jumps, Stand, synthetic_session
 from station.mat.tracker import MatTracker
 
@@ -46,9 +47,10 @@ def test_the_empty_live_mat_drifting_or_noisy() -> None:
 
 
 def test_raw_counts_of_a_saturating_fsr_zone() -> None:
-    mat = {"zones": ["left", "right"], "offset_counts": [5.0, 5.0], "model": "fsr",
-           "scale_n_per_count": [900.0, 900.0], "exponent": [1.0, 1.0], "adc_chip": "mcp3008",
-           "zero_tracking": True, "floor_n": 30.0}  # fmt: skip
+    mat = MatSettings.from_config(build_config(SCHEMA, [("test", {"mat": {
+        "zones": ["left", "right"], "offset_counts": [5.0, 5.0], "model": "fsr",
+        "scale_n_per_count": [900.0, 900.0], "exponent": [1.0, 1.0], "adc_chip": "mcp3008",
+        "zero_tracking": True, "floor_n": 30.0}})]))  # fmt: skip
     counts = np.column_stack([np.full(200, 5.0), np.r_[np.full(199, 600.0), 1023.0]])
     left, right = health_from_counts(mat, counts).zones
     assert left.problem == "" and left.drift_n == 0.0

@@ -124,10 +124,13 @@ def test_the_empty_mat_is_re_zeroed_and_the_drift_logged(caplog: pytest.LogCaptu
 
 def test_health_of_an_empty_mat() -> None:
     from station.mat.health import health_from_counts
+    from station.mat.settings import MatSettings
 
-    mat = {"zones": ["left", "right", "heel"], "offset_counts": [10.0, 10.0, 10.0],
-           "scale_n_per_count": [1.0, 1.0, 1.0], "adc_chip": "mcp3208", "zero_tracking": True,
-           "floor_n": 30.0, "model": "linear"}  # fmt: skip
+    mat = MatSettings.from_config(build_config(SCHEMA, [("test", {"mat": {
+        "zones": ["left", "right", "heel"], "channels": [0, 1, 2],
+        "offset_counts": [10.0, 10.0, 10.0], "scale_n_per_count": [1.0, 1.0, 1.0],
+        "exponent": [1.0, 1.0, 1.0], "adc_chip": "mcp3208", "zero_tracking": True,
+        "floor_n": 30.0, "model": "linear"}})]))  # fmt: skip
     rng = np.random.default_rng(1)
     counts = np.column_stack(
         [10 + rng.normal(0, 1, 500), 60 + rng.normal(0, 40, 500), np.full(500, 4095.0)]

@@ -6,12 +6,15 @@ from __future__ import annotations
 import io
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from paced_reader import PacedSleep
 
 from station.clock import ManualClock
+from station.config.loader import build_config
+from station.config.sections import SCHEMA
 from station.events import ContactEdge, DeviceStatus, ForceBlock
 from station.hardware import HardwareMissing
 from station.mat.adc import chip as adc_chip
@@ -25,6 +28,7 @@ from station.mat.sensors import (
     open_mat_sensor,
     open_spidev,
 )
+from station.mat.settings import MatSettings
 
 ZONES = ("left", "right")
 
@@ -125,10 +129,14 @@ def test_missing_spi_device_says_how_to_enable_it() -> None:
     assert "'spi' group" in text
 
 
+def mat_settings(**keys: Any) -> MatSettings:
+    """[mat] as a site file sets it, through the schema's checks."""
+    return MatSettings.from_config(build_config(SCHEMA, [("test", {"mat": keys})]))
+
+
 def test_open_mat_sensor_adc_without_spi_is_hardware_missing() -> None:
-    mat = {"sensor": "adc", "spi_bus": 5, "spi_device": 3, "spi_clock_hz": 1_000_000}
     with pytest.raises(HardwareMissing):
-        open_mat_sensor(mat, None)
+        open_mat_sensor(mat_settings(sensor="adc", spi_bus=5, spi_device=3), None)
 
 
 def test_switch_mat_on_mock_pins_gives_contact_edges() -> None:
@@ -150,7 +158,7 @@ def test_replay_source_plays_a_csv_in_blocks(tmp_path: Path) -> None:
     path = tmp_path / "m.csv"
     rows = "\n".join(f"{i / 1000:.3f},{i},{2 * i}" for i in range(23))
     path.write_text(f"# a comment\ntime_s,left_n,right_n\n{rows}\n")
-    source = open_mat_sensor({"sensor": "replay", "replay_file": str(path), "block_ms": 5}, None)
+    source = open_mat_sensor(mat_settings(sensor="replay", replay_file=str(path)), None)
     assert isinstance(source, ReplaySource) and source.realtime is False
     blocks = [e for e in source.events() if isinstance(e, ForceBlock)]
     assert [len(b.t_samples) for b in blocks] == [5, 5, 5, 5, 3]
@@ -161,7 +169,7 @@ def test_replay_of_a_broken_csv_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
     path.write_text("time_s,left_n\n0.0,1\n0.001\n")
     with pytest.raises(HardwareMissing, match=r"bad.csv:3: 1 columns, expected 2"):
-        open_mat_sensor({"sensor": "replay", "replay_file": str(path), "block_ms": 5}, None)
+        open_mat_sensor(mat_settings(sensor="replay", replay_file=str(path)), None)
 
 
 @pytest.mark.parametrize(

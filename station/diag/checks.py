@@ -346,8 +346,9 @@ def judge_pose_rate(frames_per_s: float) -> tuple[str, str]:
     if frames_per_s >= POSE_MIN_FPS:
         return OK, ""
     return WARN, (
-        f"below {POSE_MIN_FPS:g} frames/s the camera cannot count every jump: use a Pi 5, "
-        "close other programs, or lower camera.width"
+        f"below {POSE_MIN_FPS:g} frames/s a station without a mat cannot count every jump by "
+        "camera (posture and the mat's count are unaffected): use a Pi 5, close other "
+        "programs, or lower camera.width"
     )
 
 

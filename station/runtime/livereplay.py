@@ -246,6 +246,10 @@ MODELS: dict[str, LiveModel] = {
     "max_fps 15, former cap": LiveModel(max_fps=15.0, pacing="wall", stamp="ready"),
     "max_fps 8": LiveModel(max_fps=8.0),
     "max_fps 8, former cap": LiveModel(max_fps=8.0, pacing="wall", stamp="ready"),
+    # A slow model itself, uncapped, whose time per frame varies by 10 %: what a Pi would
+    # take (newest frame after each inference), for comparison with the caps above.
+    "model 67 ms ± 10 %": LiveModel(inference_s=1 / 15, inference_cv=0.1),
+    "model 125 ms ± 10 %": LiveModel(inference_s=1 / 8, inference_cv=0.1),
 }
 
 

@@ -7,7 +7,9 @@ Pipeline for a live camera (Pi camera or an OpenCV device/video file)::
 The capture thread never waits for inference: it overwrites the mailbox slot, and a frame that
 was still waiting there is *dropped* (counted in :attr:`PosePipeline.dropped`). So inference
 always works on the newest picture and latency stays one inference long, never a growing queue.
-Timestamps come from the injected monotonic clock at the moment a frame is handed over.
+A frame's timestamp is its capture time: the injected monotonic clock when the picture is read
+from a camera, or a video file's frame on the file's own time line (start + index / fps).
+`[pose] max_fps` is applied in the capture thread on those times (station.camera.pacing).
 
 A landmark track (``camera.source = 'track'``) replays PoseFrames without inference and as fast
 as they are consumed. The simulator (``--simulate``) is chosen by :mod:`station.hardware` and
@@ -29,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from station.camera.pacing import InferenceCap
 from station.clock import Clock, MonotonicClock
 from station.events import DeviceStatus, Event, PoseFrame
 from station.hardware.protocols import HardwareMissing, Source
@@ -186,11 +189,13 @@ class OpenCVGrabber:
         self.width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
         self.height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
         self._period = 1.0 / float(cap.get(cv2.CAP_PROP_FPS) or fps) if self.is_file else 0.0
+        self.frame_period_s = self._period  # 0: a camera's, learnt from its frames' spacing
         self._clock = clock or MonotonicClock()
         self._start: float | None = None
         self._next = 0  # number of the next frame in the file
         self.position = -1
         self.skipped = 0
+        self.captured_t: float | None = None  # the returned picture's capture time
 
     def grab(self) -> NDArray[np.uint8] | None:
         if self._period and not self._keep_time():
@@ -198,6 +203,12 @@ class OpenCVGrabber:
         ok, bgr = self._cap.read()
         if not ok or bgr is None:
             return None
+        # When the picture was taken: a file's frame on its own time line (decoding it takes
+        # a few jittery milliseconds that are no part of the motion); a camera's, now.
+        if self._period and self._start is not None:
+            self.captured_t = self._start + self._next * self._period
+        else:
+            self.captured_t = self._clock.now()
         self.position = self._next
         self._next += 1
         rgb: NDArray[np.uint8] = self._cv2.cvtColor(bgr, self._cv2.COLOR_BGR2RGB)
@@ -238,8 +249,10 @@ class PosePipeline:
         self.name = name
         self._grabber = grabber
         # At most this many inferences a second (0: as fast as the model goes), so a laptop
-        # sees what a Pi's slower model sees: the frames in between are dropped.
-        self._min_period = 1.0 / max_fps if max_fps > 0 else 0.0
+        # sees what a Pi's slower model sees: the frames in between are dropped, chosen on
+        # the frames' capture times (station.camera.pacing), as a steady slow model drops them.
+        self.cap = InferenceCap(max_fps, float(getattr(grabber, "frame_period_s", 0.0)))
+        self.capped = 0  # frames the cap passed over (counted in `dropped`)
         self._backend = backend
         self._picker = picker
         self._clock = clock or MonotonicClock()
@@ -257,7 +270,8 @@ class PosePipeline:
     def dropped(self) -> int:
         """Frames overwritten in the mailbox before inference could take them, and frames of
         a video file skipped because reading them fell behind its frame rate."""
-        return self._mailbox.dropped + int(getattr(self._grabber, "skipped", 0))
+        skipped = int(getattr(self._grabber, "skipped", 0))
+        return self._mailbox.dropped + self.capped + skipped
 
     def start(self) -> None:
         if self._threads:
@@ -275,11 +289,16 @@ class PosePipeline:
                 if rgb is None:
                     self.ended = bool(getattr(self._grabber, "is_file", False))
                     break
+                captured = getattr(self._grabber, "captured_t", None)
+                t = self._clock.now() if captured is None else float(captured)
                 index = int(getattr(self._grabber, "position", index))  # skipped frames show
-                self._mailbox.put((index, self._clock.now(), rgb))
                 self.latest_image = rgb  # one reference, replaced each frame: nothing piles up
-                index += 1
                 self.frames_captured += 1
+                if self.cap.admits(t):
+                    self._mailbox.put((index, t, rgb))
+                else:
+                    self.capped += 1
+                index += 1
         except Exception as exc:  # a dead camera degrades the station, it does not crash it
             log.exception("camera capture failed")
             self._out.put(DeviceStatus(self._clock.now(), "camera", False, str(exc)))
@@ -287,19 +306,13 @@ class PosePipeline:
             self._mailbox.close()
 
     def _inference_loop(self) -> None:
-        next_start = 0.0
         try:
             while True:
-                # Capped: wait as a slower model would, while newer frames replace older ones.
-                wait = next_start - time.perf_counter()
-                if wait > 0 and self._stop.wait(wait):
-                    break
                 item = self._mailbox.get()
                 if item is None:
                     break
                 index, t, rgb = item
                 start = time.perf_counter()  # a cost, not a timestamp: wall time
-                next_start = start + self._min_period
                 chosen = detect_jumper(self._backend, self._picker, rgb, t)
                 inference_ms = 1000.0 * (time.perf_counter() - start)
                 height, width = rgb.shape[:2]

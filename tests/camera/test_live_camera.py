@@ -119,8 +119,34 @@ def test_a_late_reader_skips_the_frames_whose_time_has_passed(tmp_path: Path) ->
     clock.advance(0.5)  # the reader stalled for half a second
     assert grabber.grab() is not None
     assert grabber.position == 11 and grabber.skipped == 9
+    # stamped when the frame was due on the file's time line, not when it was read
+    assert grabber.captured_t == pytest.approx(11 * 0.05)
     got = 0
     while grabber.grab() is not None:
         got += 1
     assert got == 8 and grabber.position == 19  # then the rest, to the end of the file
     grabber.close()
+
+
+def test_a_capped_video_file_is_inferred_on_its_own_time_line(tmp_path: Path) -> None:
+    """max_fps on a video file: each PoseFrame's time is its frame's time in the file (the
+    start plus index / fps, whatever decoding or a loaded machine took), and inferred frames
+    are at least a cap period apart less half a frame: the cap decides on those times."""
+    video = tmp_path / "clip.avi"
+    write_video(video, 30, 30.0)
+    grabber = OpenCVGrabber(str(video), 640, 480, 30)
+    pipeline = PosePipeline(grabber, LegacyPoseBackend(), JumperPicker(), max_fps=10.0)
+    seen: list[Event] = []
+    thread = threading.Thread(target=lambda: seen.extend(pipeline.events()), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not pipeline.ended and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    pipeline.close()
+    got = poses(seen)
+    assert got and pipeline.frames_captured + grabber.skipped == 30
+    t0 = got[0].t - got[0].index / 30.0
+    assert [p.t - t0 for p in got] == pytest.approx([p.index / 30.0 for p in got], abs=1e-9)
+    assert all(b.t - a.t >= 0.1 - 1 / 60 for a, b in itertools.pairwise(got))
+    assert len(got) + pipeline.dropped == 30

@@ -30,6 +30,7 @@ from station.deploy.pi_check import (
     pip_failure,
     remove_tree,
     tarball_name,
+    wheel_requirements,
 )
 
 # pip 23-25's words when an index has no wheel for this platform (and no sdist).
@@ -88,8 +89,8 @@ def test_cached_root_is_the_newest_of_its_suite_within_a_week(tmp_path: Path) ->
 
 @pytest.mark.parametrize("suite", ["bookworm", "trixie"])
 def test_a_root_gets_the_updates_and_security_archives(suite: str) -> None:
-    """debootstrap writes the release alone; an installer's system also has -updates and the
-    security archive, so the root is upgraded from them before it is cached."""
+    """An installer's system has the release, -updates and the security archive: mmdebstrap
+    installs from all three in one pass, and they stay in the root's sources.list."""
     lines = apt_sources(suite).splitlines()
     assert [line.split()[2] for line in lines] == [suite, f"{suite}-updates", f"{suite}-security"]
     assert lines[2].startswith("deb http://deb.debian.org/debian-security ")
@@ -252,3 +253,42 @@ def test_a_time_limit_stops_the_check_as_failed_and_summarised(tmp_path: Path) -
         assert f"{suite}: stopped after the check is stopping" in done.stdout
         assert not (tmp_path / "work" / suite / "root" / "usr").exists()
     assert not mounts_under(tmp_path)
+
+
+@pytest.mark.parametrize("suite", ["bookworm", "trixie"])
+def test_the_wheelhouse_asks_for_what_pip_in_that_root_will_want(suite: str) -> None:
+    """The host's pip downloads for the root's Python on aarch64: markers evaluated for it,
+    and nothing apt provides (spidev has no wheel at all)."""
+    wanted = {
+        r.split("[")[0].split("<")[0].split(">")[0].split("=")[0] for r in wheel_requirements(suite)
+    }
+    assert {"numpy", "mediapipe", "pygame-ce", "starlette", "setuptools"} <= wanted
+    assert "spidev" not in wanted
+    assert ("lgpio" in wanted) is (suite == "bookworm")  # PyPI's lgpio: no cp313 wheel
+    pins = [r for r in wheel_requirements(suite) if r.startswith("mediapipe")]
+    assert pins == (["mediapipe==0.10.18"] if suite == "bookworm" else ["mediapipe>=0.10.30"])
+    assert not [r for r in wheel_requirements(suite) if ";" in r]
+
+
+def test_the_assembled_task_model_runs_the_tasks_backend_like_the_legacy_one(
+    tmp_path: Path,
+) -> None:
+    """pi-check's .task, made from mediapipe 0.10.18's two BlazePose models, loads in the
+    Tasks PoseLandmarker, and on the first frame (a fresh detection) its landmarks are the
+    legacy solution's on MediaPipe's test image."""
+    import cv2
+    import numpy as np
+
+    from station.deploy.pi_check import assemble_task_model
+    from station.pose.backends import LegacyPoseBackend, TasksPoseBackend
+
+    image = REPO.parent / "shared/data/mediapipe/pose_test_image.jpg"
+    if not image.is_file():
+        pytest.skip("needs ../shared/data (MediaPipe's test image)")
+    model = assemble_task_model(Places(tmp_path, tmp_path))
+    rgb = cv2.cvtColor(cv2.imread(str(image)), cv2.COLOR_BGR2RGB)
+    legacy = LegacyPoseBackend(static_image_mode=True).detect(rgb, 0.0)
+    tasks = TasksPoseBackend(model).detect(rgb, 0.0)
+    assert len(legacy) == 1 and len(tasks) == 1
+    diff = np.abs(legacy[0].lm[:, :2] - tasks[0].lm[:, :2]).max()
+    assert diff < 0.02, diff

@@ -48,6 +48,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -148,8 +149,8 @@ def say(text: str) -> None:
 class Report:
     """Every step's duration and every claim's outcome, printed at the end and saved."""
 
-    # (step, seconds, 1-minute load average at its start, at its end)
-    durations: list[tuple[str, float, float, float]] = field(default_factory=list)
+    # (step, seconds, CPU seconds of its commands, 1-minute load average at start, at end)
+    durations: list[tuple[str, float, float, float, float]] = field(default_factory=list)
     passed: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     facts: dict[str, dict[str, JSON]] = field(default_factory=dict)
@@ -158,14 +159,21 @@ class Report:
     def step(self, name: str) -> Iterator[None]:
         load_before = os.getloadavg()[0]
         log(f"--- {name} (load average {load_before:.1f})")
+        outer_cpu = getattr(_STEP_CPU, "seconds", 0.0)
+        _STEP_CPU.seconds = 0.0
         start = time.monotonic()
         try:
             yield
         finally:
             took = time.monotonic() - start
+            cpu = _STEP_CPU.seconds
+            _STEP_CPU.seconds = outer_cpu + cpu
             load_after = os.getloadavg()[0]
-            self.durations.append((name, took, load_before, load_after))
-            log(f"--- {name}: {took:.1f} s (load average {load_before:.1f} -> {load_after:.1f})")
+            self.durations.append((name, took, cpu, load_before, load_after))
+            log(
+                f"--- {name}: {took:.1f} s, CPU {cpu:.1f} s "
+                f"(load average {load_before:.1f} -> {load_after:.1f})"
+            )
 
     def suite(self, suite: str) -> dict[str, JSON]:
         """The facts found about one suite (its Python, versions, errors)."""
@@ -293,39 +301,72 @@ def run_grouped(
     run must show progress). Output past `timeout` seconds kills it."""
     if STOPPING.is_set():
         raise Stopped("the check is stopping")
-    with subprocess.Popen(
-        list(command),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT if echo is not None else subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
-    ) as proc:
+    deadline = time.monotonic() + timeout
+    # Without echo, output goes to files: the command's exit is awaited below, not by a read.
+    with (
+        tempfile.TemporaryFile("w+") as out_file,
+        tempfile.TemporaryFile("w+") as err_file,
+        subprocess.Popen(
+            list(command),
+            stdout=subprocess.PIPE if echo is not None else out_file,
+            stderr=subprocess.STDOUT if echo is not None else err_file,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+        ) as proc,
+    ):
         with _RUNNING_LOCK:
             _RUNNING.add(proc)
         try:
-            if echo is None:
-                try:
-                    out, err = proc.communicate(timeout=timeout)
-                except subprocess.TimeoutExpired:
-                    _kill(proc)
-                    out, err = proc.communicate()
-                    err += f"\npi-check: killed after {timeout:.0f} s\n"
-                return subprocess.CompletedProcess(command, proc.returncode, out, err)
-            assert proc.stdout is not None
             lines = []
-            deadline = time.monotonic() + timeout
-            for line in proc.stdout:
-                say(echo + line)
-                lines.append(line)
-                if time.monotonic() > deadline:
-                    _kill(proc)
-                    lines.append(f"pi-check: killed after {timeout:.0f} s\n")
-                    break
-            return subprocess.CompletedProcess(command, proc.wait(), "".join(lines), "")
+            if echo is not None:
+                assert proc.stdout is not None
+                for line in proc.stdout:
+                    say(echo + line)
+                    lines.append(line)
+                    if time.monotonic() > deadline:
+                        break
+            killed = ""
+            if not _exited_by(proc, deadline):
+                _kill(proc)
+                killed = f"pi-check: killed after {timeout:.0f} s\n"
+            returncode = _reap(proc)
         finally:
             with _RUNNING_LOCK:
                 _RUNNING.discard(proc)
+        if echo is not None:
+            return subprocess.CompletedProcess(command, returncode, "".join(lines) + killed, "")
+        out_file.seek(0)
+        err_file.seek(0)
+        return subprocess.CompletedProcess(
+            command, returncode, out_file.read(), err_file.read() + killed
+        )
+
+
+# Reaping a command is serialised, so the rise of RUSAGE_CHILDREN across it is that command's
+# CPU time (with all its descendants'), charged to the step its thread is in.
+_REAPING = threading.Lock()
+_STEP_CPU = threading.local()
+
+
+def _exited_by(proc: subprocess.Popen[str], deadline: float) -> bool:
+    """Wait until `proc` has exited (leaving it to be reaped) or `deadline` has passed."""
+    while True:
+        if os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG) is not None:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+
+
+def _reap(proc: subprocess.Popen[str]) -> int:
+    with _REAPING:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        returncode = proc.wait()
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    _STEP_CPU.seconds = getattr(_STEP_CPU, "seconds", 0.0) + cpu
+    return returncode
 
 
 def _kill(proc: subprocess.Popen[str]) -> None:
@@ -1284,9 +1325,9 @@ def legacy_vs_tasks(legacy: Landmarks, tasks: Landmarks) -> list[JSON]:
 
 def summarise(report: Report, places: Places, total: float) -> None:
     log("=== step durations (this machine, as loaded as it was; the suites overlap)")
-    log(f"  {'seconds':>8}  {'load avg':>12}  step")
-    for name, took, before, after in report.durations:
-        log(f"  {took:8.1f}  {before:5.1f} ->{after:5.1f}  {name}")
+    log(f"  {'seconds':>8}  {'CPU s':>7}  {'load average':>13}  step")
+    for name, took, cpu, before, after in report.durations:
+        log(f"  {took:8.1f}  {cpu:7.1f}  {before:5.1f} ->{after:5.1f}  {name}")
     now = os.getloadavg()
     log(f"  {total:8.1f}  {now[0]:5.1f} (15 min {now[2]:.1f})  total")
     # The CPU time of every command run (qemu's emulation, pip, dpkg, tar): what the check

@@ -23,8 +23,10 @@ on x86-64. So, as root:
 The suites run side by side (one thread each): most of a first run is emulated dpkg and pip on
 one core each, or downloads, so two suites take little longer than the slower one. While a
 root is bootstrapped, this host's pip downloads the aarch64 wheels pip in the root will want
-into a wheelhouse (pip's `--find-links` there): pip in the root still resolves against PyPI
-and picks the wheels itself, its log shows each one; only the emulated download is saved.
+into a wheelhouse, served to the root as an extra package index (file://): pip in the root
+still resolves against PyPI and picks the wheels itself, and where the wheelhouse has the very
+file PyPI offers, takes that copy (its log says "Processing /var/cache/pi-check/…whl"); only
+the emulated download is saved. (As a --find-links, pip would prefer PyPI's copy.)
 Every step prints its duration and the load average, and a table of them ends the run.
 
 Without root or binfmt_misc the check says so and is skipped (exit 0 on a developer's machine,
@@ -601,7 +603,7 @@ def install(
     also looks in the wheelhouse this host filled (its "Processing ....whl" lines)."""
     return root.run(
         ["bash", f"{src}/install.sh", "--without-pi-os"],
-        env={"PIP_FIND_LINKS": WHEELHOUSE, **(env or {})},
+        env={"PIP_EXTRA_INDEX_URL": f"file://{WHEELHOUSE}/simple", **(env or {})},
         timeout=3600,
         echo=True,
         log_name=f"{name}.log",
@@ -1093,6 +1095,23 @@ def wheel_requirements(suite: str) -> list[str]:
     return wanted
 
 
+def write_simple_index(house: Path) -> None:
+    """house/simple/<project>/index.html (PEP 503) for every wheel in `house`, each link with
+    its sha256: an index pip reads from a file:// URL. After PyPI in pip's list, so of two
+    identical files pip takes this one."""
+    projects: dict[str, list[Path]] = {}
+    for wheel in sorted(house.glob("*.whl")):
+        name = re.sub(r"[-_.]+", "-", wheel.name.split("-", 1)[0]).lower()
+        projects.setdefault(name, []).append(wheel)
+    for name, wheels in projects.items():
+        page = house / "simple" / name / "index.html"
+        page.parent.mkdir(parents=True, exist_ok=True)
+        links = "".join(
+            f'<a href="../../{w.name}#sha256={file_sha256(w)}">{w.name}</a><br>\n' for w in wheels
+        )
+        page.write_text(f"<!DOCTYPE html>\n<html><body>\n{links}</body></html>\n")
+
+
 def fill_wheelhouse(places: Places, suite: str) -> Path:
     """This host's pip downloads the aarch64 wheels for `suite`'s Python into a wheelhouse
     kept in the cache. Only a head start: pip in the root resolves on its own against PyPI
@@ -1122,6 +1141,7 @@ def fill_wheelhouse(places: Places, suite: str) -> Path:
     start = time.monotonic()
     done = run_grouped(argv, 1800)
     wheels = sorted(p.name for p in house.glob("*.whl"))
+    write_simple_index(house)
     took = time.monotonic() - start
     if done.returncode != 0:
         said = (done.stderr.strip().splitlines() or ["?"])[-1]

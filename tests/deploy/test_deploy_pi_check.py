@@ -31,6 +31,7 @@ from station.deploy.pi_check import (
     remove_tree,
     tarball_name,
     wheel_requirements,
+    write_simple_index,
 )
 
 # pip 23-25's words when an index has no wheel for this platform (and no sdist).
@@ -292,3 +293,57 @@ def test_the_assembled_task_model_runs_the_tasks_backend_like_the_legacy_one(
     assert len(legacy) == 1 and len(tasks) == 1
     diff = np.abs(legacy[0].lm[:, :2] - tasks[0].lm[:, :2]).max()
     assert diff < 0.02, diff
+
+
+def _wheel(folder: Path, dist: str, version: str) -> Path:
+    """A minimal valid pure-Python wheel (what pip needs to read its metadata)."""
+    import zipfile
+
+    path = folder / f"{dist}-{version}-py3-none-any.whl"
+    info = f"{dist}-{version}.dist-info"
+    with zipfile.ZipFile(path, "w") as whl:
+        whl.writestr(
+            f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n"
+        )
+        whl.writestr(
+            f"{info}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        )
+        whl.writestr(f"{info}/RECORD", "")
+    return path
+
+
+def test_the_wheelhouse_is_an_index_pip_reads(tmp_path: Path) -> None:
+    """pip (this venv's, offline) finds the wheelhouse's files through its simple index, by
+    the normalised project name, with their sha256 checked."""
+    house = tmp_path / "house"
+    house.mkdir()
+    _wheel(house, "demo_pkg", "1.0")
+    write_simple_index(house)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--isolated",
+            "--no-deps",
+            "--index-url",
+            (house / "simple").as_uri(),
+            "--dest",
+            str(tmp_path / "out"),
+            "Demo.Pkg==1.0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "out/demo_pkg-1.0-py3-none-any.whl").is_file()
+    (house / "demo_pkg-1.0-py3-none-any.whl").write_bytes(b"tampered")
+    tampered = subprocess.run(
+        [*done.args[:-3], "--dest", str(tmp_path / "out2"), "Demo.Pkg==1.0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert tampered.returncode != 0 and "HASHES" in tampered.stderr.upper()

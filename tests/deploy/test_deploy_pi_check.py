@@ -347,3 +347,17 @@ def test_the_wheelhouse_is_an_index_pip_reads(tmp_path: Path) -> None:
         timeout=120,
     )
     assert tampered.returncode != 0 and "HASHES" in tampered.stderr.upper()
+
+
+def test_past_the_budget_a_step_is_skipped_said_and_counted() -> None:
+    import time
+
+    from station.deploy.pi_check import Report
+
+    report = Report()
+    assert not report.over_budget("anything")  # no --budget: nothing is skipped
+    report.budget_end = time.monotonic() + 3600
+    assert not report.over_budget("trixie: the rest")
+    report.budget_end = time.monotonic() - 1
+    assert report.over_budget("trixie: the rest")
+    assert report.skipped == ["trixie: the rest"] and not report.passed

@@ -612,13 +612,16 @@ def install(
 ) -> subprocess.CompletedProcess[str]:
     """The repo's install.sh, as a gym's installer runs it, minus only Pi OS's own parts; pip
     also looks in the wheelhouse this host filled (its "Processing ....whl" lines)."""
-    return root.run(
+    done = root.run(
         ["bash", f"{src}/install.sh", "--without-pi-os"],
         env={"PIP_EXTRA_INDEX_URL": f"file://{WHEELHOUSE}/simple", **(env or {})},
         timeout=3600,
         echo=True,
         log_name=f"{name}.log",
     )
+    if STOPPING.is_set():  # killed at the time limit: no claim about what it would have said
+        raise Stopped(f"the check is stopping ({name} was killed)")
+    return done
 
 
 WHEEL_TAGS = """

@@ -156,6 +156,8 @@ class Report:
     passed: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    # Commands qemu itself crashed in: neither passed nor failed, said (see qemu_crash).
+    unproven: list[str] = field(default_factory=list)
     # --budget: past this time.monotonic(), optional steps are skipped, said (never a pass).
     budget_end: float | None = None
     facts: dict[str, dict[str, JSON]] = field(default_factory=dict)
@@ -190,6 +192,20 @@ class Report:
             return False
         self.skipped.append(what)
         log(f"SKIPPED (past --budget, to finish inside CI's time): {what}")
+        return True
+
+    def unproven_under_qemu(self, name: str, done: subprocess.CompletedProcess[str]) -> bool:
+        """Did qemu itself die in `done` (a signal in the emulated program)? Then `name` is
+        recorded as not proven here, with qemu's words: neither a pass nor a failure."""
+        said = [
+            line
+            for line in (done.stdout + done.stderr).splitlines()
+            if line.startswith("qemu: uncaught target signal")
+        ]
+        if not said:
+            return False
+        self.unproven.append(f"{name}: {said[-1]} (exit {done.returncode})")
+        log(f"NOT PROVEN under emulation: {name}: {said[-1]} (exit {done.returncode})")
         return True
 
     def claim(self, name: str, ok: bool, detail: str) -> None:
@@ -690,6 +706,8 @@ def check_diag(root: Root, report: Report, *, pose_runs: bool) -> None:
         timeout=1200,
         log_name="diag.json",
     )
+    if report.unproven_under_qemu(f"{root.suite}: station diag --json", done):
+        return
     try:
         checks = {c["name"]: c for c in json.loads(done.stdout)["checks"]}
     except (json.JSONDecodeError, KeyError) as exc:
@@ -795,6 +813,8 @@ def check_inference(root: Root, reference: Landmarks, report: Report, backend: s
         log_name="analyze.log",
     )
     took = time.monotonic() - start
+    if report.unproven_under_qemu(f"{root.suite}: one real inference ({backend})", done):
+        return
     if done.returncode != 0:
         report.claim(f"{root.suite}: one real inference", False, done.stderr.strip()[-800:])
         return
@@ -1400,6 +1420,7 @@ def summarise(report: Report, places: Places, total: float) -> None:
                 "durations": report.durations,
                 "passed": report.passed,
                 "skipped": report.skipped,
+                "unproven": report.unproven,
                 "failed": report.failed,
                 "facts": report.facts,
                 "total_s": total,
@@ -1413,7 +1434,11 @@ def summarise(report: Report, places: Places, total: float) -> None:
         log(f"FAILED: {line}")
     for line in report.skipped:
         log(f"SKIPPED (past --budget): {line}")
+    for line in report.unproven:
+        log(f"NOT PROVEN (qemu itself crashed; unknown on a real Pi): {line}")
     skipped = f", {len(report.skipped)} skipped (past --budget)" if report.skipped else ""
+    if report.unproven:
+        skipped += f", {len(report.unproven)} not proven (qemu crashed)"
     print(
         f"pi-check: {len(report.passed)} passed, {len(report.failed)} failed{skipped}", flush=True
     )

@@ -361,3 +361,22 @@ def test_past_the_budget_a_step_is_skipped_said_and_counted() -> None:
     report.budget_end = time.monotonic() - 1
     assert report.over_budget("trixie: the rest")
     assert report.skipped == ["trixie: the rest"] and not report.passed
+
+
+def test_a_crash_of_qemu_itself_is_not_proven_rather_than_passed_or_failed() -> None:
+    """mediapipe 1.2.3's inference died in qemu-user (SIGSEGV) on the Trixie root: that says
+    nothing about a Pi either way, so it is listed as not proven, with qemu's words."""
+    from station.deploy.pi_check import Report
+
+    report = Report()
+    crashed = subprocess.CompletedProcess(
+        ["station"], 139, "", "INFO: ...\nqemu: uncaught target signal 11 (Segmentation fault)"
+    )
+    assert report.unproven_under_qemu("trixie: one real inference (tasks)", crashed)
+    assert report.unproven == [
+        "trixie: one real inference (tasks): qemu: uncaught target signal 11 "
+        "(Segmentation fault) (exit 139)"
+    ]
+    failed = subprocess.CompletedProcess(["station"], 2, "", "station: error: bad model")
+    assert not report.unproven_under_qemu("bookworm: one real inference (legacy)", failed)
+    assert not report.passed and not report.failed

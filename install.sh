@@ -295,7 +295,19 @@ install_config() {
     say "site config $CONF_FILE"
     if [[ -e "$CONF_FILE" ]]; then
         echo "keeping the existing $CONF_FILE"
+        if system_mode && ((DRY_RUN == 0)) && [[ "$(pose_setting backend)" == legacy &&
+            "$(pose_backend_for_venv)" == tasks ]]; then
+            warn "$CONF_FILE sets [pose] backend = \"legacy\", but this venv's mediapipe has no" \
+                "solutions.pose: set backend = \"tasks\" there and run install.sh again (it" \
+                "downloads the .task model)"
+        fi
         return
+    fi
+    # A new config names the backend this venv's mediapipe can run (a --prefix tree has no
+    # mediapipe: the packaged default).
+    local backend=legacy
+    if system_mode && ((DRY_RUN == 0)); then
+        backend="$(pose_backend_for_venv)"
     fi
     local owner=()
     if system_mode; then
@@ -303,12 +315,13 @@ install_config() {
     fi
     run install -d -m 0755 "${owner[@]}" "$CONF_DIR"
     if ((DRY_RUN == 1)); then
-        printf '+ write %s (the defaults, commented out; mode 0644)\n' "$CONF_FILE"
+        printf '+ write %s (the defaults, commented out; [pose] backend = "tasks" if the' "$CONF_FILE"
+        printf ' venv'"'"'s mediapipe has no solutions.pose; mode 0644)\n'
         return
     fi
     local tmp
     tmp="$(mktemp "$CONF_DIR/.station.toml.XXXXXX")"
-    site_config_text >"$tmp"
+    site_config_text "$backend" >"$tmp"
     # Readable by all (no secrets in it: `station diag` and `station config check` run as any
     # user); written by root and by the console (user station).
     chmod 0644 "$tmp"
@@ -316,7 +329,24 @@ install_config() {
         chown station:station "$tmp"
     fi
     mv -f "$tmp" "$CONF_FILE"
-    printf '+ wrote %s\n' "$CONF_FILE"
+    printf '+ wrote %s ([pose] backend = "%s")\n' "$CONF_FILE" "$backend"
+}
+
+# The pose backend this venv's mediapipe can run: "legacy" where it still has solutions.pose
+# (mediapipe <= 0.10.21, which needs Python < 3.13; its model is bundled), else "tasks" (the
+# .task model, downloaded below). Read from pip's record of mediapipe's files: no import, which
+# takes long on a Pi.
+pose_backend_for_venv() {
+    "$VENV/bin/python" - <<'EOF'
+import sys
+from importlib import metadata
+try:
+    files = {str(f) for f in metadata.files("mediapipe") or ()}
+except metadata.PackageNotFoundError:
+    files = set()
+legacy = sys.version_info < (3, 13) and "mediapipe/python/solutions/pose.py" in files
+print("legacy" if legacy else "tasks")
+EOF
 }
 
 # The console's HTTPS certificate, self-signed for the station's name (NAME and NAME.local,
@@ -359,7 +389,9 @@ make_console_certificate() {
     printf '+ made %s for %s\n' "$crt" "$san"
 }
 
+# The site config's text; with "tasks" as $1, [pose] backend = "tasks" is set, not commented.
 site_config_text() {
+    local backend="${1:-legacy}"
     cat <<'EOF'
 # This station's settings. Every key below is commented out, so the station runs on the
 # packaged defaults (the values shown). To change one, remove the '# ' before the key and edit
@@ -372,7 +404,12 @@ site_config_text() {
 EOF
     # Drop the generated file's own header (its first paragraph), comment out every setting.
     awk 'body { print; next } /^$/ { body = 1; print }' "$REPO/config/station.toml" |
-        sed -E 's/^([A-Za-z_][A-Za-z0-9_]* = )/# \1/'
+        sed -E 's/^([A-Za-z_][A-Za-z0-9_]* = )/# \1/' |
+        if [[ "$backend" == tasks ]]; then
+            sed -E 's/^# backend = "legacy"$/backend = "tasks"  # install.sh: this mediapipe has no solutions.pose/'
+        else
+            cat
+        fi
 }
 
 # The configured pose backend and model path, read from the site config (defaults otherwise).
@@ -460,13 +497,14 @@ install_station() {
     fi
     create_user
     create_directories
+    # The venv first: the site config's pose backend depends on the mediapipe pip resolved.
+    install_app
     install_config
     if system_mode; then
         # shellcheck disable=SC2046  # one IP address per word
         make_console_certificate "$CONF_DIR" "$(hostname)" $(hostname -I 2>/dev/null) || true
     fi
     install_pose_model
-    install_app
     install_units
     say "installed. Check every part with: sudo -u station station diag --beep"
     if system_mode; then
@@ -599,4 +637,7 @@ main() {
     return 0
 }
 
-main "$@"
+# Sourced (the tests call single functions), it defines them and does nothing.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+    main "$@"
+fi

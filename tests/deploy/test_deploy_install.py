@@ -8,6 +8,7 @@ import os
 import shutil
 import stat
 import subprocess
+import sys
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -335,3 +336,76 @@ def test_each_units_command_line_is_accepted_by_the_station_cli(unit: str) -> No
     parsed = build_parser().parse_args(args)
     assert parsed.config == "/etc/station/station.toml"
     assert callable(parsed.func)
+
+
+def _venv_with_mediapipe(tmp_path: Path, files: list[str] | None) -> Path:
+    """A venv whose python sees a site folder holding mediapipe's pip record (its RECORD lists
+    `files`), or no mediapipe at all (None): what install.sh reads to choose the backend."""
+    venv = tmp_path / "venv"
+    site = tmp_path / "site"
+    (venv / "bin").mkdir(parents=True)
+    site.mkdir()
+    if files is not None:
+        info = site / "mediapipe-0.10.99.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text("Metadata-Version: 2.1\nName: mediapipe\nVersion: 0.10.99\n")
+        (info / "RECORD").write_text("".join(f"{f},,\n" for f in files))
+    python = venv / "bin/python"
+    python.write_text(f'#!/bin/sh\nPYTHONPATH={site} exec /usr/bin/python3 "$@"\n')
+    python.chmod(0o755)
+    return venv
+
+
+def _backend_for(venv: Path) -> str:
+    done = subprocess.run(
+        ["bash", "-c", f'source "{INSTALL}"; VENV="{venv}"; pose_backend_for_venv'],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+@pytest.mark.parametrize(
+    ("files", "backend"),
+    [
+        (["mediapipe/__init__.py", "mediapipe/python/solutions/pose.py"], "legacy"),
+        (["mediapipe/__init__.py", "mediapipe/tasks/python/vision/pose_landmarker.py"], "tasks"),
+        (None, "tasks"),
+    ],
+)
+def test_install_names_the_backend_the_venvs_mediapipe_can_run(
+    tmp_path: Path, files: list[str] | None, backend: str
+) -> None:
+    """mediapipe <= 0.10.21 has solutions.pose (legacy, its model bundled); newer ones (what
+    pip resolves on Trixie's Python 3.13) have only the tasks API."""
+    if sys.version_info >= (3, 13) or not Path("/usr/bin/python3").is_file():
+        pytest.skip("needs a system python3 below 3.13 (above, the answer is always tasks)")
+    probe = subprocess.run(
+        ["/usr/bin/python3", "-c", "import sys; print(sys.version_info >= (3, 13))"],
+        capture_output=True,
+        text=True,
+    )
+    if probe.stdout.strip() != "False":
+        pytest.skip("the system python3 is 3.13 or newer")
+    assert _backend_for(_venv_with_mediapipe(tmp_path, files)) == backend
+
+
+def test_a_site_config_for_the_tasks_backend_sets_it_and_stays_valid(tmp_path: Path) -> None:
+    done = subprocess.run(
+        ["bash", "-c", f'source "{INSTALL}"; site_config_text tasks'],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    data = tomllib.loads(done.stdout)
+    assert data["pose"] == {"backend": "tasks"}  # set; every other key stays commented out
+    assert all(not _leaves(v) for k, v in data.items() if k != "pose")
+    config = tmp_path / "station.toml"
+    config.write_text(done.stdout)
+    check = subprocess.run(
+        [str(REPO / ".venv/bin/station"), "config", "check", str(config)],
+        capture_output=True,
+        text=True,
+    )
+    assert check.returncode == 0, check.stderr

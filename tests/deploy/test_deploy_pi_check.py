@@ -30,6 +30,8 @@ from station.deploy.pi_check import (
     pip_failure,
     remove_tree,
     tarball_name,
+    wheel_requirements,
+    write_simple_index,
 )
 
 # pip 23-25's words when an index has no wheel for this platform (and no sdist).
@@ -88,8 +90,8 @@ def test_cached_root_is_the_newest_of_its_suite_within_a_week(tmp_path: Path) ->
 
 @pytest.mark.parametrize("suite", ["bookworm", "trixie"])
 def test_a_root_gets_the_updates_and_security_archives(suite: str) -> None:
-    """debootstrap writes the release alone; an installer's system also has -updates and the
-    security archive, so the root is upgraded from them before it is cached."""
+    """An installer's system has the release, -updates and the security archive: mmdebstrap
+    installs from all three in one pass, and they stay in the root's sources.list."""
     lines = apt_sources(suite).splitlines()
     assert [line.split()[2] for line in lines] == [suite, f"{suite}-updates", f"{suite}-security"]
     assert lines[2].startswith("deb http://deb.debian.org/debian-security ")
@@ -252,3 +254,129 @@ def test_a_time_limit_stops_the_check_as_failed_and_summarised(tmp_path: Path) -
         assert f"{suite}: stopped after the check is stopping" in done.stdout
         assert not (tmp_path / "work" / suite / "root" / "usr").exists()
     assert not mounts_under(tmp_path)
+
+
+@pytest.mark.parametrize("suite", ["bookworm", "trixie"])
+def test_the_wheelhouse_asks_for_what_pip_in_that_root_will_want(suite: str) -> None:
+    """The host's pip downloads for the root's Python on aarch64: markers evaluated for it,
+    and nothing apt provides (spidev has no wheel at all)."""
+    wanted = {
+        r.split("[")[0].split("<")[0].split(">")[0].split("=")[0] for r in wheel_requirements(suite)
+    }
+    assert {"numpy", "mediapipe", "pygame-ce", "starlette", "setuptools"} <= wanted
+    assert "spidev" not in wanted
+    assert ("lgpio" in wanted) is (suite == "bookworm")  # PyPI's lgpio: no cp313 wheel
+    pins = [r for r in wheel_requirements(suite) if r.startswith("mediapipe")]
+    assert pins == (["mediapipe==0.10.18"] if suite == "bookworm" else ["mediapipe>=0.10.30"])
+    assert not [r for r in wheel_requirements(suite) if ";" in r]
+
+
+def test_the_assembled_task_model_runs_the_tasks_backend_like_the_legacy_one(
+    tmp_path: Path,
+) -> None:
+    """pi-check's .task, made from mediapipe 0.10.18's two BlazePose models, loads in the
+    Tasks PoseLandmarker, and on the first frame (a fresh detection) its landmarks are the
+    legacy solution's on MediaPipe's test image."""
+    import cv2
+    import numpy as np
+
+    from station.deploy.pi_check import assemble_task_model
+    from station.pose.backends import LegacyPoseBackend, TasksPoseBackend
+
+    image = REPO.parent / "shared/data/mediapipe/pose_test_image.jpg"
+    if not image.is_file():
+        pytest.skip("needs ../shared/data (MediaPipe's test image)")
+    model = assemble_task_model(Places(tmp_path, tmp_path))
+    rgb = cv2.cvtColor(cv2.imread(str(image)), cv2.COLOR_BGR2RGB)
+    legacy = LegacyPoseBackend(static_image_mode=True).detect(rgb, 0.0)
+    tasks = TasksPoseBackend(model).detect(rgb, 0.0)
+    assert len(legacy) == 1 and len(tasks) == 1
+    diff = np.abs(legacy[0].lm[:, :2] - tasks[0].lm[:, :2]).max()
+    assert diff < 0.02, diff
+
+
+def _wheel(folder: Path, dist: str, version: str) -> Path:
+    """A minimal valid pure-Python wheel (what pip needs to read its metadata)."""
+    import zipfile
+
+    path = folder / f"{dist}-{version}-py3-none-any.whl"
+    info = f"{dist}-{version}.dist-info"
+    with zipfile.ZipFile(path, "w") as whl:
+        whl.writestr(
+            f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n"
+        )
+        whl.writestr(
+            f"{info}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        )
+        whl.writestr(f"{info}/RECORD", "")
+    return path
+
+
+def test_the_wheelhouse_is_an_index_pip_reads(tmp_path: Path) -> None:
+    """pip (this venv's, offline) finds the wheelhouse's files through its simple index, by
+    the normalised project name, with their sha256 checked."""
+    house = tmp_path / "house"
+    house.mkdir()
+    _wheel(house, "demo_pkg", "1.0")
+    write_simple_index(house)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--isolated",
+            "--no-deps",
+            "--index-url",
+            (house / "simple").as_uri(),
+            "--dest",
+            str(tmp_path / "out"),
+            "Demo.Pkg==1.0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "out/demo_pkg-1.0-py3-none-any.whl").is_file()
+    (house / "demo_pkg-1.0-py3-none-any.whl").write_bytes(b"tampered")
+    tampered = subprocess.run(
+        [*done.args[:-3], "--dest", str(tmp_path / "out2"), "Demo.Pkg==1.0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert tampered.returncode != 0 and "HASHES" in tampered.stderr.upper()
+
+
+def test_past_the_budget_a_step_is_skipped_said_and_counted() -> None:
+    import time
+
+    from station.deploy.pi_check import Report
+
+    report = Report()
+    assert not report.over_budget("anything")  # no --budget: nothing is skipped
+    report.budget_end = time.monotonic() + 3600
+    assert not report.over_budget("trixie: the rest")
+    report.budget_end = time.monotonic() - 1
+    assert report.over_budget("trixie: the rest")
+    assert report.skipped == ["trixie: the rest"] and not report.passed
+
+
+def test_a_crash_of_qemu_itself_is_not_proven_rather_than_passed_or_failed() -> None:
+    """mediapipe 1.2.3's inference died in qemu-user (SIGSEGV) on the Trixie root: that says
+    nothing about a Pi either way, so it is listed as not proven, with qemu's words."""
+    from station.deploy.pi_check import Report
+
+    report = Report()
+    crashed = subprocess.CompletedProcess(
+        ["station"], 139, "", "INFO: ...\nqemu: uncaught target signal 11 (Segmentation fault)"
+    )
+    assert report.unproven_under_qemu("trixie: one real inference (tasks)", crashed)
+    assert report.unproven == [
+        "trixie: one real inference (tasks): qemu: uncaught target signal 11 "
+        "(Segmentation fault) (exit 139)"
+    ]
+    failed = subprocess.CompletedProcess(["station"], 2, "", "station: error: bad model")
+    assert not report.unproven_under_qemu("bookworm: one real inference (legacy)", failed)
+    assert not report.passed and not report.failed

@@ -302,7 +302,11 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def phone(browser: Browser, site: Path, state: Path) -> Iterator[tuple[Page, list[str]]]:
     with served(create_app(site, state, command_timeout_s=10.0)) as url:
-        context = browser.new_context(viewport=PHONE, device_scale_factor=1, base_url=url)
+        # reduced motion: the meters' width transition is off, so a bar measured right after
+        # its value arrives is at its final width (on a quiet machine it was mid-animation)
+        context = browser.new_context(
+            viewport=PHONE, device_scale_factor=1, base_url=url, reduced_motion="reduce"
+        )
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))

@@ -151,6 +151,7 @@ class Recorder:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         client.on_connect_fail = self._on_connect_fail
         return client
 
@@ -179,6 +180,18 @@ class Recorder:
         )
         client.subscribe([(f, 1) for f in subscriptions(self.site)])
         self._connected.set()
+
+    def _on_subscribe(
+        self, _client: Any, _userdata: Any, _mid: int, reasons: list[Any], _props: Any
+    ) -> None:
+        # Sessions published before the broker grants the first subscription are not queued
+        # for a recorder that has never connected: this line says from when nothing is missed.
+        filters = subscriptions(self.site)
+        refused = [f for f, r in zip(filters, reasons, strict=False) if r.is_failure]
+        if refused:
+            log.error("the broker refused the recorder's subscription to %s", ", ".join(refused))
+        else:
+            log.info("subscribed to %s", ", ".join(filters))
 
     def _on_disconnect(self, _c: Any, _u: Any, _flags: Any, reason: Any, _props: Any) -> None:
         self._bump_generation()

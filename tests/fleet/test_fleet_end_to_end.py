@@ -74,6 +74,14 @@ def test_simulated_stations_through_uplink_broker_and_recorder(
     uplinks: list[subprocess.Popen[bytes]] = []
     runs: list[subprocess.Popen[bytes]] = []
     try:
+        # A recorder that has never been subscribed gets nothing published before its first
+        # subscription (MQTT queues only for a known persistent session): start the stations once
+        # it is. Under load its start-up took longer than a station's first session.
+        deadline = time.monotonic() + 60
+        while "subscribed to" not in (tmp_path / "recorder.log").read_text():
+            assert recorder.poll() is None, (tmp_path / "recorder.log").read_text()
+            assert time.monotonic() < deadline, (tmp_path / "recorder.log").read_text()
+            time.sleep(0.1)
         for i in range(1, STATIONS + 1):
             station_id = f"st-{i}"
             root = tmp_path / station_id
@@ -121,7 +129,9 @@ def test_simulated_stations_through_uplink_broker_and_recorder(
             if held >= total:
                 break
             time.sleep(0.2)
-        assert held == total, f"{held} of {total} sessions recorded"
+        assert held == total, (
+            f"{held} of {total} sessions recorded; not yet marked sent: {undelivered(stations)}"
+        )
         # every session marked sent at its station (on its PUBACK, which may land just after
         # the recorder stored it), none left in an outbox
         while time.monotonic() < deadline + 30 and undelivered(stations):

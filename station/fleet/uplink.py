@@ -331,7 +331,15 @@ class Uplink:
 
     def run(self, stop: threading.Event) -> None:
         s = self.settings
-        self._log = SessionLog.in_state_dir(self.state_dir)
+        while self._log is None:
+            try:
+                self._log = SessionLog.in_state_dir(self.state_dir)
+            except (sqlite3.Error, OSError):
+                # the kiosk holds the log's lock (switching it to WAL needs it at once, so
+                # the busy timeout does not help): wait and retry, as in a step, never die
+                log.exception("cannot open the session log yet; retrying")
+                if stop.wait(RETRY_S):
+                    return
         self.client.connect_async(s.host, s.port, keepalive=30)
         self.client.loop_start()
         try:

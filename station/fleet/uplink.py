@@ -265,7 +265,7 @@ class Uplink:
         self.site_file = site_file
         self.schema = schema
         self.wall = wall
-        self._log: SessionLog | None = None  # opened by run(), in the thread that uses it
+        self._log: SessionLog | None = None  # opened by the first step, in the thread that uses it
         self._answered, self._last_answer, self._applied_issued_at = self._load_state()
         self._acks: queue.Queue[int] = queue.Queue()
         self._incoming: queue.Queue[tuple[str, bytes]] = queue.Queue()
@@ -326,20 +326,14 @@ class Uplink:
 
     @property
     def log(self) -> SessionLog:
-        assert self._log is not None, "only inside run()"
+        # opened on first use inside a step, so a log the kiosk holds locked at start-up is
+        # retried like any other busy step instead of ending the thread
+        if self._log is None:
+            self._log = SessionLog.in_state_dir(self.state_dir)
         return self._log
 
     def run(self, stop: threading.Event) -> None:
         s = self.settings
-        while self._log is None:
-            try:
-                self._log = SessionLog.in_state_dir(self.state_dir)
-            except (sqlite3.Error, OSError):
-                # the kiosk holds the log's lock (switching it to WAL needs it at once, so
-                # the busy timeout does not help): wait and retry, as in a step, never die
-                log.exception("cannot open the session log yet; retrying")
-                if stop.wait(RETRY_S):
-                    return
         self.client.connect_async(s.host, s.port, keepalive=30)
         self.client.loop_start()
         try:
@@ -361,8 +355,9 @@ class Uplink:
                 info.wait_for_publish(2.0)
             self.client.disconnect()
             self.client.loop_stop()
-            self.log.close()
-            self._log = None
+            if self._log is not None:
+                self._log.close()
+                self._log = None
 
     def step(self) -> None:
         """One pass: acks, config pushes, status, live progress, new sessions."""

@@ -226,11 +226,25 @@ class SessionLog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
         self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._switch_to_wal(timeout_s=10.0)
         # FULL: each checkpoint is on the card before checkpoint() returns (power-cut safe).
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._migrate()
+
+    def _switch_to_wal(self, timeout_s: float) -> None:
+        # Switching the journal mode fails at once with "database is locked" while another
+        # connection is creating or writing the file: SQLite does not call the busy handler
+        # for it. Every reader opening the log beside the kiosk would then die at start-up.
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
 
     @classmethod
     def in_state_dir(cls, state_dir: str | Path, **kwargs: Any) -> SessionLog:

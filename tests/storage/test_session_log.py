@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 from datetime import date, datetime
 from pathlib import Path
 
@@ -231,3 +232,21 @@ def test_cli_uses_station_state_dir_env(tmp_path: Path) -> None:
 def test_cli_rejects_a_bad_date() -> None:
     with pytest.raises(SystemExit):
         main(["sessions", "--since", "yesterday"])
+
+
+def test_a_reader_opening_the_log_while_another_connection_holds_it_waits(tmp_path: Path) -> None:
+    """The uplink and the members consumer open the log beside the kiosk: a lock held while
+    they switch it to WAL (which SQLite does not wait for by itself) must not kill them."""
+    path = tmp_path / "sessions.sqlite3"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("CREATE TABLE creating (x)")  # another process created it, not yet in WAL
+    holder.execute("BEGIN IMMEDIATE")  # and is writing: the switch cannot wait for it by itself
+    holder.execute("INSERT INTO creating VALUES (1)")
+    release = threading.Timer(0.5, lambda: holder.execute("COMMIT"))
+    release.start()
+    try:
+        with SessionLog(path) as log:
+            assert log.sessions() == []
+    finally:
+        release.join()
+        holder.close()

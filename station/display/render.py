@@ -41,6 +41,9 @@ from station.faults import registry
 Align = Literal["center", "left", "right"]
 
 TAKE_HOME_CAPTION = "Scan to take this session home"
+NEXT_UP = "Next member: start jumping to begin"
+"""The summary's footer while someone is on the mat for a new session (it counts from their
+first jump, which replaces the summary)."""
 
 
 def segments() -> tuple[tuple[str, str, str], ...]:
@@ -584,13 +587,17 @@ class Renderer:
             pygame.draw.rect(p.target, T.PANEL_EDGE, lay[f"share.{fault}.bar"], border_radius=3)
 
     def _summary(self, p: _Painter, lay: L.Layout, view: SummaryView) -> None:
-        if view.returns_in_s is not None:
+        returns = None
+        if view.next_up:
+            returns = NEXT_UP
+        elif view.returns_in_s is not None:
             returns = f"Back to start in {math.ceil(view.returns_in_s)} s"
+        if returns is not None:
             p.text(
                 "returns",
                 returns,
                 lay["returns"],
-                T.TEXT_DIM,
+                T.TEXT if view.next_up else T.TEXT_DIM,
                 "right",
                 template="Back to start in 88 s",
                 bg=T.BACKGROUND,

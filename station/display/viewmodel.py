@@ -172,6 +172,8 @@ class SummaryView:
     `fault_share` maps each fault to the share of the session (0..1) it was at fault;
     `tip` is the one tip that matters most (None: nothing to fix); `returns_in_s` is how long
     until the session goes back to idle (the session decides, the screen shows it);
+    `next_up` says someone is on the mat for a new session that starts counting at their first
+    jump (the footer says so instead of the countdown);
     `take_home` is the QR code of the session's page (rows of modules, True = dark, quiet zone
     included; None: no code shown)."""
 
@@ -185,6 +187,7 @@ class SummaryView:
     tip: Cue | None = None
     returns_in_s: float | None = None
     take_home: QrModules | None = None
+    next_up: bool = False
 
 
 def _no_shares() -> tuple[tuple[str, float], ...]:

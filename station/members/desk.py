@@ -125,9 +125,10 @@ class MemberDesk:
     # --- a session's life ---------------------------------------------------------------------
 
     def session_started(self) -> None:
-        """Calibration began: the greeted code (if any) belongs to this session."""
+        """Calibration began: the greeted code (if any) belongs to this session. The last
+        session's link stays: its summary may still be on the screen (until this session's
+        first jump), and the member it belongs to may be standing here to scan it."""
         self._session_code, self._greeted = self._greeted, None
-        self.take_home = None
 
     def session_ended(
         self, summary: Any, started_at: float, session_id: int | None
@@ -137,6 +138,7 @@ class MemberDesk:
         log's row `session_id`. None when disabled, or when the session could not be logged
         (no row: the consumers never hear of it, so a link would lead nowhere)."""
         code, self._session_code = self._session_code, None
+        self.take_home = None  # never the previous session's link under this summary
         if not self.enabled:
             return None
         if session_id is None:

@@ -109,6 +109,7 @@ class Station:
         self.summaries: list[dict[str, Any]] = []
         self.sessions_done = 0
         self._session_id: int | None = None
+        self._logged = False  # the session in progress has had its row begun (or tried)
         self._last_checkpoint = 0.0
         self.outputs = AlertOutputs(self.config["alerts"], hardware.gpio_for(self.config))
         self.policy = AlertPolicy(self.config["alerts"])
@@ -273,7 +274,7 @@ class Station:
         lights = self._lights(now)
         self.live.lights = lights
         self.session.update_lights(now, lights)
-        active = self.session.phase == "active"
+        active = self.session.screen(now) == "active"  # coached: not under a summary
         for alert in self.policy.decide(
             now, lights, session_active=active, wall_time=self.local_time()
         ):
@@ -324,15 +325,11 @@ class Station:
             self.posture.start_baseline()
             self.landing_light.reset()
             self.policy.reset()
+            self._logged = False
             if self.members is not None:
                 self.members.session_started()
-        elif phase == "active":
-            # Logged from here: stepping on and straight off again is not a session.
-            if self.session_log is not None and self.session.stats is not None:
-                self._session_id = self.session_log.begin(
-                    started_at=self.wall(), count_source=self.session.stats.count_source
-                )
-            self._last_checkpoint = now
+        elif phase == "dropped":  # no jump, no session: nothing was logged, nothing to show
+            self.outputs.silence()
         elif phase == "summary":
             self.outputs.silence()
             summary = self.session.last_summary
@@ -345,7 +342,12 @@ class Station:
             self._log_finish(summary)
 
     def _checkpoint(self, now: float) -> None:
-        if self._session_id is None or self.session.phase != "active":
+        if self.session.phase != "active" or not self.session.counts:
+            return
+        if not self._logged:
+            self._begin_log(now)
+            return
+        if self._session_id is None:
             return
         if now - self._last_checkpoint < self.config["session"]["checkpoint_s"]:
             return
@@ -353,7 +355,21 @@ class Station:
         assert self.session.stats is not None and self.session_log is not None
         self.session_log.checkpoint(self._session_id, self.session.snapshot(now))
 
+    def _begin_log(self, now: float) -> None:
+        """The session's row, begun (once) from its first jump (Session.counts: standing on the
+        mat without jumping is no session), dated from when it became active."""
+        self._logged = True
+        self._last_checkpoint = now
+        if self.session_log is not None and self.session.stats is not None:
+            self._session_id = self.session_log.begin(
+                started_at=self.wall() - self.session.elapsed(now),
+                count_source=self.session.stats.count_source,
+            )
+
     def _log_finish(self, summary: SessionSummary) -> None:
+        stats = self.session.stats
+        if not self._logged and stats is not None:  # first jump and end in the same frame
+            self._begin_log(stats.ended_t if stats.ended_t is not None else stats.started_t)
         session_log, session_id = self.session_log, self._session_id
         if session_log is not None and session_id is not None:
             session_log.finish(session_id, self._record(summary), ended_at=self.wall())
@@ -396,7 +412,7 @@ class Station:
 
     def shutdown(self, now: float) -> None:
         """SIGTERM: save the session in progress and silence the outputs."""
-        if self.session.phase == "active" and self.session.stats is not None:
+        if self.session.phase == "active" and self.session.counts:
             self._log_finish(self.session.finish(now))
         self.outputs.close()
 

@@ -43,17 +43,21 @@ DEMO_PERIOD_S = 0.8
 def build_view(station: Station, now: float) -> ViewModel:
     session = station.session
     screen: Screen
-    if session.phase == "calibrating":
+    shown = session.screen(now)
+    if shown == "calibrating":
         total = float(station.config["session"]["calibrate_s"])
         left = max(0.0, total - (now - session.phase_since))
         screen = CalibratingView(seconds_left=left, total_s=total)
-    elif session.phase == "active":
+    elif shown == "active":
         screen = _active(station, now)
-    elif session.phase == "summary" and session.last_summary is not None:
-        left = station.config["session"]["summary_s"] - (now - session.phase_since)
+    elif shown == "summary" and session.last_summary is not None:
+        waiting = session.summary_waiting(now)  # a new session under it, not jumping yet
         screen = summary_view(
-            session.last_summary, tip_for(session.last_summary.top_fault), max(0.0, left)
+            session.last_summary,
+            tip_for(session.last_summary.top_fault),
+            None if waiting else session.summary_left_s(now),
         )
+        screen = replace(screen, next_up=waiting)
         take_home = station.members.take_home if station.members is not None else None
         if take_home is not None:
             screen = replace(screen, take_home=take_home.matrix.rows)

@@ -5,6 +5,12 @@ steps on while the summary still shows. The runtime feeds an :class:`Observation
 frame plus jump, landing and light updates; everything here depends only on the timestamps it
 is given, so a whole session replays deterministically faster than real time.
 
+A session is a session once it has a jump (:attr:`Session.counts`, the one home of that rule):
+someone who steps on and off again without jumping, stands and leaves, or steps back on to scan
+the summary's QR code leaves no session behind (``"dropped"``: no summary, nothing to log).
+Whoever steps on while a summary shows starts their own session underneath it, and the summary
+(with its QR code) stays on the screen until that session's first jump (:meth:`Session.screen`).
+
 Who counts: the mat when it works, the camera otherwise (the summary records which). A session
 starts on the mat's presence (a person walking past the camera does not start one) or, with no
 working mat, on a person standing in the camera's region of interest for a moment.
@@ -21,6 +27,9 @@ from typing import Any, Literal
 from station.events import FAULTS, LightState
 
 Phase = Literal["idle", "calibrating", "active", "summary"]
+Change = Literal["idle", "calibrating", "active", "summary", "dropped"]
+"""What :meth:`Session.observe` reports: the phase entered, or "dropped" when a session ended
+without a jump (no summary; the phase is back to the summary still showing, or idle)."""
 
 CAMERA_PRESENCE_S = 1.0
 """Without a mat, a person must stay in the region of interest this long to start a session."""
@@ -123,6 +132,8 @@ class Session:
         self.phase_since = 0.0
         self.stats: SessionStats | None = None
         self.last_summary: SessionSummary | None = None
+        self.summary_since: float | None = None  # when last_summary went up
+        self._over_summary = False  # the session in progress began while a summary showed
         self._present_since: float | None = None
         self._absent_since: float | None = None
         self._last_light_t: float | None = None
@@ -130,8 +141,39 @@ class Session:
 
     # --- lifecycle -------------------------------------------------------------------------
 
-    def observe(self, obs: Observation) -> Phase | None:
-        """Advance the lifecycle; returns the new phase when it changed."""
+    @property
+    def counts(self) -> bool:
+        """The session in progress is a session: it has a jump. Only then is it logged, shown
+        as a summary, published or given a take-home page."""
+        return self.stats is not None and self.stats.jumps > 0
+
+    def screen(self, t: float) -> Phase:
+        """What the screen shows at `t`: the phase, except that the last summary stays up over
+        a session that has no jump yet (the member who just finished stepping back on to scan
+        their QR code, or the next one, whose count replaces it at their first jump)."""
+        if self.phase in ("calibrating", "active") and self.summary_waiting(t):
+            return "summary"
+        return self.phase
+
+    def summary_waiting(self, t: float) -> bool:
+        """The summary is up over a new session that has not jumped yet."""
+        return (
+            self.phase in ("calibrating", "active")
+            and self.last_summary is not None
+            and self.summary_since is not None
+            and self.summary_since <= t
+            and not self.counts
+            and self._over_summary
+        )
+
+    def summary_left_s(self, t: float) -> float:
+        """Seconds until the summary gives way to the idle screen (0 once its time is up)."""
+        if self.summary_since is None:
+            return 0.0
+        return max(0.0, self.summary_since + self.settings["summary_s"] - t)
+
+    def observe(self, obs: Observation) -> Change | None:
+        """Advance the lifecycle; returns the new phase when it changed, or "dropped"."""
         present = self._present(obs)
         if present:
             self._absent_since = None
@@ -165,14 +207,22 @@ class Session:
         return obs.t - self._present_since >= needed
 
     def _begin(self, obs: Observation) -> Phase:
+        self._over_summary = self.phase == "summary"
         self.stats = SessionStats(started_t=obs.t)
         self.stats.count_source = "mat" if obs.on_mat is not None else "camera"
         return self._enter("calibrating", obs.t)
 
-    def _from_calibrating(self, obs: Observation, present: bool) -> Phase | None:
+    def _drop(self, t: float) -> Change:
+        """A session without a jump ended: it was no session. Back to the summary it began
+        over while that still has time, else to idle."""
+        self.stats = None
+        back: Phase = "summary" if self._over_summary and self.summary_left_s(t) > 0 else "idle"
+        self._enter(back, t)
+        return "dropped"
+
+    def _from_calibrating(self, obs: Observation, present: bool) -> Change | None:
         if not present and obs.t - (self._absent_since or obs.t) >= 1.0:
-            self.stats = None  # stepped on and straight off again: no session
-            return self._enter("idle", obs.t)
+            return self._drop(obs.t)  # stepped on and straight off again
         waited = obs.t - self.phase_since
         mat_ready = obs.on_mat is None or obs.mat_still
         cam_ready = obs.person_in_view is None or obs.baseline_ready
@@ -189,22 +239,25 @@ class Session:
             return self._enter("active", obs.t)
         return None
 
-    def _from_active(self, obs: Observation) -> Phase | None:
+    def _from_active(self, obs: Observation) -> Change | None:
         if self._absent_since is not None and (
             obs.t - self._absent_since >= self.settings["end_after_off_s"]
         ):
+            if not self.counts:
+                return self._drop(obs.t)  # stood and left without a jump
             # The session ended when the member left, not when we noticed.
             self.last_summary = self.finish(self._absent_since)
+            self.summary_since = obs.t
             return self._enter("summary", obs.t)
         return None
 
     def _from_summary(self, obs: Observation) -> Phase | None:
-        # The summary ends early for the next member: they step on while it is still showing
-        # and are counted from their first jump. (The member it belongs to left at least
-        # end_after_off_s ago, so whoever is there now starts a session of their own.)
+        # Whoever steps on while the summary shows starts a session of their own at once,
+        # counted from their first jump (the member it belongs to left at least
+        # end_after_off_s ago); the summary stays on the screen until that first jump.
         if self._someone_arrived(obs):
             return self._begin(obs)
-        if obs.t - self.phase_since >= self.settings["summary_s"]:
+        if self.summary_left_s(obs.t) <= 0:
             self.stats = None
             return self._enter("idle", obs.t)
         return None

@@ -21,8 +21,8 @@ SECTION = Section(
         ),
         "summary_s": Key(
             15.0,
-            "How long the summary stays before the idle screen (someone stepping on ends it "
-            "early: their own session starts).",
+            "How long the summary stays before the idle screen (someone stepping on starts "
+            "their own session; the summary stays until their first jump).",
             "s",
             min=3.0,
             max=120.0,

@@ -15,7 +15,7 @@ from pygame import Rect
 from station.display import theme as T
 from station.display.cues import cue_for, tip_for
 from station.display.demo import SCREENS, demo_active, demo_summary, demo_view
-from station.display.render import FrameReport, Renderer
+from station.display.render import NEXT_UP, FrameReport, Renderer
 from station.display.viewmodel import (
     ActiveView,
     CalibratingView,
@@ -250,6 +250,19 @@ def test_summary_chart_and_fault_share(renderer: Renderer) -> None:
     assert report.text("share.back.pct").text == "31%"
     assert report.text("tip.title").text == "ONE THING TO WORK ON: BACK"
     assert report.text("returns").text == "Back to start in 12 s"
+
+
+@pytest.mark.parametrize("size", [(1920, 1080), (800, 480), (1080, 1920)])
+def test_summary_with_the_next_member_on_the_mat_invites_them_to_jump(
+    renderer: Renderer, size: tuple[int, int]
+) -> None:
+    # someone stepped on during the summary: it stays up (with its QR code) until their first
+    # jump, and its footer tells them so instead of counting down
+    view = replace(demo_summary(), returns_in_s=None, next_up=True)
+    _, report = render(renderer, ViewModel(view), size)
+    footer = report.text("returns")
+    assert footer.text == NEXT_UP
+    assert footer.box.contains(footer.rect) and footer.colour == T.TEXT
 
 
 def test_live_view_is_mirrored_and_coloured_by_fault(renderer: Renderer) -> None:

@@ -85,3 +85,40 @@ def test_a_locked_members_database_delays_the_page_not_the_screen(tmp_path: Path
     assert client.get(f"/m/{token}").status_code == 200
     writes = [s for s in on_ui_thread if s.lstrip().upper().startswith(WRITES)]
     assert writes == []  # the UI thread only read (personal codes on the idle screen)
+
+
+BACK_TO_SCAN = SHORT + "".join(
+    f'[[phase]]\nkind = "{kind}"\nduration_s = {seconds}\n'
+    for kind, seconds in (
+        ("empty", 7.0),  # the summary goes up 5 s after they left
+        ("step_on", 1.0),  # back on to scan their QR code, standing on
+        ("stand", 9.0),  # still there when summary_s is up
+        ("step_off", 1.0),
+        ("empty", 2.0),
+    )
+)
+
+
+def test_stepping_back_on_to_scan_keeps_the_qr_code_and_makes_no_session(tmp_path: Path) -> None:
+    script = tmp_path / "back.toml"
+    script.write_text(BACK_TO_SCAN)
+    station, hardware, _ = make_station(tmp_path, SITE, script=script)
+    shown: list[tuple[str, Any]] = []  # each frame from the summary on: screen, QR code
+
+    def on_frame(st: Station, now: float) -> None:
+        screen = st.view(now).screen
+        if shown or isinstance(screen, SummaryView):
+            shown.append((type(screen).__name__, getattr(screen, "take_home", None)))
+
+    sources = [s for s in (hardware.open_mat(), hardware.open_camera()) if s is not None]
+    run_fast(station, sources, fps=30.0, on_frame=on_frame, settle_s=30.0)
+    pages_stored(station)
+    with SessionLog(tmp_path / "state" / "sessions.sqlite3") as log:
+        rows = log.sessions()
+    assert [r.jumps > 0 for r in rows] == [True]  # standing there to scan is no session
+    assert station.sessions_done == 1
+    summary = [name for name, _ in shown].index("IdleView")
+    assert summary > 30 * 17  # past summary_s: someone stood there, not jumping
+    codes = {code for _, code in shown[:summary]}
+    assert {name for name, _ in shown[:summary]} == {"SummaryView"}
+    assert len(codes) == 1 and None not in codes  # one QR code, never wiped

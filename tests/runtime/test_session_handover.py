@@ -11,8 +11,10 @@ settings (off the mat `end_after_off_s` = 5 s ends a session, the summary shows 
   while the summary was up, nothing is merged into the previous session;
 - a gap longer than `end_after_off_s` + `summary_s` (the idle screen was back);
 - a brief step off (1.5 s, under `end_after_off_s`) does not split a session;
-- a member who only stands and never jumps gets a session of 0 jumps that ends when they
-  step off, and the member after them is not swallowed by it.
+- a member who only stands and never jumps (here: during the previous member's summary, as
+  the member who just finished does when stepping back on to scan their QR code) gets no
+  session: the summary and its QR code stay on the screen the whole time, nothing is logged,
+  and the member after them is not swallowed by it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from station.config.loader import ConfigStore
+from station.display.viewmodel import SummaryView
 from station.hardware import select_hardware
 from station.runtime.loop import run_fast
 from station.runtime.station import Station
@@ -77,7 +80,9 @@ def members_on_mat(on_mat: tuple[tuple[float, float], ...], grace_s: float) -> l
     return members
 
 
-def run_queue(tmp_path: Path, site: str) -> tuple[Station, list[dict[str, object]], Path]:
+def run_queue(
+    tmp_path: Path, site: str
+) -> tuple[Station, list[dict[str, object]], Path, list[tuple[float, str, int | None]]]:
     script = tmp_path / "queue.toml"
     script.write_text(queue_script(QUEUE))
     site_file = tmp_path / "station.toml"
@@ -88,10 +93,18 @@ def run_queue(tmp_path: Path, site: str) -> tuple[Station, list[dict[str, object
     session_log = SessionLog.in_state_dir(tmp_path / "state")
     station = Station(store, hardware, session_log=session_log)
     sources = [s for s in (hardware.open_mat(), hardware.open_camera()) if s is not None]
-    run_fast(station, sources, fps=30.0)
+    shown: list[tuple[float, str, int | None]] = []  # (t, screen, the summary's total)
+
+    def look(st: Station, now: float) -> None:
+        if round(now * 30) % 6 == 0:  # five looks a second
+            screen = st.view(now).screen
+            total = screen.total if isinstance(screen, SummaryView) else None
+            shown.append((now, type(screen).__name__, total))
+
+    run_fast(station, sources, fps=30.0, on_frame=look)
     rows = [r.to_dict() for r in session_log.sessions()]
     session_log.close()
-    return station, rows, script
+    return station, rows, script, shown
 
 
 @pytest.mark.parametrize(
@@ -102,25 +115,33 @@ def run_queue(tmp_path: Path, site: str) -> tuple[Station, list[dict[str, object
 def test_each_member_in_a_queue_gets_their_own_session(
     tmp_path: Path, site: str, counter: str, tolerance: int
 ) -> None:
-    station, rows, script = run_queue(tmp_path, site)
+    station, rows, script, shown = run_queue(tmp_path, site)
     settings = station.config["session"]
     assert (settings["end_after_off_s"], settings["summary_s"]) == (5.0, 15.0)
     truth = ground_truth(script, SEED)
     members = members_on_mat(truth.on_mat, settings["end_after_off_s"])
     assert len(members) == len(QUEUE)  # the script really is five members
-
-    assert [r["status"] for r in rows] == ["finished"] * len(QUEUE), rows
-    assert all(r["count_source"] == counter for r in rows)
     expected = [truth.count_between(start - 0.01, end + 0.01) for start, end in members]
     assert expected[3] == 0 and min(expected[:3] + expected[4:]) >= 8
+    jumpers = [m for m, e in zip(members, expected, strict=True) if e > 0]
+
+    # the member who never jumps has no session: four sessions for five members
+    assert [r["status"] for r in rows] == ["finished"] * len(jumpers), rows
+    assert all(r["count_source"] == counter for r in rows)
     counted = [r["jumps"] for r in rows]
-    assert all(abs(c - e) <= tolerance for c, e in zip(counted, expected, strict=True)), (
+    wanted = [e for e in expected if e > 0]
+    assert all(abs(c - e) <= tolerance for c, e in zip(counted, wanted, strict=True)), (
         counted,
-        expected,
+        wanted,
     )
     # each session lasts as long as its member was there (less the calibration): the
     # session that starts during a summary is not cut short by the summary's remaining time
-    for row, (start, end) in zip(rows, members, strict=True):
+    for row, (start, end) in zip(rows, jumpers, strict=True):
         assert isinstance(row["duration_s"], float)
         assert end - start - 6.0 <= row["duration_s"] <= end - start + 2.0, (row, start, end)
-    assert station.sessions_done == len(QUEUE)
+    assert station.sessions_done == len(jumpers)
+
+    # while the standing member is there, the third member's summary stays on the screen
+    start, end = members[3]
+    over = [(screen, total) for t, screen, total in shown if start + 1.5 <= t <= end]
+    assert over and set(over) == {("SummaryView", rows[2]["jumps"])}, set(over)

@@ -175,11 +175,74 @@ def test_back_to_back_within_the_grace_time_is_one_session() -> None:
     assert finished == [(len(first[2]) + len(second[2]), pytest.approx(30.0 - 3.0, abs=0.05))]
 
 
-def test_a_member_who_only_stands_gets_an_empty_session_and_leaves_the_next_one_alone() -> None:
+def test_a_member_who_only_stands_gets_no_session_and_leaves_the_next_one_alone() -> None:
     stands = (1.0, 12.0, [])
-    jumps = (19.0, 30.0, jumps_between(21.5, 29.0))  # on during the standing member's summary
+    jumps = (19.0, 30.0, jumps_between(21.5, 29.0))  # after the standing member left
     _, changes, finished = run_queue([stands, jumps], 60.0)
     assert [c for _, c in changes] == [
-        "calibrating", "active", "summary", "calibrating", "active", "summary", "idle",
+        "calibrating", "active", "dropped", "calibrating", "active", "summary", "idle",
     ]  # fmt: skip
-    assert finished == [(0, pytest.approx(12.0 - 3.0, abs=0.05)), (len(jumps[2]), 9.0)]
+    assert changes[2][0] == pytest.approx(12.0 + 5.0)  # ended as a session would, then idle
+    assert finished == [(len(jumps[2]), 9.0)]
+
+
+def screens(
+    visits: list[tuple[float, float, list[float]]], until: float
+) -> tuple[list[tuple[float, str]], list[tuple[float, str]], list[tuple[int, float]]]:
+    """The screen's spans [(from, screen)], the phase changes and the finished sessions."""
+    session = Session(SETTINGS)
+    pending = sorted(t for _, _, jumps in visits for t in jumps)
+    spans: list[tuple[float, str]] = []
+    changes: list[tuple[float, str]] = []
+    finished: list[tuple[int, float]] = []
+    t = 0.0
+    while t < until:
+        there = any(on <= t < off for on, off, _ in visits)
+        changed = session.observe(Observation(t, on_mat=there, mat_still=there))
+        if changed:
+            changes.append((t, changed))
+            if changed == "summary":
+                assert session.last_summary is not None
+                finished.append((session.last_summary.jumps, session.last_summary.duration_s))
+        while pending and pending[0] <= t:
+            session.add_jump(pending.pop(0))
+        shown = session.screen(t)
+        if not spans or spans[-1][1] != shown:
+            spans.append((t, shown))
+        t = round(t + 0.02, 6)
+    return spans, changes, finished
+
+
+A = (1.0, 20.0, jumps_between(4.0, 19.0))  # leaves at 20 s: summary from 25 s to 40 s
+
+
+def test_stepping_back_on_to_scan_the_qr_code_keeps_the_summary_and_logs_nothing() -> None:
+    back_to_scan = (30.0, 38.0, [])  # on the mat 8 s during their own summary, no jump
+    spans, changes, finished = screens([A, back_to_scan], 60.0)
+    # the summary stays up the whole time (their session under it never counts), then idle
+    assert [(round(t, 2), s) for t, s in spans] == [
+        (0.0, "idle"), (1.0, "calibrating"), (3.0, "active"), (25.0, "summary"), (43.0, "idle"),
+    ]  # fmt: skip
+    assert [c for _, c in changes] == [
+        "calibrating", "active", "summary", "calibrating", "active", "dropped",
+    ]  # fmt: skip
+    assert finished == [(len(A[2]), pytest.approx(17.0))]
+
+
+def test_a_step_on_and_off_during_the_summary_leaves_it_to_its_own_time() -> None:
+    glance = (28.0, 28.5, [])
+    spans, changes, _ = screens([A, glance], 60.0)
+    assert [(round(t, 2), s) for t, s in spans][-2:] == [(25.0, "summary"), (40.0, "idle")]
+    assert [c for _, c in changes][2:] == ["summary", "calibrating", "dropped", "idle"]
+
+
+def test_the_next_member_replaces_the_summary_at_their_first_jump() -> None:
+    b = (30.0, 50.0, jumps_between(36.0, 49.0))  # steps on, stands 6 s, then jumps
+    spans, _, finished = screens([A, b], 70.0)
+    shown = [(round(t, 2), s) for t, s in spans]
+    # under the summary B calibrated and became active; their count shows at their first jump
+    assert shown[3:6] == [(25.0, "summary"), (36.0, "active"), (55.0, "summary")]
+    assert finished == [
+        (len(A[2]), pytest.approx(17.0)),
+        (len(b[2]), pytest.approx(50.0 - 32.0)),  # active since calibrated at 32 s
+    ]

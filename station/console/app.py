@@ -14,7 +14,8 @@ and the console only share files in the state directory (:mod:`station.storage.l
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -51,6 +52,7 @@ def create_app(
     command_timeout_s: float = COMMAND_TIMEOUT_S,
     https: bool = False,
     areas: Sequence[type[Area]] = AREAS,
+    wall: Callable[[], float] = time.time,
 ) -> Starlette:
     """The console serving `areas` (every route behind the guard, menu in their order), editing
     the site config file `site_path`, its sessions and audit log kept in `state_dir`."""
@@ -77,6 +79,8 @@ def create_app(
         session_hours,
         limiter or auth.LoginLimiter(),
         command_timeout_s,
+        sessions=auth.SessionStore(clock=wall),
+        wall=wall,
     )
     routes: list[BaseRoute] = [route for area in areas for route in routes_of(area(console))]
     routes.append(Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"))

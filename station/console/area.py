@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,6 +79,9 @@ class Console:
     sessions: auth.SessionStore = field(default_factory=auth.SessionStore)
     # Password checks at once, whoever asks: each is 32 MiB and ~0.3 s of a core (scrypt).
     checking: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
+    wall: Callable[[], float] = time.time
+    """Unix time for what expires by the calendar (logins, the members' links); injected in
+    tests."""
 
     def logged_in(self, request: Request) -> bool:
         """The request carries a live session: not logged out, not expired, and made with the

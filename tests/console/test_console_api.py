@@ -187,11 +187,13 @@ def test_pages_refuse_framing_and_foreign_scripts(client: httpx.Client) -> None:
 
 def test_sessions_expire(site: Path, state_dir: Path) -> None:
     auth.set_password(state_dir, PASSWORD)
-    app = create_app(site, state_dir, session_hours=0.5 / 3600)  # half a second
+    calendar = [time.time()]  # the console's wall clock, moved on by the test
+    app = create_app(site, state_dir, session_hours=8.0, wall=lambda: calendar[0])
     with http(app) as c:
         login(c)
-        assert c.get("/thresholds").status_code == 200
-        time.sleep(0.6)
+        calendar[0] += 8 * 3600 - 1
+        assert c.get("/thresholds").status_code == 200  # a second left
+        calendar[0] += 1
         assert c.get("/thresholds").status_code == 303
 
 

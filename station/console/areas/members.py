@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -93,7 +92,7 @@ class Members(Area):
         if off := self._off(request):
             return off
         token = request.path_params["token"]
-        lookup = await self._with_store(lambda s: s.page(token, now=time.time()))
+        lookup = await self._with_store(lambda s: s.page(token, now=self.c.wall()))
         if lookup.state != "ok":
             return self._gone(request, lookup.state)
         summary = lookup.summary
@@ -119,7 +118,7 @@ class Members(Area):
         if off := self._off(request):
             return off
         token = request.path_params["token"]
-        lookup, code = await self._with_store(lambda s: s.keep(token, now=time.time()))
+        lookup, code = await self._with_store(lambda s: s.keep(token, now=self.c.wall()))
         if lookup.state != "ok":
             return self._gone(request, lookup.state)
         if code is None:  # already kept: a replayed request makes no second code

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from station.clock import Clock
 from station.hardware.protocols import HardwareMissing, Source
+from station.mat.settings import MatSettings
 
 if TYPE_CHECKING:
     from station.config.loader import Config
@@ -94,8 +95,9 @@ def gpio_needs(config: Config) -> list[str]:
         needs.append(f"the {alerts['buzzer']} buzzer on GPIO{alerts['buzzer_pin']}")
     if alerts["leds"]["mode"] != "none":
         needs.append(f"the {alerts['leds']['mode'].replace('_', '-')} LEDs")
-    if config["mat"]["sensor"] == "switch":
-        needs.append(f"the contact-switch mat on GPIO{config['mat']['switch_pin']}")
+    mat = MatSettings.from_config(config)
+    if mat.sensor == "switch":
+        needs.append(f"the contact-switch mat on GPIO{mat.switch_pin}")
     return needs
 
 
@@ -115,7 +117,7 @@ def device_roles(config: Config, simulated: Iterable[str] = ()) -> list[DeviceRo
     """Which devices are real, simulated or absent under `config`: what the screen, the log
     and `station diag` report."""
     sim = frozenset(simulated)
-    mat = config["mat"]["sensor"]
+    mat = MatSettings.from_config(config).sensor
     cam = config["camera"]
     roles = []
     if mat == "none":
@@ -187,7 +189,8 @@ class Hardware:
         return self.pin_factory
 
     def open_mat(self) -> Source | None:
-        if self.config["mat"]["sensor"] == "none":
+        mat = MatSettings.from_config(self.config)
+        if mat.sensor == "none":
             return None
         if "mat" in self.simulated:
             from station.sim.sources import simulated_mat
@@ -197,7 +200,7 @@ class Hardware:
             return simulated_mat(self.config, self.script, self.seed, clock=self.clock, loop=live)
         from station.mat.sensors import open_mat_sensor
 
-        return open_mat_sensor(self.config["mat"], self.pin_factory, clock=self.clock)
+        return open_mat_sensor(mat, self.pin_factory, clock=self.clock)
 
     def open_camera(self) -> Source | None:
         """A source of PoseFrame events: simulated landmarks, or camera frames through the

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from station.mat.settings import MatSettings, mat_settings
+from station.mat.settings import MatSettings
 
 log = logging.getLogger(__name__)
 
@@ -264,20 +262,18 @@ def fit_zone(
     return float(math.exp(intercept)), float(slope)
 
 
-def zeroed_offsets(
-    mat: MatSettings | Mapping[str, Any], empty_force_n: NDArray[np.float64]
-) -> list[float]:
+def zeroed_offsets(mat: MatSettings, empty_force_n: NDArray[np.float64]) -> list[float]:
     """New zero offsets from what each zone of an empty mat reads now (newtons, through the
     calibration in `mat`): the counts at which each zone reads that force, added to its
     offset. Exact for every model (the console's Zero button); `station mat calibrate` measures
     the offsets in counts directly."""
-    cal = Calibration.from_settings(mat_settings(mat))
+    cal = Calibration.from_settings(mat)
     offsets = cal.offsets + cal.counts_above(np.asarray(empty_force_n, dtype=np.float64))
     return [round(float(v), 2) for v in offsets]
 
 
 def rescaled(
-    mat: MatSettings | Mapping[str, Any],
+    mat: MatSettings,
     known_n: float,
     force_n: NDArray[np.float64],
     zones: list[int],
@@ -286,7 +282,7 @@ def rescaled(
     scale × known / read. A gain error is a factor on the force in both models (for an FSR
     it is the part's force at a given conductance), so one load corrects it. Returns (scales,
     factor, force read)."""
-    scales = np.asarray(mat_settings(mat).scale_n_per_count, dtype=np.float64)
+    scales = np.asarray(mat.scale_n_per_count, dtype=np.float64)
     measured = float(np.asarray(force_n, dtype=np.float64)[zones].sum())
     factor = known_n / measured
     scales[zones] = scales[zones] * factor
@@ -294,7 +290,7 @@ def rescaled(
 
 
 def refit_from_readings(
-    mat: MatSettings | Mapping[str, Any],
+    mat: MatSettings,
     zone: int,
     loads_n: NDArray[np.float64],
     readings_n: NDArray[np.float64],
@@ -304,7 +300,7 @@ def refit_from_readings(
     reading on `zone`, through the calibration in force, turned back into counts above the
     zero (:meth:`Calibration.counts_above`) and fitted afresh with the zone's model
     (:func:`fit_zone`). Returns (scale, exponent); ValueError if a load did not move it."""
-    cal = Calibration.from_settings(mat_settings(mat))
+    cal = Calibration.from_settings(mat)
     above = []
     for reading in np.asarray(readings_n, dtype=np.float64):
         per_zone = np.zeros(len(cal.zones))

@@ -19,7 +19,7 @@ import math
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -33,7 +33,7 @@ from station.hardware.protocols import HardwareMissing, Source
 from station.mat.adc import AdcChip, chip
 from station.mat.calibration import Calibration
 from station.mat.recording import MatCsvError, read_mat_csv
-from station.mat.settings import MatSettings, mat_settings
+from station.mat.settings import MatSettings
 
 log = logging.getLogger(__name__)
 
@@ -394,13 +394,9 @@ class SwitchSource:
         self.queue.put(None)
 
 
-def open_mat_sensor(
-    mat: MatSettings | Mapping[str, Any], pin_factory: Any, clock: Clock | None = None
-) -> Source:
-    """The configured mat sensor (the hardware switch calls this when not simulating, with
-    `config["mat"]`). `clock` stamps live samples on the station's timeline (default:
-    monotonic)."""
-    mat = mat_settings(mat)
+def open_mat_sensor(mat: MatSettings, pin_factory: Any, clock: Clock | None = None) -> Source:
+    """The configured mat sensor (the hardware switch calls this when not simulating).
+    `clock` stamps live samples on the station's timeline (default: monotonic)."""
     kind = mat.sensor
     if kind == "switch":
         return SwitchSource(mat.switch_pin, pin_factory, mat.switch_bounce_ms, clock)

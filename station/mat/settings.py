@@ -403,12 +403,6 @@ _FLOAT_KEYS = (
 )
 
 
-def mat_settings(mat: MatSettings | Mapping[str, Any]) -> MatSettings:
-    """`mat` typed: for callers outside station/mat that still hold the raw [mat] table
-    (station.runtime's console commands pass `config["mat"]`)."""
-    return mat if isinstance(mat, MatSettings) else MatSettings.from_section(mat)
-
-
 _LANDING = {
     # preset: (peak warn, peak fault, loading-rate warn, loading-rate fault)
     # Soft rope landings on the balls of the feet load at ~10-40 body weights/s and peak at

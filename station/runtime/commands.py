@@ -13,7 +13,6 @@ to the site config and asks for a reload, so the config file stays the one sourc
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -22,6 +21,7 @@ from station.alerts.policy import Alert
 from station.events import FAULTS
 from station.mat.calibration import refit_from_readings, rescaled, zeroed_offsets
 from station.mat.health import health_from_force
+from station.mat.settings import MatSettings
 
 if TYPE_CHECKING:
     from station.runtime.station import Station
@@ -85,13 +85,13 @@ def _beep(station: Station, args: dict[str, Any], now: float) -> Reply:
 def _calibrate(station: Station, name: str, args: dict[str, Any]) -> Reply:
     if not (station.mat_working and station.mat_weighs):
         return False, "no working force mat", {}
-    mat = station.config["mat"]
+    mat = MatSettings.from_config(station.config)
     if name == "mat_health":
         return _health(station, mat)
     if len(station.live.recent_force) < 20:
         return False, "no mat data yet", {}
-    zones = list(mat["zones"])
-    tabled = [z for z in zones if z in mat.get("tables", {})]
+    zones = list(mat.zones)
+    tabled = [z for z in zones if z in mat.tables]
     if tabled:
         return False, f"zones {tabled} use a calibration table: run `station mat calibrate`", {}
     force = np.mean(np.asarray(station.live.recent_force), axis=0)
@@ -119,18 +119,18 @@ def _calibrate(station: Station, name: str, args: dict[str, Any]) -> Reply:
     return True, message, {"config": {"mat.scale_n_per_count": values}}
 
 
-def _health(station: Station, mat: Mapping[str, Any]) -> Reply:
+def _health(station: Station, mat: MatSettings) -> Reply:
     """The mat's health (station.mat.health) from the last half second, if the mat is empty,
     and the pipeline's verdict on each zone: what the console's Mat page shows."""
     assert station.mat is not None
     state = station.mat.state
     recent = np.asarray(station.live.recent_force) if station.live.recent_force else None
     empty = None if state.on_mat or recent is None or len(recent) < 20 else recent
-    health = health_from_force(list(mat["zones"]), empty, state.zone_status, float(mat["floor_n"]))
+    health = health_from_force(list(mat.zones), empty, state.zone_status, mat.floor_n)
     return True, health.summary(), {"health": health.to_dict()}
 
 
-def _fit(mat: Mapping[str, Any], zones: list[str], zone: Any, args: dict[str, Any]) -> Reply:
+def _fit(mat: MatSettings, zones: list[str], zone: Any, args: dict[str, Any]) -> Reply:
     """A zone's model fitted afresh from known loads and what the zone read under each."""
     if zone is None:
         return False, "name the zone the loads were on", {}
@@ -143,12 +143,12 @@ def _fit(mat: Mapping[str, Any], zones: list[str], zone: Any, args: dict[str, An
         scale, exponent = refit_from_readings(mat, z, loads, readings, held_s=0.0)
     except ValueError as exc:
         return False, str(exc), {}
-    scales = [float(v) for v in mat["scale_n_per_count"]]
+    scales = list(mat.scale_n_per_count)
     scales[z] = round(scale, 6)
     changes: dict[str, Any] = {"mat.scale_n_per_count": scales}
     fitted = f"{scale:.4f} N/count"
-    if mat["model"] == "fsr":
-        exponents = [float(v) for v in mat["exponent"]]
+    if mat.model == "fsr":
+        exponents = list(mat.exponent)
         exponents[z] = round(exponent, 5)
         changes["mat.exponent"] = exponents
         fitted = f"{scale:.1f} N × x^{exponent:.3f}"

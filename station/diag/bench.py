@@ -1,8 +1,9 @@
 """Diag benchmarks: the speed figures `station diag` judges, measured the way diag measures them
 (its tests feed the checks a manual clock, so their verdicts never depend on a machine's load).
 
-`station bench diag-adc`: the ADC check's own sampling loop on the real clock, reading every
-channel of an MCP3008 on the simulated SPI bus at mat.sample_rate_hz (the kernel's SPI transfer
+`station bench diag-adc`: the ADC check's own sampling loop on the real clock, reading the
+default mat's channels of an MCP3008 (as a session does) on the simulated SPI bus at
+mat.sample_rate_hz (the kernel's SPI transfer
 time, ~10-30 µs per conversion on a Pi, is not included); the achieved rate against the asked
 one, beside the margin diag warns below.
 
@@ -42,7 +43,7 @@ def adc_rate(quick: bool) -> list[Figure]:
     late = next((int(d.split()[0]) for d in adc.details if "samples skipped" in d), 0)
     target = f"≥ {ADC_RATE_MARGIN:.0%} (diag's margin)"
     return [
-        Figure("achieved rate per channel, all 8 read", achieved, "Hz"),
+        Figure("achieved rate per channel, the mat's channels read", achieved, "Hz"),
         Figure("share of the asked rate", 100.0 * achieved / asked, "%", target, adc.status == OK),
         Figure("samples skipped after stalls > 20 ms", float(late), "samples"),
     ]

@@ -400,11 +400,12 @@ def _check_switch_mat(ctx: Context) -> Check:
 
 
 def _check_adc(ctx: Context, seconds: float = 1.0) -> list[Check]:
-    """Read every channel of the chip (a wiring fault often shows on a channel the config does
-    not use) through the station's own sampling loop, then report levels, the achieved
-    sampling rate and the zero levels."""
+    """Read the mat's channels through the station's own sampling loop exactly as a session
+    reads them (`session_counts`: the rate verdict, the levels and the zero levels), then
+    glance at the chip's other channels (a wiring fault often shows on a channel the config
+    does not use; their reading is not timed)."""
     from station.hardware.protocols import HardwareMissing
-    from station.mat.sensors import open_spidev, sample_counts
+    from station.mat.sensors import open_spidev, sample_counts, session_counts
 
     mat = MatSettings.from_config(ctx.config)
     adc = mat.adc
@@ -419,11 +420,15 @@ def _check_adc(ctx: Context, seconds: float = 1.0) -> list[Check]:
         return [Check(name, FAIL, f"cannot open the SPI bus: {exc}", fix="reboot; see docs")]
     full = adc.full_scale
     used = list(mat.channels)
+    unused = [ch for ch in range(adc.channels) if ch not in used]
     rate = mat.sample_rate_hz
     try:
-        counts, stats = sample_counts(
-            spi, adc, range(adc.channels), rate, seconds, ctx.clock, ctx.clock.sleep
-        )
+        counts, stats = session_counts(spi, mat, seconds, ctx.clock, ctx.clock.sleep)
+        others = None
+        if unused and len(counts):
+            others, _ = sample_counts(
+                spi, adc, unused, rate, UNUSED_GLANCE_S, ctx.clock, ctx.clock.sleep
+            )
     except Exception as exc:
         return [Check(name, FAIL, f"SPI read failed: {exc}", fix="check the ADC's wiring")]
     finally:
@@ -433,13 +438,15 @@ def _check_adc(ctx: Context, seconds: float = 1.0) -> list[Check]:
     achieved = stats.achieved_rate_hz
     span = len(counts) / achieved if achieved > 0 else 0.0
     details = [
-        f"read all {adc.channels} channels {len(counts)} times in {span:.2f} s "
-        f"({adc.description}; at most {adc.max_rate_hz / adc.channels:.0f} samples/s per "
-        f"channel with all {adc.channels} read)"
+        f"read the mat's {len(used)} channels {len(counts)} times in {span:.2f} s, as a "
+        f"session does ({adc.description}; at most {adc.max_rate_hz / len(used):.0f} "
+        f"samples/s per channel)"
     ]
+    columns = {ch: counts[:, i] for i, ch in enumerate(used)}
+    if others is not None and len(others):
+        columns.update({ch: others[:, i] for i, ch in enumerate(unused)})
     problems: list[str] = []
-    for ch in range(adc.channels):
-        col = counts[:, ch]
+    for ch, col in sorted(columns.items()):
         role = f"zone {mat.zones[used.index(ch)]!r}" if ch in used else "unused"
         details.append(
             f"ch{ch} ({role}): mean {col.mean():.0f}, min {col.min():.0f}, max {col.max():.0f} "
@@ -447,7 +454,7 @@ def _check_adc(ctx: Context, seconds: float = 1.0) -> list[Check]:
         )
         if ch in used and col.min() >= full - 1:
             problems.append(f"ch{ch} reads full scale: shorted sensor or missing divider resistor")
-    if counts.max() == 0 and counts.min() == 0:
+    if all(col.max() == 0 for col in columns.values()):
         problems.append("every channel reads 0: ADC not powered, or MISO/CS not connected")
     rate_line = f"achieved {achieved:.0f} samples/s per channel (asked {rate:.0f})"
     details.append(rate_line)
@@ -468,8 +475,12 @@ def _check_adc(ctx: Context, seconds: float = 1.0) -> list[Check]:
         )
     else:
         checks.append(Check(name, rate_status, rate_line, details=details, fix=rate_fix))
-    checks.append(_zero_levels(mat, counts, used))
+    checks.append(_zero_levels(mat, counts))
     return checks
+
+
+UNUSED_GLANCE_S = 0.1
+"""The chip's unused channels are read this long, for their levels only."""
 
 
 def judge_sampling_rate(achieved_hz: float, asked_hz: float) -> tuple[str, str]:
@@ -479,18 +490,18 @@ def judge_sampling_rate(achieved_hz: float, asked_hz: float) -> tuple[str, str]:
     return WARN, (
         f"below {ADC_RATE_MARGIN:.0%} of mat.sample_rate_hz landings go unsampled: the Pi is "
         "too busy (stop other programs; is the kiosk stopped?) or mat.spi_clock_hz is too low "
-        "for every channel; landings need ≥ 1 kHz"
+        "for the mat's channels; landings need ≥ 1 kHz"
     )
 
 
-def _zero_levels(mat: MatSettings, counts: NDArray[np.float64], used: list[int]) -> Check:
+def _zero_levels(mat: MatSettings, counts: NDArray[np.float64]) -> Check:
     """With nobody on the mat each zone should read its calibrated zero: drift since
     calibration, noise, saturation per zone (station.mat.health, which the console's Mat page
     shows too)."""
     from station.mat.health import FAIL as HEALTH_FAIL
     from station.mat.health import health_from_counts
 
-    health = health_from_counts(mat, counts[:, used])
+    health = health_from_counts(mat, counts)  # the mat's channels, in zone order
     details = [z.line() for z in health.zones]
     worst = max((abs(z.drift_n or 0.0) for z in health.zones), default=0.0)
     status, summary, fix = OK, "the empty mat reads its calibrated zero", ""

@@ -309,6 +309,20 @@ def sample_counts(
     return counts, reader.stats()
 
 
+def session_counts(
+    spi: SpiDevice,
+    mat: MatSettings,
+    seconds: float,
+    clock: Clock | None = None,
+    sleep: Callable[[float], None] | None = None,
+) -> tuple[NDArray[np.float64], SamplingStats]:
+    """Raw counts of what a session reads (:func:`open_adc_reader`: `mat.channels` at
+    `mat.sample_rate_hz`, in that order) and how well the loop kept that rate: what `station
+    diag` judges, so a bus too slow for every channel but fast enough for the mat's own
+    channels is not reported as a problem."""
+    return sample_counts(spi, mat.adc, mat.channels, mat.sample_rate_hz, seconds, clock, sleep)
+
+
 class AdcSource:
     """The ADC reader as a Source."""
 

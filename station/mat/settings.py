@@ -423,6 +423,55 @@ def _fault_above_warn(s: Mapping[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
+@dataclass(frozen=True)
+class LandingGauge:
+    """One figure of the mat's last landing, judged against two levels of the preset's
+    [presets.NAME.landing] table: what the live status publishes and the console's live page
+    draws as a meter (a higher value is worse for each)."""
+
+    metric: str  # its key in the live status's metrics
+    name: str
+    unit: str
+    value_of: str  # the Landing (station.events) field it reads
+    warn_key: str
+    fault_key: str
+
+
+LANDING_GAUGES = (
+    LandingGauge(
+        "landing_peak_bw", "peak force", "× BW", "peak_bw", "peak_warn_bw", "peak_fault_bw"
+    ),
+    LandingGauge(
+        "landing_rate_bw_s",
+        "loading rate",
+        "BW/s",
+        "loading_rate_bw_s",
+        "loading_rate_warn_bw_s",
+        "loading_rate_fault_bw_s",
+    ),
+)
+
+
+def landing_gauges(
+    landing: Any, levels: Mapping[str, Any], state: str
+) -> dict[str, dict[str, Any]]:
+    """The live metrics of the mat's last `landing` (None: none yet) against a preset's landing
+    `levels`, each shown in the landing light's `state` (the pipeline judged it; nothing here
+    judges again)."""
+    out = {}
+    for gauge in LANDING_GAUGES:
+        value = None if landing is None else getattr(landing, gauge.value_of)
+        out[gauge.metric] = {
+            "value": None if value is None else round(float(value), 2),
+            "warn": float(levels[gauge.warn_key]),
+            "fault": float(levels[gauge.fault_key]),
+            "unit": gauge.unit,
+            "state": state if value is not None else "unknown",
+            "reason": "",
+        }
+    return out
+
+
 def landing_thresholds(preset: str) -> Mapping[str, Section]:
     peak_warn, peak_fault, rate_warn, rate_fault = _LANDING.get(preset, _LANDING["intermediate"])
     return {

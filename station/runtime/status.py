@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from station.faults.registry import specs as fault_specs
+from station.mat.settings import landing_gauges
 from station.storage.live import LiveStatus
 
 if TYPE_CHECKING:
@@ -45,19 +47,28 @@ def _camera(station: Station, now: float) -> dict[str, Any]:
 
 def _metrics(station: Station) -> dict[str, dict[str, Any]]:
     posture = station.live.posture
-    if posture is None:
-        return {}
-    return {
-        fault: {
-            "value": light.value,
-            "warn": light.warn,
-            "fault": light.fault_level,
-            "unit": light.unit,
-            "state": light.state,
-            "reason": light.reason,
+    metrics: dict[str, dict[str, Any]] = {}
+    if posture is not None:
+        metrics = {
+            fault: {
+                "value": light.value,
+                "warn": light.warn,
+                "fault": light.fault_level,
+                "unit": light.unit,
+                "state": light.state,
+                "reason": light.reason,
+            }
+            for fault, light in posture.lights.items()
         }
-        for fault, light in posture.lights.items()
-    }
+    if station.mat_working and station.mat_weighs:
+        # each fault the mat judges (its spec names the mat): its last landing's figures
+        # against the preset's [presets.NAME.<fault>] levels
+        preset = station.config["presets"][station.config["posture"]["preset"]]
+        for spec in fault_specs():
+            if "mat" in spec.sensors:
+                state = station.live.lights.get(spec.name, "unknown")
+                metrics.update(landing_gauges(station.live.last_landing, preset[spec.name], state))
+    return metrics
 
 
 def _mat(station: Station) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from station import faults
 from station.console import auth
 from station.console.app import create_app
 from station.console.sitefile import SiteConfigFile
+from station.mat.settings import LANDING_GAUGES
 from station.storage.live import CommandPoller, LiveStatus, LiveStatusWriter
 
 PHONE = {"width": 390, "height": 844}
@@ -257,9 +258,10 @@ def test_every_meter_is_drawn_in_the_direction_the_fault_registry_gives(
         assert f'data-meter="{spec.name}" data-worse="{worse}"' in section, spec.name
         assert f'data-light="{spec.name}"' in section
     assert not faults.registry.spec("landing").metric.higher_is_worse  # the case the review found
-    # The mat's landing levels share the light, but no camera metric is judged on them.
+    # The mat's landing levels share the light, and meter the mat's last landing.
     assert 'data-light="landing"' in sections["landing"]
-    assert "data-meter" not in sections["landing"]
+    for gauge in LANDING_GAUGES:
+        assert f'data-meter="{gauge.metric}" data-worse="higher"' in sections["landing"]
 
 
 def test_each_light_is_a_section_and_each_field_shows_its_unit_and_range(
@@ -338,11 +340,19 @@ def test_phone_two_quick_sliders_both_save_and_a_real_conflict_reloads_the_value
 ) -> None:
     page, errors = phone
     # Landing from the camera: heel lift 1° is below its fault level 2° (LOWER is worse).
-    metrics = {"landing": (1.0, 8.0, 2.0), "back": (19.5, 12.0, 18.0), "head": (10.0, 16.0, 25.0)}
+    # The mat's last landing: 5.5 × body weight is past its fault level 5.0 (HIGHER is worse).
+    metrics = {
+        "landing": (1.0, 8.0, 2.0),
+        "back": (19.5, 12.0, 18.0),
+        "head": (10.0, 16.0, 25.0),
+        "landing_peak_bw": (5.5, 3.5, 5.0),
+        "landing_rate_bw_s": (30.0, 60.0, 120.0),
+    }
     with Station(state, metrics):
         page.goto("/live")
         expect(page.locator("#live-state")).to_contain_text("Station: active")
-        for fault, worse in (("landing", True), ("back", True), ("head", False)):
+        for fault, worse in (("landing", True), ("back", True), ("head", False),
+                             ("landing_peak_bw", True), ("landing_rate_bw_s", False)):  # fmt: skip
             meter = page.locator(f'[data-meter="{fault}"]')
             page.wait_for_function(
                 f"document.querySelector('[data-bar=\"{fault}\"]').style.width !== ''"

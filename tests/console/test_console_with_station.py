@@ -1,6 +1,7 @@
 """The console against the real station (`station run --simulate --headless` in its own
-process): a trainer changes a threshold in Chromium, the station reloads it on SIGHUP and the
-live status the console streams back carries the new value."""
+process): the live page meters the camera's metrics and the mat's landings, a trainer changes
+a threshold in Chromium, the station reloads it on SIGHUP and the live status the console
+streams back carries the new value."""
 
 from __future__ import annotations
 
@@ -90,6 +91,24 @@ def test_a_threshold_changed_in_the_browser_reaches_the_running_station(
         # The live page streams what the running station measures.
         expect(page.locator("#live-state")).to_contain_text("preset intermediate")
         expect(page.locator("#live-counts")).to_contain_text("jumps")
+        # The mat judges the landing: its last landing's peak force and loading rate are in
+        # the live status against the preset's mat levels, and metered in the landing section.
+        mat = wait_for(
+            "a landing's figures",
+            lambda: (
+                (s := read_live_status(state))
+                and (s.metrics.get("landing_peak_bw") or {}).get("value") is not None
+                and s.metrics
+            ),
+        )
+        assert (mat["landing_peak_bw"]["warn"], mat["landing_peak_bw"]["fault"]) == (3.5, 5.0)
+        assert mat["landing_rate_bw_s"]["fault"] == 120.0
+        landing = page.locator('section[data-fault="landing"]')
+        for metric, unit in (("landing_peak_bw", "× BW"), ("landing_rate_bw_s", "BW/s")):
+            expect(landing.locator(f'[data-value="{metric}"]')).to_contain_text(unit)
+            page.wait_for_function(
+                f"document.querySelector('[data-bar=\"{metric}\"]').style.width !== ''"
+            )
 
         page.goto("/thresholds")
         page.click("#fault-back summary")  # each light is a section: open Back

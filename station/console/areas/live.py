@@ -19,6 +19,7 @@ from station.console.areas.thresholds import preset_groups
 from station.console.forms import parse_text
 from station.console.routing import get, post
 from station.console.sitefile import PRESET_NAME, PRESET_RULE, key_spec
+from station.mat.settings import LANDING_GAUGES
 from station.storage import live
 
 LIVE_POLL_S = 0.1
@@ -26,27 +27,38 @@ LIVE_STALE_S = 2.0
 
 
 @dataclass(frozen=True)
+class Gauge:
+    """One metric of the live status drawn as a meter against its warn and fault levels,
+    with the direction in which it is a fault."""
+
+    metric: str
+    higher_is_worse: bool = True
+    name: str = ""
+    unit: str = ""
+
+
+@dataclass(frozen=True)
 class Meter:
-    """How the live page draws one preset table's section: the light it belongs to, and the
-    registry's metric that is judged against its levels (None: no streamed metric, e.g. the
-    mat's landing levels), with the direction in which that metric is a fault."""
+    """How the live page draws one preset table's section: the light it belongs to and the
+    gauges judged against its levels (none: nothing streamed is judged on them)."""
 
     light: str
-    metric: str | None
-    higher_is_worse: bool = True
-    metric_name: str = ""
+    gauges: tuple[Gauge, ...] = ()
 
 
 def meters() -> dict[str, Meter]:
     """Preset table -> Meter, from the fault registry (station.faults): a fault's camera
-    levels live in its spec's threshold section, and its metric says which way is worse. A
-    table no spec claims (the mat's [presets.NAME.landing]) keeps the light of the fault of
-    the same name and shows no meter."""
-    out = {name: Meter(light=name, metric=None) for name in faults.FAULTS}
+    levels live in its spec's threshold section, and its metric says which way is worse; a
+    fault the mat judges (its spec names the mat) has the mat's table of the same name,
+    whose gauges are the last landing's figures (station.mat.settings.LANDING_GAUGES)."""
+    out = {name: Meter(light=name) for name in faults.FAULTS}
     for spec in faults.specs():
-        out[spec.thresholds.section] = Meter(
-            spec.name, spec.name, spec.metric.higher_is_worse, spec.metric.name
-        )
+        metric = spec.metric
+        gauge = Gauge(spec.name, metric.higher_is_worse, metric.name)
+        out[spec.thresholds.section] = Meter(spec.name, (gauge,))
+        if "mat" in spec.sensors:
+            mat = tuple(Gauge(g.metric, True, g.name, g.unit) for g in LANDING_GAUGES)
+            out[spec.name] = Meter(spec.name, mat)
     return out
 
 
@@ -62,7 +74,7 @@ class Live(Area):
         groups = preset_groups(self.c.schema, config, preset)
         by_table = meters()
         sections = [
-            (fault, doc, fields, by_table.get(fault, Meter(light=fault, metric=None)))
+            (fault, doc, fields, by_table.get(fault, Meter(light=fault)))
             for fault, doc, fields in groups
         ]
         return self.render(

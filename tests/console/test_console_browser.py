@@ -13,8 +13,6 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
-import time
 import tomllib
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -22,17 +20,12 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, require_tool
-from console_helpers import CHROMIUM_FLAGS, PASSWORD, make_site, served
+from console_helpers import CHROMIUM_FLAGS, PASSWORD, FakeStation, make_site, served
 
 from station.console import auth
 from station.console.app import create_app
 from station.events import FAULTS
-from station.storage.live import (
-    CommandPoller,
-    LiveStatus,
-    LiveStatusWriter,
-    snapshot_path,
-)
+from station.storage.live import Command, LiveStatus, snapshot_path
 from station.storage.sessions import SessionLog
 
 pytest.importorskip("playwright")
@@ -152,61 +145,49 @@ def _fake_jpeg() -> bytes:
     return bytes(buf)
 
 
-class FakeStation:
-    """Writes a live status 4 times a second and answers commands, like the runtime will."""
+METRICS = {"shoulders": (14.0, 20.0, 32.0, "% of baseline"), "back": (19.5, 12.0, 18.0,
+           "degrees"), "arms": (0.5, 0.65, 0.85, "× torso length"),
+           "head": (17.0, 16.0, 25.0, "degrees"), "landing": (5.0, 8.0, 2.0, "degrees"),
+           "landing_peak_bw": (3.8, 3.5, 5.0, "× BW"),
+           "landing_rate_bw_s": (44.0, 60.0, 120.0, "BW/s")}  # fmt: skip
 
-    def __init__(self, state: Path) -> None:
-        self.writer = LiveStatusWriter(state, interval_s=0.0)
-        self.poller = CommandPoller(state)
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.run)
-        self.jpeg = _fake_jpeg()
 
-    def run(self) -> None:
-        n = 0
-        metrics = {"shoulders": (14.0, 20.0, 32.0, "% of baseline"), "back": (19.5, 12.0, 18.0,
-                   "degrees"), "arms": (0.5, 0.65, 0.85, "× torso length"),
-                   "head": (17.0, 16.0, 25.0, "degrees"),
-                   "landing": (5.0, 8.0, 2.0, "degrees")}  # fmt: skip
-        while not self.stop.is_set():
-            n += 1
-            status = LiveStatus(
-                phase="active",
-                preset="intermediate",
-                lights={
-                    "shoulders": "ok",
-                    "back": "fault",
-                    "landing": "warn",
-                    "arms": "ok",
-                    "head": "warn",
-                },
-                metrics={
-                    f: {"value": v, "warn": w, "fault": fl, "unit": u}
-                    for f, (v, w, fl, u) in metrics.items()
-                },
-                mat={
-                    "zones": ["left", "right"],
-                    "force_n": [380.0 + n % 7, 402.0 - n % 5],
-                    "total_n": 782.0,
-                    "calibrated": True,
-                },
-                counts={"jumps": 140 + n, "streak": 37, "cadence_per_min": 124.0},
-            )
-            self.writer.write(status)
-            for cmd in self.poller.poll():
-                if cmd.name == "snapshot":
-                    snapshot_path().parent.mkdir(parents=True, exist_ok=True)
-                    snapshot_path().write_bytes(self.jpeg)
-                self.poller.reply(cmd, True, "done")
-            time.sleep(0.25)
+def busy_status(beat: int) -> LiveStatus:
+    """A member mid-session: counts going up, the mat's force moving a little."""
+    return LiveStatus(
+        phase="active",
+        preset="intermediate",
+        lights={
+            "shoulders": "ok",
+            "back": "fault",
+            "landing": "warn",
+            "arms": "ok",
+            "head": "warn",
+        },
+        metrics={
+            f: {"value": v, "warn": w, "fault": fl, "unit": u}
+            for f, (v, w, fl, u) in METRICS.items()
+        },
+        mat={
+            "zones": ["left", "right"],
+            "force_n": [380.0 + beat % 7, 402.0 - beat % 5],
+            "total_n": 782.0,
+            "calibrated": True,
+        },
+        counts={"jumps": 140 + beat, "streak": 37, "cadence_per_min": 124.0},
+    )
 
-    def __enter__(self) -> FakeStation:
-        self.thread.start()
-        return self
 
-    def __exit__(self, *_exc: object) -> None:
-        self.stop.set()
-        self.thread.join()
+def snapshot_station(state: Path) -> FakeStation:
+    """The busy station, answering a snapshot command with a picture of the room."""
+    jpeg = _fake_jpeg()
+
+    def on_command(cmd: Command) -> None:
+        if cmd.name == "snapshot":
+            snapshot_path().parent.mkdir(parents=True, exist_ok=True)
+            snapshot_path().write_bytes(jpeg)
+
+    return FakeStation(state, busy_status, on_command=on_command)
 
 
 def _fill_history(state: Path) -> None:
@@ -233,7 +214,7 @@ def test_every_page_renders_at_phone_size(
     shots = tmp_path / "shots"
     shots.mkdir()
     _fill_history(state)
-    with served(create_app(site, state)) as url, FakeStation(state):
+    with served(create_app(site, state)) as url, snapshot_station(state):
         page, errors = new_page(browser, url)
         page.goto("/login")
         expect(page.locator(".banner")).to_contain_text("set-password")

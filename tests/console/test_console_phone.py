@@ -22,6 +22,7 @@ from console_helpers import (
     CHROMIUM_FLAGS,
     PASSWORD,
     SITE_TEXT,
+    FakeStation,
     csrf_of,
     login,
     make_site,
@@ -34,7 +35,7 @@ from station.console import auth
 from station.console.app import create_app
 from station.console.sitefile import SiteConfigFile
 from station.mat.settings import LANDING_GAUGES
-from station.storage.live import CommandPoller, LiveStatus, LiveStatusWriter
+from station.storage.live import LiveStatus
 
 PHONE = {"width": 390, "height": 844}
 
@@ -47,54 +48,19 @@ def on_disk_version(site: Path) -> str:
     return SiteConfigFile.version_of(site.read_bytes())
 
 
-class Station:
-    """A stand-in for the running station (the real one's files, none of its hardware): it
-    writes a live status 4 times a second and answers commands; a command named in `hold`
-    is answered only once `release` is set, so a test can see a calibration in progress."""
-
-    def __init__(self, state: Path, metrics: dict[str, tuple[float, float, float]]) -> None:
-        self.writer = LiveStatusWriter(state, interval_s=0.0)
-        self.poller = CommandPoller(state)
-        self.metrics = metrics
-        self.hold: set[str] = set()
-        self.release = threading.Event()
-        self.received: list[str] = []
-        self.replies: dict[str, tuple[bool, str, dict[str, Any]]] = {}
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.run)
-
-    def run(self) -> None:
-        held: list[Any] = []
-        while not self.stop.is_set():
-            status = LiveStatus(
-                phase="active",
-                preset="intermediate",
-                lights={f: "unknown" for f in faults.FAULTS},
-                metrics={
-                    f: {"value": v, "warn": w, "fault": fl, "unit": "", "state": "fault"}
-                    for f, (v, w, fl) in self.metrics.items()
-                },
-                mat={"zones": ["left", "right"], "force_n": [0.0, 0.0], "total_n": 0.0},
-            )
-            self.writer.write(status)
-            for cmd in self.poller.poll():
-                self.received.append(cmd.name)
-                held.append(cmd)
-            for cmd in list(held):
-                if cmd.name in self.hold and not self.release.is_set():
-                    continue
-                held.remove(cmd)
-                ok, message, data = self.replies.get(cmd.name, (True, "done", {}))
-                self.poller.reply(cmd, ok, message, data)
-            time.sleep(0.05)
-
-    def __enter__(self) -> Station:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop.set()
-        self.thread.join()
+def phone_station(state: Path, metrics: dict[str, tuple[float, float, float]]) -> FakeStation:
+    """The station as the phone sees it: active, every metric at fault, 20 beats a second."""
+    status = LiveStatus(
+        phase="active",
+        preset="intermediate",
+        lights={f: "unknown" for f in faults.FAULTS},
+        metrics={
+            f: {"value": v, "warn": w, "fault": fl, "unit": "", "state": "fault"}
+            for f, (v, w, fl) in metrics.items()
+        },
+        mat={"zones": ["left", "right"], "force_n": [0.0, 0.0], "total_n": 0.0},
+    )
+    return FakeStation(state, lambda _beat: status, period_s=0.05)
 
 
 @pytest.fixture
@@ -209,7 +175,7 @@ def test_a_second_calibration_while_one_runs_is_refused_with_409(
     token = login(client)
     version = version_of(client.get("/mat").text)
     as_json = {"Accept": "application/json", "X-CSRF-Token": token}
-    with Station(state, {}) as station:
+    with phone_station(state, {}) as station:
         station.hold = {"mat_zero"}
         station.replies["mat_zero"] = (
             True, "zero offsets from the empty mat", {"config": {"mat.offset_counts": [12.5, 9.0]}}
@@ -348,7 +314,7 @@ def test_phone_two_quick_sliders_both_save_and_a_real_conflict_reloads_the_value
         "landing_peak_bw": (5.5, 3.5, 5.0),
         "landing_rate_bw_s": (30.0, 60.0, 120.0),
     }
-    with Station(state, metrics):
+    with phone_station(state, metrics):
         page.goto("/live")
         expect(page.locator("#live-state")).to_contain_text("Station: active")
         for fault, worse in (("landing", True), ("back", True), ("head", False),
@@ -445,7 +411,7 @@ def test_phone_mat_zero_shows_progress_and_result_and_ignores_a_double_tap(
     phone: tuple[Page, list[str]], site: Path, state: Path
 ) -> None:
     page, errors = phone
-    with Station(state, {}) as station:
+    with phone_station(state, {}) as station:
         station.hold = {"mat_zero"}
         station.replies["mat_zero"] = (
             True, "zero offsets from the empty mat", {"config": {"mat.offset_counts": [12.5, 9.0]}}

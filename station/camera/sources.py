@@ -270,8 +270,23 @@ class PosePipeline:
     def dropped(self) -> int:
         """Frames overwritten in the mailbox before inference could take them, and frames of
         a video file skipped because reading them fell behind its frame rate."""
-        skipped = int(getattr(self._grabber, "skipped", 0))
-        return self._mailbox.dropped + self.capped + skipped
+        return self.overwritten + self.capped + self.skipped
+
+    @property
+    def overwritten(self) -> int:
+        """Frames replaced in the mailbox while inference was busy (a slow model)."""
+        return self._mailbox.dropped
+
+    @property
+    def skipped(self) -> int:
+        """Frames of a video file passed over because reading fell behind its frame rate."""
+        return int(getattr(self._grabber, "skipped", 0))
+
+    @property
+    def finished(self) -> bool:
+        """Both threads have stopped: every picture captured has been inferred or dropped,
+        and its PoseFrame (if any) is in events() (a video file at its end, or closed)."""
+        return bool(self._threads) and not any(t.is_alive() for t in self._threads)
 
     def start(self) -> None:
         if self._threads:

@@ -245,13 +245,16 @@ class PosePipeline:
         clock: Clock | None = None,
         name: str = "camera",
         max_fps: float = 0.0,
+        max_fps_jitter: float = 0.0,
     ) -> None:
         self.name = name
         self._grabber = grabber
         # At most this many inferences a second (0: as fast as the model goes), so a laptop
         # sees what a Pi's slower model sees: the frames in between are dropped, chosen on
         # the frames' capture times (station.camera.pacing), as a steady slow model drops them.
-        self.cap = InferenceCap(max_fps, float(getattr(grabber, "frame_period_s", 0.0)))
+        # With `max_fps_jitter`, that model's time per frame varies (seeded), as a Pi's does.
+        period = float(getattr(grabber, "frame_period_s", 0.0))
+        self.cap = InferenceCap(max_fps, period, jitter=max_fps_jitter)
         self.capped = 0  # frames the cap passed over (counted in `dropped`)
         self._backend = backend
         self._picker = picker
@@ -416,7 +419,14 @@ def open_pose_pipeline(config: Config, clock: Clock | None = None) -> Source:
     except Exception as exc:
         grabber.close()
         raise HardwareMissing("pose model", str(exc), "see [pose] in the config") from exc
-    max_fps = float(config["pose"]["max_fps"])
-    pipeline = PosePipeline(grabber, backend, JumperPicker(cam["roi"]), clock, max_fps=max_fps)
+    pose = config["pose"]
+    pipeline = PosePipeline(
+        grabber,
+        backend,
+        JumperPicker(cam["roi"]),
+        clock,
+        max_fps=float(pose["max_fps"]),
+        max_fps_jitter=float(pose["max_fps_jitter"]),
+    )
     pipeline.keep_image = bool(config["display"]["live_view"])
     return pipeline

@@ -57,6 +57,7 @@ class LiveModel:
     pacing: Literal["capture", "wall"] = "capture"  # "wall": the former cap
     wait_overshoot_s: float = 0.001  # "wall" only: a timed wait's mean overshoot
     stamp: Literal["capture", "ready"] = "capture"  # "ready": the former timestamps
+    jitter: float = 0.0  # the cap's emulated model time: coefficient of variation
     seed: int = 0
 
 
@@ -161,7 +162,7 @@ def inference_schedule(n: int, fps: float, model: LiveModel) -> list[tuple[int, 
     stamps = exposed if model.stamp == "capture" else ready
     admitted = np.ones(n, dtype=bool)
     if model.pacing == "capture" and model.max_fps > 0:
-        cap = InferenceCap(model.max_fps, 1.0 / fps)
+        cap = InferenceCap(model.max_fps, 1.0 / fps, model.jitter, model.seed)
         admitted = np.array([cap.admits(float(t)) for t in stamps])
     candidates = np.nonzero(admitted)[0]
     shape = 1.0 / model.inference_cv**2 if model.inference_cv > 0 else 0.0

@@ -54,10 +54,14 @@ EXACT = LiveModel(inference_s=0.02, inference_cv=0.0, decode_s=0.0, decode_jitte
 frame period, so the cap alone decides which frames are inferred."""
 
 
-def live_frames(n: int, fps: float, max_fps: float, phase: int = 0) -> list[int]:
+def live_frames(
+    n: int, fps: float, max_fps: float, phase: int = 0, jitter: float = 0.0, seed: int = 0
+) -> list[int]:
     """The frames (of `n` at `fps`) live inference takes at `max_fps` on a quiet machine;
-    `phase` k shifts the capture grid by k frames (the other half at 15 of 30 frames/s)."""
-    return [k + phase for k, _t, _d in inference_schedule(n - phase, fps, capped(max_fps))]
+    `phase` k shifts the capture grid by k frames (the other half at 15 of 30 frames/s);
+    `jitter` and `seed`: pose.max_fps_jitter's draws (the live pipeline's seed is 0)."""
+    model = capped(max_fps, jitter, seed)
+    return [k + phase for k, _t, _d in inference_schedule(n - phase, fps, model)]
 
 
 def infer_frames(video: Path, frames: Sequence[int], config_text: str) -> LandmarkTrack:
@@ -161,9 +165,9 @@ class TwinRow:
     twin_other_phase: int
 
 
-def capped(max_fps: float) -> LiveModel:
-    """The quiet machine's live camera (EXACT) at `max_fps`."""
-    return LiveModel(**{**EXACT.__dict__, "max_fps": max_fps})
+def capped(max_fps: float, jitter: float = 0.0, seed: int = 0) -> LiveModel:
+    """The quiet machine's live camera (EXACT) at `max_fps` (with pose.max_fps_jitter)."""
+    return LiveModel(**{**EXACT.__dict__, "max_fps": max_fps, "jitter": jitter, "seed": seed})
 
 
 def twin(
@@ -171,22 +175,28 @@ def twin(
     max_fps: float,
     *,
     phase: int = 0,
+    jitter: float = 0.0,
+    seed: int = 0,
     cache: Path | None = None,
     config_text: str | None = None,
 ) -> Replayed:
     """The twin of a live run of `video` at `max_fps`: real inference on the frames the cap
-    takes (from frame `phase` on), then the real Station on them. With `cache`, the inferred
-    poses are kept as `cache` (an .npz path) and reused."""
+    takes (from frame `phase` on; with pose.max_fps_jitter `jitter`, drawn with `seed`), then
+    the real Station on them. With `cache`, the inferred poses are kept as `cache` (an .npz
+    path) and reused."""
     if cache is not None and cache.is_file():
         track = load_track(cache)
     else:
-        config_text = config_text or station_config(video.path, video.path.parent, max_fps, False)
+        config_text = config_text or station_config(
+            video.path, video.path.parent, max_fps, False, jitter
+        )
         n = round(video.duration_s * video.fps)
-        track = infer_frames(video.path, live_frames(n, video.fps, max_fps, phase), config_text)
+        frames = live_frames(n, video.fps, max_fps, phase, jitter, seed)
+        track = infer_frames(video.path, frames, config_text)
         if cache is not None:
             cache.parent.mkdir(parents=True, exist_ok=True)
             save_track(track, cache)
-    return replay(shifted(poses_of(track, video.truth_s), phase), capped(max_fps))
+    return replay(shifted(poses_of(track, video.truth_s), phase), capped(max_fps, jitter, seed))
 
 
 def twin_counts(clip: Clip, tracks: Path, cache: Path, max_fps: float) -> TwinRow:

@@ -172,10 +172,13 @@ class LiveRun:
         return None if value is None else float(value)
 
 
-def station_config(video: Path, state_dir: Path, max_fps: float, alerts: bool = True) -> str:
+def station_config(
+    video: Path, state_dir: Path, max_fps: float, alerts: bool = True, jitter: float = 0.0
+) -> str:
     """The site config of a station whose camera is `video`: no mat, inference capped at
-    `max_fps` (0: uncapped), and a buzzer that needs GPIO (run with `--simulate gpio`), or
-    with `alerts` False none at all (then no GPIO is needed)."""
+    `max_fps` (0: uncapped; `jitter`: pose.max_fps_jitter), and a buzzer that needs GPIO
+    (run with `--simulate gpio`), or with `alerts` False none at all (then no GPIO is
+    needed)."""
     return "\n".join(
         [
             "[camera]",
@@ -188,6 +191,7 @@ def station_config(video: Path, state_dir: Path, max_fps: float, alerts: bool = 
             'buzzer = "active"',
             "[pose]",
             f"max_fps = {float(max_fps)}",
+            f"max_fps_jitter = {float(jitter)}",
             "[display]",
             "live_view = false",
             "[storage]",
@@ -202,6 +206,7 @@ def run_live(
     work: Path,
     *,
     max_fps: float = 0.0,
+    jitter: float = 0.0,
     extra_args: Sequence[str] = ("--simulate", "gpio"),
     alerts: bool = True,
     timeout_s: float | None = None,
@@ -215,7 +220,7 @@ def run_live(
     state = work / "state"
     state.mkdir(parents=True, exist_ok=True)
     config = work / "station.toml"
-    config.write_text(station_config(played.path, state, max_fps, alerts))
+    config.write_text(station_config(played.path, state, max_fps, alerts, jitter))
     env = {k: v for k, v in os.environ.items() if not k.startswith("STATION_")}
     env["STATION_RUNTIME_DIR"] = str(state / "run")
     env.setdefault("SDL_VIDEODRIVER", "dummy")

@@ -86,6 +86,13 @@ class Played:
         return Played(lm, world, self.fps, self.width, self.height, truth)
 
 
+    def until(self, end_s: float) -> Played:
+        """The same video ending at `end_s` (mid-session): its events up to there count."""
+        n = round(end_s * self.fps)
+        truth = tuple(t for t in self.truth_s if round(t * self.fps) < n)
+        return Played(self.lm[:n], self.world[:n], self.fps, self.width, self.height, truth)
+
+
 def played_poses(
     clip: Clip,
     track: LandmarkTrack,

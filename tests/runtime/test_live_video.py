@@ -177,6 +177,12 @@ def test_member_steps_out_of_view_and_back(prepared: list[Prepared], tmp_path: P
     print(f"out of view and back: truth={played.truth} live={run.jumps} analyze={analyzed}")
     assert len(run.sessions) == 1 and run.jumps > 0
     kept_up([run], FULL_RATE_NEEDED, "out of view")
+    # The live path's part: what the same counter counts offline on the same file.
+    assert abs(run.jumps - analyzed) <= 2, (run.jumps, analyzed)
+    # What is left is the counter's on this clip's real poses (the twin and the counter alone
+    # on every frame of this file count 45): it finds 17 of the 24 contacts before the gap,
+    # the same 17 as without the gap (which it makes up later there), and the contact 30 ms
+    # before the member vanishes has no landing seen after it.
     known_gap(
         abs(run.jumps - played.truth) <= max(2, 0.05 * played.truth),
         f"out of view and back: {run.jumps} live, {analyzed} analyze, {played.truth} true",
@@ -201,9 +207,15 @@ def test_video_ending_mid_session_ends_and_logs_it(
     assert jumping_s - 1.5 <= duration <= played.duration_s + POSE_STALE_S + 0.5
     assert run.live.get("phase") == "summary" and run.jumps > 0
     kept_up([run], FULL_RATE_NEEDED, "video ends mid-session")
+    analyzed = analyze_count(played)
+    print(f"video ends mid-session: analyze={analyzed}")
+    assert abs(run.jumps - analyzed) <= 2, (run.jumps, analyzed)
+    # What is left is the counter's: the 2 contacts it misses at the bout's start on the
+    # whole clip too, and the last contact, 30 ms before the video ends, with no frame after
+    # it to show the landing (the twin and the counter alone on every frame count 33).
     known_gap(
         abs(run.jumps - played.truth) <= max(2, 0.05 * played.truth),
-        f"video ends mid-session: {run.jumps} live, {played.truth} true",
+        f"video ends mid-session: {run.jumps} live, {analyzed} analyze, {played.truth} true",
     )
 
 

@@ -85,7 +85,6 @@ class Played:
         truth = tuple(t for t in self.truth_s if round(t * self.fps) not in gone)
         return Played(lm, world, self.fps, self.width, self.height, truth)
 
-
     def until(self, end_s: float) -> Played:
         """The same video ending at `end_s` (mid-session): its events up to there count."""
         n = round(end_s * self.fps)

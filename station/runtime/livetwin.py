@@ -1,6 +1,7 @@
 """The live path's offline twin: real inference on exactly the frames live inference takes.
 
     python -m station.runtime.livetwin --tracks /work/cache/tracks --cache DIR [--clips A,B]
+        [--max-fps 15,8] [--jitter 0.2 --seeds 3]
 
 At `[pose] max_fps` 15 on a 30 frames/s video, live inference sees every 2nd frame, and
 MediaPipe's tracker, following the member from one inferred picture to the next, returns other
@@ -34,6 +35,8 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from station.events import PoseFrame
 from station.pose.track import LandmarkTrack, load_track, save_track
@@ -163,6 +166,7 @@ class TwinRow:
     subsampled: int
     twin: int
     twin_other_phase: int
+    jittery: tuple[int, ...] = ()  # the twin with pose.max_fps_jitter, one count per seed
 
 
 def capped(max_fps: float, jitter: float = 0.0, seed: int = 0) -> LiveModel:
@@ -199,20 +203,30 @@ def twin(
     return replay(shifted(poses_of(track, video.truth_s), phase), capped(max_fps, jitter, seed))
 
 
-def twin_counts(clip: Clip, tracks: Path, cache: Path, max_fps: float) -> TwinRow:
-    """One clip's row at `max_fps` (played video and inferences cached in `cache`)."""
+def twin_counts(
+    clip: Clip, tracks: Path, cache: Path, max_fps: float, jitter: float = 0.0, seeds: int = 0
+) -> TwinRow:
+    """One clip's row at `max_fps` (played video and inferences cached in `cache`); with
+    `jitter` > 0 also the twin with pose.max_fps_jitter for `seeds` seeds."""
     cache.mkdir(parents=True, exist_ok=True)
     video = prepare(clip, cache / f"{clip.name}.avi")
+    stem = f"{clip.name}-{max_fps:g}"
+
+    def jittered_cache(seed: int) -> Path:
+        return cache / f"{stem}-j{jitter:g}-s{seed}.npz"
+
     counts = [
-        twin(
-            video, max_fps, phase=phase, cache=cache / f"{clip.name}-{max_fps:g}-{phase}.npz"
-        ).jumps
+        twin(video, max_fps, phase=phase, cache=cache / f"{stem}-{phase}.npz").jumps
         for phase in (0, 1)
     ]
+    jittery = tuple(
+        twin(video, max_fps, jitter=jitter, seed=seed, cache=jittered_cache(seed)).jumps
+        for seed in range(seeds if jitter > 0 else 0)
+    )
     subsampled_poses = played_poses(clip, load_track(tracks / f"{clip.name}.npz"))
     every = replay(subsampled_poses, EXACT).jumps
     sub = replay(subsampled_poses, capped(max_fps)).jumps
-    return TwinRow(clip.name, video.truth, every, sub, counts[0], counts[1])
+    return TwinRow(clip.name, video.truth, every, sub, counts[0], counts[1], jittery)
 
 
 def shifted(poses: Played, phase: int) -> Played:
@@ -236,23 +250,36 @@ def summed_error(counts: Sequence[int], truths: Sequence[int]) -> str:
     return f"{100 * error / sum(truths):.1f} %"
 
 
-def report(clips: Sequence[Clip], tracks: Path, cache: Path, rates: Sequence[float]) -> str:
-    """Per `max_fps`, per clip: truth, replayed 30/s poses (every frame, subsampled), and the
-    twin on the live frames and on the other half."""
+def report(
+    clips: Sequence[Clip],
+    tracks: Path,
+    cache: Path,
+    rates: Sequence[float],
+    jitter: float = 0.0,
+    seeds: int = 3,
+) -> str:
+    """Per `max_fps`, per clip: truth, replayed 30/s poses (every frame, subsampled), the
+    twin on the live frames and on the other half, and with `jitter` the jittery twin."""
     lines = []
     for max_fps in rates:
+        jittered = jitter > 0 and max_fps > 0
+        extra = f" | twin, jitter {jitter:g} ({seeds} seeds)" if jittered else ""
         lines += [
             f"max_fps {max_fps:g}:",
             "| clip | truth | every frame (30/s poses) | subsampled 30/s poses "
-            "| twin: inference on the live frames | twin, other phase |",
-            "|---|---:|---:|---:|---:|---:|",
+            f"| twin: inference on the live frames | twin, other phase{extra} |",
+            "|---|---:|---:|---:|---:|---:|" + ("---:|" if jittered else ""),
         ]
-        rows = [twin_counts(c, tracks, cache, max_fps) for c in clips]
+        rows = [
+            twin_counts(c, tracks, cache, max_fps, jitter if jittered else 0.0, seeds)
+            for c in clips
+        ]
         for r in rows:
-            lines.append(
-                f"| {r.clip} | {r.truth} | {r.every_frame} | {r.subsampled} | {r.twin} "
-                f"| {r.twin_other_phase} |"
-            )
+            cells = [r.truth, r.every_frame, r.subsampled, r.twin, r.twin_other_phase]
+            text = " | ".join(str(x) for x in cells)
+            if jittered:
+                text += f" | {np.mean(r.jittery):.1f} ({min(r.jittery)}–{max(r.jittery)})"
+            lines.append(f"| {r.clip} | {text} |")
         truths = [r.truth for r in rows]
         columns = (
             [r.every_frame for r in rows],
@@ -260,8 +287,14 @@ def report(clips: Sequence[Clip], tracks: Path, cache: Path, rates: Sequence[flo
             [r.twin for r in rows],
             [r.twin_other_phase for r in rows],
         )
-        cells = " | ".join(summed_error(c, truths) for c in columns)
-        lines += [f"| summed \\|error\\| | {sum(truths)} | {cells} |", ""]
+        totals = " | ".join(summed_error(c, truths) for c in columns)
+        if jittered:
+            per_seed = [
+                100 * sum(abs(r.jittery[s] - r.truth) for r in rows) / sum(truths)
+                for s in range(seeds)
+            ]
+            totals += f" | {np.mean(per_seed):.1f} % ({min(per_seed):.1f}–{max(per_seed):.1f})"
+        lines += [f"| summed \\|error\\| | {sum(truths)} | {totals} |", ""]
     return "\n".join(lines)
 
 
@@ -273,11 +306,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, required=True, help="played videos and twin poses")
     parser.add_argument("--clips", help="comma-separated (default: the CI clips); 'all'")
     parser.add_argument("--max-fps", default="15,8", help="comma-separated caps")
+    parser.add_argument("--jitter", type=float, default=0.0, help="also pose.max_fps_jitter")
+    parser.add_argument("--seeds", type=int, default=3, help="draws of the jitter")
     args = parser.parse_args(argv)
     names = CI_CLIPS if not args.clips else None if args.clips == "all" else args.clips.split(",")
     clips = load_clips(args.data / "jumprope", names)
     rates = [float(x) for x in args.max_fps.split(",")]
-    print(report(clips, args.tracks, args.cache, rates))
+    print(report(clips, args.tracks, args.cache, rates, args.jitter, args.seeds))
     return 0
 
 

@@ -194,14 +194,22 @@ def inference_schedule(n: int, fps: float, model: LiveModel) -> list[tuple[int, 
     return out
 
 
-def replay(played: Played, model: LiveModel, *, display_fps: float = 30.0) -> Replayed:
-    """The played video through the live station's camera path and the real Station."""
+def replay(
+    played: Played,
+    model: LiveModel,
+    *,
+    display_fps: float = 30.0,
+    schedule: list[tuple[int, float, float]] | None = None,
+) -> Replayed:
+    """The played video through the live station's camera path and the real Station.
+    `schedule`: (frame, timestamp, delivered at) to use instead of the model's."""
     from station.config.loader import ConfigStore
     from station.hardware import select_hardware
     from station.runtime.station import Station
 
     n = len(played.lm)
-    schedule = inference_schedule(n, played.fps, model)
+    if schedule is None:
+        schedule = inference_schedule(n, played.fps, model)
     with tempfile.TemporaryDirectory(prefix="station-replay-") as scratch:
         config = Path(scratch) / "station.toml"
         config.write_text(

@@ -1,7 +1,7 @@
 """The live path's offline twin: real inference on exactly the frames live inference takes.
 
     python -m station.runtime.livetwin --tracks /work/cache/tracks --cache DIR [--clips A,B]
-        [--max-fps 15,8] [--jitter 0.2 --seeds 3]
+        [--max-fps 15,8] [--jitter 0.2 --seeds 3] [--perturb N]
 
 At `[pose] max_fps` 15 on a 30 frames/s video, live inference sees every 2nd frame, and
 MediaPipe's tracker, following the member from one inferred picture to the next, returns other
@@ -49,7 +49,14 @@ from station.runtime.livereplay import (
     poses_of,
     replay,
 )
-from station.runtime.livevideo import CI_CLIPS, Clip, load_clips, prepare, station_config
+from station.runtime.livevideo import (
+    CI_CLIPS,
+    LEAD_IN_S,
+    Clip,
+    load_clips,
+    prepare,
+    station_config,
+)
 from station.runtime.livevideo import Played as PlayedVideo
 
 EXACT = LiveModel(inference_s=0.02, inference_cv=0.0, decode_s=0.0, decode_jitter_s=0.0)
@@ -229,6 +236,39 @@ def twin_counts(
     return TwinRow(clip.name, video.truth, every, sub, counts[0], counts[1], jittery)
 
 
+def perturbed(
+    video: PlayedVideo, max_fps: float, draws: int, cache: Path, seed: int = 7
+) -> list[tuple[str, int, int]]:
+    """How much one frame matters: the twin with a single frame of the jumping changed,
+    alternately taken one later (reading fell behind) or left out (the mailbox overwrote it),
+    at seeded places. Returns (how, frame, count) per draw; inferences cached in `cache`."""
+    n = round(video.duration_s * video.fps)
+    base = live_frames(n, video.fps, max_fps)
+    jumping = next(i for i, k in enumerate(base) if k >= round(LEAD_IN_S * video.fps))
+    rng = np.random.default_rng(seed)
+    config_text = station_config(video.path, video.path.parent, max_fps, False)
+    out = []
+    for draw in range(draws):
+        how = ("later", "left out")[draw % 2]
+        pos = int(rng.integers(jumping, len(base) - 5))
+        frames = list(base)
+        if how == "later":
+            frames[pos] += 1
+        else:
+            del frames[pos]
+        path = cache / f"{video.path.stem}-{max_fps:g}-{how.replace(' ', '')}-{base[pos]}.npz"
+        if path.is_file():
+            track = load_track(path)
+        else:
+            track = infer_frames(video.path, frames, config_text)
+            cache.mkdir(parents=True, exist_ok=True)
+            save_track(track, path)
+        schedule = [(k, k / video.fps, k / video.fps + EXACT.inference_s) for k in frames]
+        poses = poses_of(track, video.truth_s)
+        out.append((how, base[pos], replay(poses, EXACT, schedule=schedule).jumps))
+    return out
+
+
 def shifted(poses: Played, phase: int) -> Played:
     """`poses` from frame `phase` on (a camera started `phase` frames later, still in the
     lead-in), so the replay's cap, whose grid starts at the first frame, takes that phase."""
@@ -308,10 +348,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-fps", default="15,8", help="comma-separated caps")
     parser.add_argument("--jitter", type=float, default=0.0, help="also pose.max_fps_jitter")
     parser.add_argument("--seeds", type=int, default=3, help="draws of the jitter")
+    parser.add_argument(
+        "--perturb", type=int, default=0, help="instead: N draws of one frame changed, per clip"
+    )
     args = parser.parse_args(argv)
     names = CI_CLIPS if not args.clips else None if args.clips == "all" else args.clips.split(",")
     clips = load_clips(args.data / "jumprope", names)
     rates = [float(x) for x in args.max_fps.split(",")]
+    if args.perturb:
+        for clip in clips:
+            video = prepare(clip, args.cache / f"{clip.name}.avi")
+            base = twin(video, rates[0], cache=args.cache / f"{clip.name}-{rates[0]:g}-0.npz")
+            draws = perturbed(video, rates[0], args.perturb, args.cache / "perturbed")
+            changed = ", ".join(f"{how} at {k}: {count}" for how, k, count in draws)
+            print(f"{clip.name} max_fps {rates[0]:g}: twin {base.jumps}; one frame {changed}")
+        return 0
     print(report(clips, args.tracks, args.cache, rates, args.jitter, args.seeds))
     return 0
 

@@ -133,13 +133,18 @@ def prepare(
     out.parent.mkdir(parents=True, exist_ok=True)
     # Motion JPEG at high quality: a tenth of FFV1's decoding cost, so the camera thread takes
     # little CPU from inference, as a real camera does. Live and analyze read the same file.
-    writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*"MJPG"), fps, (width, height))
+    # Written beside and renamed into place: a reader of an earlier copy (another run on the
+    # same cache) never sees a half-written file.
+    partial = out.with_name(f"{out.stem}.{os.getpid()}.part{out.suffix}")
+    fourcc = cv2.VideoWriter.fourcc(*"MJPG")
+    writer = cv2.VideoWriter(str(partial), fourcc, fps, (width, height))
     if not writer.isOpened():
         raise RuntimeError(f"{out}: OpenCV cannot write Motion JPEG video here")
     writer.set(cv2.VIDEOWRITER_PROP_QUALITY, JPEG_QUALITY)
     for bgr in [frames[0]] * lead + frames:
         writer.write(bgr)
     writer.release()
+    os.replace(partial, out)
     truth = []
     for event in clip.event_frames:
         i = round(event / clip.fps * fps) - first  # frame index inside the window

@@ -245,13 +245,16 @@ class PosePipeline:
         clock: Clock | None = None,
         name: str = "camera",
         max_fps: float = 0.0,
+        max_fps_jitter: float = 0.0,
     ) -> None:
         self.name = name
         self._grabber = grabber
         # At most this many inferences a second (0: as fast as the model goes), so a laptop
         # sees what a Pi's slower model sees: the frames in between are dropped, chosen on
         # the frames' capture times (station.camera.pacing), as a steady slow model drops them.
-        self.cap = InferenceCap(max_fps, float(getattr(grabber, "frame_period_s", 0.0)))
+        # With `max_fps_jitter`, that model's time per frame varies (seeded), as a Pi's does.
+        period = float(getattr(grabber, "frame_period_s", 0.0))
+        self.cap = InferenceCap(max_fps, period, jitter=max_fps_jitter)
         self.capped = 0  # frames the cap passed over (counted in `dropped`)
         self._backend = backend
         self._picker = picker
@@ -270,8 +273,23 @@ class PosePipeline:
     def dropped(self) -> int:
         """Frames overwritten in the mailbox before inference could take them, and frames of
         a video file skipped because reading them fell behind its frame rate."""
-        skipped = int(getattr(self._grabber, "skipped", 0))
-        return self._mailbox.dropped + self.capped + skipped
+        return self.overwritten + self.capped + self.skipped
+
+    @property
+    def overwritten(self) -> int:
+        """Frames replaced in the mailbox while inference was busy (a slow model)."""
+        return self._mailbox.dropped
+
+    @property
+    def skipped(self) -> int:
+        """Frames of a video file passed over because reading fell behind its frame rate."""
+        return int(getattr(self._grabber, "skipped", 0))
+
+    @property
+    def finished(self) -> bool:
+        """Both threads have stopped: every picture captured has been inferred or dropped,
+        and its PoseFrame (if any) is in events() (a video file at its end, or closed)."""
+        return bool(self._threads) and not any(t.is_alive() for t in self._threads)
 
     def start(self) -> None:
         if self._threads:
@@ -401,7 +419,14 @@ def open_pose_pipeline(config: Config, clock: Clock | None = None) -> Source:
     except Exception as exc:
         grabber.close()
         raise HardwareMissing("pose model", str(exc), "see [pose] in the config") from exc
-    max_fps = float(config["pose"]["max_fps"])
-    pipeline = PosePipeline(grabber, backend, JumperPicker(cam["roi"]), clock, max_fps=max_fps)
+    pose = config["pose"]
+    pipeline = PosePipeline(
+        grabber,
+        backend,
+        JumperPicker(cam["roi"]),
+        clock,
+        max_fps=float(pose["max_fps"]),
+        max_fps_jitter=float(pose["max_fps_jitter"]),
+    )
     pipeline.keep_image = bool(config["display"]["live_view"])
     return pipeline

@@ -37,6 +37,15 @@ SECTION = Section(
             min=0.0,
             max=120.0,
         ),
+        "max_fps_jitter": Key(
+            0.0,
+            "With max_fps: how much the emulated model's time per frame varies (coefficient "
+            "of variation, seeded). 0: a steady model, exactly max_fps frames a second in a "
+            "fixed rhythm; a Pi sharing its cores with the screen and the mat takes frames "
+            "at irregular gaps (try 0.1-0.3).",
+            min=0.0,
+            max=1.0,
+        ),
         "min_visibility": Key(
             0.5,
             "A landmark below this visibility does not count; metrics that need it read 'unknown'.",

@@ -17,8 +17,11 @@ descriptors after the first session and at the end.
 `station run --headless` (no mat, buzzer on simulated pins; see station.runtime.livevideo), at
 full inference rate and at `pose.max_fps` 15 and 8: achieved inference rate, dropped frames,
 summed count error against the truth and against `station analyze` on the same file, and the
-median latency from a frame's capture to the count it produced on screen. About 15 minutes
-(--quick: the test suite's four short clips).
+median latency from a frame's capture to the count it produced on screen; beside them the
+1-minute load average (real-time figures mean little on a shared machine) and the twin's count
+(station.runtime.livetwin: real inference on the frames a quiet machine's live run takes, no
+timing), which the live count should match. About 20 minutes (--quick: the test suite's four
+short clips).
 """
 
 from __future__ import annotations
@@ -187,6 +190,7 @@ def live_video(quick: bool) -> list[Figure]:
     import statistics
 
     from station.analysis.bench import shared_data
+    from station.runtime.livetwin import twin
     from station.runtime.livevideo import CI_CLIPS, analyze_count, load_clips, prepare, run_live
 
     folder = shared_data() / "jumprope"
@@ -205,7 +209,13 @@ def live_video(quick: bool) -> list[Figure]:
         figures.append(Figure("analyze vs truth", 100 * _summed_error(analyzed, truth), "%"))
         for max_fps in LIVE_MAX_FPS:
             label = f"max_fps {max_fps:g}" if max_fps else "full rate"
-            runs = [run_live(p, work / f"{label}-{p.path.stem}", max_fps=max_fps) for p in played]
+            loads = [os.getloadavg()[0]]
+            runs = []
+            for p in played:
+                runs.append(run_live(p, work / f"{label}-{p.path.stem}", max_fps=max_fps))
+                loads.append(os.getloadavg()[0])
+            # the deterministic twin: real inference on the frames a quiet machine takes
+            twins = [twin(p, max_fps).jumps for p in played]
             live = [r.jumps for r in runs]
             rates = [r.camera("inference_fps") or 0.0 for r in runs]
             inferred = sum(r.camera("frames_inferred") or 0.0 for r in runs)
@@ -214,6 +224,11 @@ def live_video(quick: bool) -> list[Figure]:
             error = 100 * _summed_error(live, truth)
             target = {0.0: 3.0, 15.0: 5.0}.get(max_fps)
             figures += [
+                Figure(
+                    f"{label}: 1-minute load average on the machine (highest seen)",
+                    max(loads),
+                    f"on {os.cpu_count()} cores",
+                ),
                 Figure(f"{label}: inference rate (median clip)", statistics.median(rates), "/s"),
                 Figure(
                     f"{label}: frames dropped",
@@ -233,6 +248,16 @@ def live_video(quick: bool) -> list[Figure]:
                     "%",
                     "≤ 2" if not max_fps else "",
                     100 * _summed_error(live, analyzed) <= 2 if not max_fps else None,
+                ),
+                Figure(
+                    f"{label}: twin (inference on the live frames, no timing) vs truth",
+                    100 * _summed_error(twins, truth),
+                    "%",
+                ),
+                Figure(
+                    f"{label}: live vs twin, summed |difference|",
+                    100 * _summed_error(live, twins),
+                    "%",
                 ),
                 Figure(
                     f"{label}: latency frame captured → count shown (median)",

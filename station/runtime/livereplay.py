@@ -57,6 +57,7 @@ class LiveModel:
     pacing: Literal["capture", "wall"] = "capture"  # "wall": the former cap
     wait_overshoot_s: float = 0.001  # "wall" only: a timed wait's mean overshoot
     stamp: Literal["capture", "ready"] = "capture"  # "ready": the former timestamps
+    jitter: float = 0.0  # the cap's emulated model time: coefficient of variation
     seed: int = 0
 
 
@@ -83,6 +84,12 @@ class Played:
         world = [None if k in gone else x for k, x in enumerate(self.world)]
         truth = tuple(t for t in self.truth_s if round(t * self.fps) not in gone)
         return Played(lm, world, self.fps, self.width, self.height, truth)
+
+    def until(self, end_s: float) -> Played:
+        """The same video ending at `end_s` (mid-session): its events up to there count."""
+        n = round(end_s * self.fps)
+        truth = tuple(t for t in self.truth_s if round(t * self.fps) < n)
+        return Played(self.lm[:n], self.world[:n], self.fps, self.width, self.height, truth)
 
 
 def played_poses(
@@ -161,7 +168,7 @@ def inference_schedule(n: int, fps: float, model: LiveModel) -> list[tuple[int, 
     stamps = exposed if model.stamp == "capture" else ready
     admitted = np.ones(n, dtype=bool)
     if model.pacing == "capture" and model.max_fps > 0:
-        cap = InferenceCap(model.max_fps, 1.0 / fps)
+        cap = InferenceCap(model.max_fps, 1.0 / fps, model.jitter, model.seed)
         admitted = np.array([cap.admits(float(t)) for t in stamps])
     candidates = np.nonzero(admitted)[0]
     shape = 1.0 / model.inference_cv**2 if model.inference_cv > 0 else 0.0
@@ -187,14 +194,22 @@ def inference_schedule(n: int, fps: float, model: LiveModel) -> list[tuple[int, 
     return out
 
 
-def replay(played: Played, model: LiveModel, *, display_fps: float = 30.0) -> Replayed:
-    """The played video through the live station's camera path and the real Station."""
+def replay(
+    played: Played,
+    model: LiveModel,
+    *,
+    display_fps: float = 30.0,
+    schedule: list[tuple[int, float, float]] | None = None,
+) -> Replayed:
+    """The played video through the live station's camera path and the real Station.
+    `schedule`: (frame, timestamp, delivered at) to use instead of the model's."""
     from station.config.loader import ConfigStore
     from station.hardware import select_hardware
     from station.runtime.station import Station
 
     n = len(played.lm)
-    schedule = inference_schedule(n, played.fps, model)
+    if schedule is None:
+        schedule = inference_schedule(n, played.fps, model)
     with tempfile.TemporaryDirectory(prefix="station-replay-") as scratch:
         config = Path(scratch) / "station.toml"
         config.write_text(

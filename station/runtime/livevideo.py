@@ -133,13 +133,18 @@ def prepare(
     out.parent.mkdir(parents=True, exist_ok=True)
     # Motion JPEG at high quality: a tenth of FFV1's decoding cost, so the camera thread takes
     # little CPU from inference, as a real camera does. Live and analyze read the same file.
-    writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*"MJPG"), fps, (width, height))
+    # Written beside and renamed into place: a reader of an earlier copy (another run on the
+    # same cache) never sees a half-written file.
+    partial = out.with_name(f"{out.stem}.{os.getpid()}.part{out.suffix}")
+    fourcc = cv2.VideoWriter.fourcc(*"MJPG")
+    writer = cv2.VideoWriter(str(partial), fourcc, fps, (width, height))
     if not writer.isOpened():
         raise RuntimeError(f"{out}: OpenCV cannot write Motion JPEG video here")
     writer.set(cv2.VIDEOWRITER_PROP_QUALITY, JPEG_QUALITY)
     for bgr in [frames[0]] * lead + frames:
         writer.write(bgr)
     writer.release()
+    os.replace(partial, out)
     truth = []
     for event in clip.event_frames:
         i = round(event / clip.fps * fps) - first  # frame index inside the window
@@ -172,10 +177,13 @@ class LiveRun:
         return None if value is None else float(value)
 
 
-def station_config(video: Path, state_dir: Path, max_fps: float, alerts: bool = True) -> str:
+def station_config(
+    video: Path, state_dir: Path, max_fps: float, alerts: bool = True, jitter: float = 0.0
+) -> str:
     """The site config of a station whose camera is `video`: no mat, inference capped at
-    `max_fps` (0: uncapped), and a buzzer that needs GPIO (run with `--simulate gpio`), or
-    with `alerts` False none at all (then no GPIO is needed)."""
+    `max_fps` (0: uncapped; `jitter`: pose.max_fps_jitter), and a buzzer that needs GPIO
+    (run with `--simulate gpio`), or with `alerts` False none at all (then no GPIO is
+    needed)."""
     return "\n".join(
         [
             "[camera]",
@@ -188,6 +196,7 @@ def station_config(video: Path, state_dir: Path, max_fps: float, alerts: bool = 
             'buzzer = "active"',
             "[pose]",
             f"max_fps = {float(max_fps)}",
+            f"max_fps_jitter = {float(jitter)}",
             "[display]",
             "live_view = false",
             "[storage]",
@@ -202,6 +211,7 @@ def run_live(
     work: Path,
     *,
     max_fps: float = 0.0,
+    jitter: float = 0.0,
     extra_args: Sequence[str] = ("--simulate", "gpio"),
     alerts: bool = True,
     timeout_s: float | None = None,
@@ -215,7 +225,7 @@ def run_live(
     state = work / "state"
     state.mkdir(parents=True, exist_ok=True)
     config = work / "station.toml"
-    config.write_text(station_config(played.path, state, max_fps, alerts))
+    config.write_text(station_config(played.path, state, max_fps, alerts, jitter))
     env = {k: v for k, v in os.environ.items() if not k.startswith("STATION_")}
     env["STATION_RUNTIME_DIR"] = str(state / "run")
     env.setdefault("SDL_VIDEODRIVER", "dummy")

@@ -40,3 +40,23 @@ def test_after_a_stalled_camera_the_grid_starts_again() -> None:
     got = taken(InferenceCap(15.0, 1 / 30), times)
     assert 30 in got  # the first frame after the stall
     assert list(np.diff(got[got >= 30])) == [2] * 14
+
+
+def test_a_jittery_model_keeps_its_average_rate_at_irregular_gaps() -> None:
+    """A Pi's model: each frame's time drawn around 1/8 s (20 % spread), seeded."""
+    times = np.arange(3000) / 30  # 100 s
+    got = taken(InferenceCap(8.0, 1 / 30, jitter=0.2, seed=3), times)
+    assert abs(len(got) / 100 - 8.0) < 0.25  # the mean rate holds
+    gaps = set(np.diff(got).tolist())
+    assert {3, 4} < gaps  # and other gaps than the steady rhythm's
+    again = taken(InferenceCap(8.0, 1 / 30, jitter=0.2, seed=3), times)
+    assert list(got) == list(again)  # seeded: repeatable
+    other = taken(InferenceCap(8.0, 1 / 30, jitter=0.2, seed=4), times)
+    assert list(got) != list(other)
+
+
+def test_jitter_must_be_a_coefficient() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="jitter"):
+        InferenceCap(8.0, 1 / 30, jitter=1.5)

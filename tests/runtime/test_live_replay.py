@@ -75,3 +75,16 @@ def test_member_out_of_view_and_back_is_one_session_counted_as_offline(
     run = replay(away, LiveModel())
     assert len(run.sessions) == 1
     assert run.jumps == counter_only(away) > 0.7 * away.truth
+
+
+def test_video_ending_mid_session_is_one_finished_session_counted_as_offline(
+    played: Played,
+) -> None:
+    """The camera goes quiet 5 s into the jumping: the session ends there and its count is
+    the counter's on the same poses; what it misses at the cut is the counter's."""
+    cut = played.until(LEAD_IN_S + 5.0)
+    run = replay(cut, LiveModel())
+    assert len(run.sessions) == 1
+    duration = float(str(run.sessions[0]["duration_s"]))
+    assert 5.0 - 1.5 <= duration <= LEAD_IN_S + 5.0 + 1.5  # ended where the video did
+    assert run.jumps == counter_only(cut) > 0.7 * cut.truth

@@ -136,6 +136,10 @@ class CounterParams:
     # midpoint between "the same contact" (0) and "the next one" (1). A real contact that
     # early would mean the cadence doubled from one contact to the next.
     refractory: float = 0.5
+    # Alternating feet whose own rhythm is not clear (labels that follow the feet's heights,
+    # a side view, few frames per contact): every foot contact also lowers the body once,
+    # so the bounce's period is the contact interval (1: use it then, 0: never).
+    cross_rhythm: int = 1
 
 
 DEFAULT_PARAMS = CounterParams()
@@ -490,22 +494,36 @@ class CameraJumpCounter:
         p = self.params
         if len(self._history) < 8:
             return 0.0
-        column = 1 if style == "bounce" else 2
-        # The direction of motion (up or down), not the signal itself: a low jump after a
-        # high one rises and falls just the same, so the rhythm holds whatever the heights.
-        x = np.sign(np.diff([h[column] for h in self._history]))
-        dt = 1.0 / p.grid_hz  # the history is on the uniform grid
-        cycles_per_event = 1.0 if style == "bounce" else 0.5
-        period, strength = dominant_period(
-            x, dt, SHORTEST_PERIOD_S / cycles_per_event, LONGEST_PERIOD_S
-        )
+        interval, strength = self._rhythm(style)
         if strength >= p.min_periodicity:
-            return period * cycles_per_event
+            return interval
+        if style == "alternate" and p.cross_rhythm and interval > 0:
+            # The feet's own rhythm is unclear, but each foot contact also lowers the body
+            # once: when the bounce repeats clearly at the same interval, two signals agree.
+            # (Not the other way round: feet together make no alternation to go by.)
+            bounce, bounce_strength = self._rhythm("bounce")
+            agree = abs(bounce - interval) <= 1.0 / p.grid_hz + CADENCE_DRIFT * interval
+            if bounce_strength >= p.min_periodicity and agree:
+                return interval
         # Not clearly periodic (a noisy side view, few frames per contact): the rhythm of
         # the contacts counted so far in this bout, robust to the odd miss or extra.
         if p.rhythm_events > 0 and len(self._intervals) >= p.rhythm_events:
             return float(np.median(self._intervals))
         return 0.0
+
+    def _rhythm(self, style: str) -> tuple[float, float]:
+        """(seconds between two events of `style`, periodicity) from its signal's recent
+        direction of motion."""
+        column = 1 if style == "bounce" else 2
+        # The direction of motion (up or down), not the signal itself: a low jump after a
+        # high one rises and falls just the same, so the rhythm holds whatever the heights.
+        x = np.sign(np.diff([h[column] for h in self._history]))
+        dt = 1.0 / self.params.grid_hz  # the history is on the uniform grid
+        cycles_per_event = 1.0 if style == "bounce" else 0.5
+        period, strength = dominant_period(
+            x, dt, SHORTEST_PERIOD_S / cycles_per_event, LONGEST_PERIOD_S
+        )
+        return period * cycles_per_event, strength
 
     def _confirm_fill(self, previous: float | None, t: float) -> list[CameraJump]:
         """The contacts filled into the gap before the previous event, once this event shows

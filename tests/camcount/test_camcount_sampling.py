@@ -111,3 +111,42 @@ def test_a_pi_4_rate_with_uneven_drops_still_counts_slow_jumping(seed: int) -> N
     lm_at, total = bout(contacts_hz, seconds)
     counter = count(live_times(total, 5.0, seed), lm_at)
     assert abs(counter.count - contacts_hz * seconds) <= 2, counter.count
+
+
+def speed_step_mislabelled(t: float, swapped: bool, contacts_hz: float = 6.0) -> np.ndarray:
+    """Speed-step whose body bounces clearly at every contact (the hips drop 0.03 of the
+    picture, 0.15 torso lengths) and whose left/right labels are exchanged in this frame if
+    `swapped` (MediaPipe, from the side, for a frame here and there)."""
+    lm = standing()
+    phase = math.pi * contacts_hz * t
+    left = 0.06 * max(0.0, math.sin(phase))
+    right = 0.06 * max(0.0, -math.sin(phase))
+    if swapped:
+        left, right = right, left
+    lm[LEFT_FOOT, 1] -= left
+    lm[RIGHT_FOOT, 1] -= right
+    lm[HIPS, 1] -= 0.03 * abs(math.sin(phase))
+    return lm
+
+
+def test_the_bounce_confirms_a_rhythm_the_mislabelled_feet_blur() -> None:
+    """At 15 frames/s with the labels swapped at a random 20 % of the frames, the feet's own
+    rhythm is too blurred to trust (its autocorrelation peak falls under the gate), and
+    contacts whose swap a mislabelled frame hid went uncounted. Each contact also lowers
+    the body, and the bounce repeats clearly at the same interval: the two signals agree, so
+    the rhythm is trusted and the gaps are filled. 6 contacts/s for 8 s (48), seeds 0–3:
+    summed |error| 22 of 192 (seeds 4–7, not used to set the bound: 17); without the
+    bounce's confirmation 40 (seeds 4–7: 31)."""
+    contacts_hz, seconds, lead_s, fps = 6.0, 8.0, 1.0, 15.0
+    errors = 0
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        counter = CameraJumpCounter()
+        for i, t in enumerate(np.arange(0.0, lead_s + seconds + 1.5, 1 / fps)):
+            inside = lead_s <= t < lead_s + seconds
+            swapped = bool(rng.random() < 0.2)
+            lm = speed_step_mislabelled(t - lead_s, swapped) if inside else standing()
+            counter.update(PoseFrame(t=float(t), lm=lm, world=None, width=640, height=480, index=i))
+        counter.finish()
+        errors += abs(counter.count - round(contacts_hz * seconds))
+    assert errors <= 26, errors

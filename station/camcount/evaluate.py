@@ -20,7 +20,8 @@ are stated, and the live drops are also summarised over several seeded draws.
 
 ``--sweep`` runs real inference (``station analyze``'s own path: jumper search, crop, pose,
 counter) on transformed copies of the clips (station.camcount.transforms) written to the cache
-folder, and prints each transformation's count error (see station.camcount.sweep).
+folder, and prints each transformation's count error and posture agreement (see
+station.camcount.sweep).
 """
 
 from __future__ import annotations
@@ -370,13 +371,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="--sweep only the clips already analysed in --cache (re-count, no inference)",
     )
     parser.add_argument("--transforms", help="--sweep only these transformations (comma-separated)")
+    parser.add_argument(
+        "--no-posture",
+        action="store_true",
+        help="--sweep without the posture column (saves judging every clip's original at "
+        "each level when only filling the cache)",
+    )
     args = parser.parse_args(argv)
     truths = read_ground_truth(args.data / "jumprope" / "ground_truth.csv")
     if args.sweep:
         from station.camcount.sweep import main_sweep
 
         return main_sweep(
-            truths, args.data, args.cache, args.clips, args.transforms, args.cached_only
+            truths,
+            args.data,
+            args.cache,
+            args.clips,
+            args.transforms,
+            args.cached_only,
+            posture=not args.no_posture,
         )
     tracks = [track_for(t, args.data, args.tracks, args.save_tracks) for t in truths]
     print(markdown_table([score_clip(t, tr) for t, tr in zip(truths, tracks, strict=True)]))

@@ -10,7 +10,12 @@ compared with them. The landmark track and the jumper search are cached as ``<cl
 ``<clip>.json`` next to the clip, so a second run (or a changed counter) only re-counts;
 delete the folder to start again. Nothing is written inside the repository.
 
-The posture developer's agreement figure plugs in through :func:`posture_agreement`.
+The posture lights are judged on the same cached tracks (:func:`add_posture`), as ``station
+analyze`` judges them (placement guessed, baseline from a standing stretch or the population
+defaults), and compared with the per-second labels by eye (tests/posture/labels) mapped onto
+the transformed timeline: out of sample (each light's level chosen on the other clips'
+originals, as station.posture.agreement does) with the shipped levels beside it. Both the
+count and the posture need only the cached tracks, so ``--cached-only`` gives both.
 """
 
 from __future__ import annotations
@@ -18,11 +23,9 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from station.camcount.evaluate import (
     MAX_CLIP_ERROR,
@@ -31,10 +34,37 @@ from station.camcount.evaluate import (
 )
 from station.camcount.transforms import TRANSFORMS, Transform, write_variant
 from station.config.loader import Config
+from station.events import PoseFrame
+from station.posture.agreement import (
+    LIGHTS,
+    SCALES,
+    ClipRun,
+    Labels,
+    RecordingBaseline,
+    Score,
+    best_scale,
+    judge_frames,
+    per_second,
+    read_labels,
+    score,
+)
 
 MAX_SWEEP_ERROR = 0.05  # summed |error| per transformation
+MIN_POSTURE_AGREEMENT = 0.90  # per light, out of sample (issue 11's limit on the clips)
 BYSTANDER_SOURCE = "nogt_side_view.mp4"  # a person standing still at its first frame
 ORIGINAL = Transform("original", "the clip as it is (the analyze path, jumper search on)")
+LABELS = Path(__file__).resolve().parents[2] / "tests" / "posture" / "labels"
+
+
+@dataclass(frozen=True)
+class PostureAgreement:
+    """The lights on one transformed clip against the labels by eye (per light, over the
+    labelled seconds that are not "can't tell")."""
+
+    placement: str
+    baseline: RecordingBaseline  # on the transformed clip's timeline
+    out_of_sample: dict[str, Score]  # levels chosen on the other clips' originals
+    shipped: dict[str, Score]  # the shipped levels (the preset's)
 
 
 @dataclass(frozen=True)
@@ -44,7 +74,7 @@ class SweepResult:
     truth: int
     counted: int
     jumper: dict[str, Any]
-    posture_agreement: float | None = None
+    posture: PostureAgreement | None = None
 
     @property
     def error(self) -> int:
@@ -103,11 +133,109 @@ def variant(truth: ClipTruth, transform: Transform, data: Path, cache: Path) -> 
     return write_variant(src, out, transform, ctx)
 
 
-def posture_agreement(transform: Transform, truth: ClipTruth, analysis: Any) -> float | None:
-    """Hook for the posture lights' agreement with the per-second labels on this clip (the
-    posture work of issue 11 provides the labels); None until they exist."""
-    del transform, truth, analysis
-    return None
+def all_transforms() -> dict[str, Transform]:
+    return {ORIGINAL.name: ORIGINAL, **TRANSFORMS}
+
+
+def track_path(cache: Path, transform: str, clip: str) -> Path:
+    return cache / transform / f"{clip}.npz"
+
+
+def judge_on_labels(
+    frames: Sequence[PoseFrame],
+    labels: Labels,
+    transform: Transform,
+    config: Config,
+    scales: Sequence[float] = (1.0,),
+) -> tuple[dict[float, dict[str, Score]], str, RecordingBaseline]:
+    """Judge a (transformed) clip's frames as `station analyze` does, at each level scale,
+    and score each light against the labels mapped onto the clip's timeline:
+    (scale -> light -> score, placement, baseline)."""
+    from station.analysis.analyze import pick_placement
+
+    placement = pick_placement("auto", list(frames), config)
+    scores: dict[float, dict[str, Score]] = {}
+    baseline = RecordingBaseline("population")
+    for scale in scales:
+        judged, baseline, _ = judge_frames(frames, config, placement, scale)
+        verdicts = per_second(judged, frames[0].t, transform.time_scale, transform.title_card_s)
+        scores[scale] = {light: score(verdicts[light], labels[light]) for light in LIGHTS}
+    return scores, placement, baseline
+
+
+def posture_agreement(
+    transform: Transform,
+    frames: Sequence[PoseFrame],
+    labels: Labels,
+    config: Config,
+    levels: dict[str, float] | None = None,
+) -> PostureAgreement:
+    """One clip's lights against its labels; `levels` (light -> scale of its fault level,
+    chosen without this clip) gives the out-of-sample figure, None the shipped levels."""
+    chosen = levels or {light: 1.0 for light in LIGHTS}
+    scales = sorted({1.0, *chosen.values()})
+    scores, placement, baseline = judge_on_labels(frames, labels, transform, config, scales)
+    return PostureAgreement(
+        placement,
+        baseline,
+        {light: scores[chosen[light]][light] for light in LIGHTS},
+        scores[1.0],
+    )
+
+
+def _frames(track: Path) -> list[PoseFrame]:
+    from station.pose.track import load_track
+
+    return list(load_track(track).frames())
+
+
+def add_posture(
+    results: Sequence[SweepResult],
+    cache: Path,
+    config: Config,
+    labels_dir: Path = LABELS,
+) -> list[SweepResult]:
+    """Each result with its posture agreement, from the cached tracks only (no inference).
+    Out of sample: for each clip, every light's level is chosen (station.posture.agreement's
+    grid) on the *other* clips' originals in the cache and the transformed clip is scored
+    with it. Clips without labels (or without `labels_dir`) keep `posture` None."""
+    labels = {
+        r.clip: read_labels(labels_dir / f"{r.clip}.csv")
+        for r in results
+        if (labels_dir / f"{r.clip}.csv").is_file()
+    }
+    originals = [
+        ClipRun(clip, "", RecordingBaseline("population"), scores)
+        for clip in sorted(labels)
+        if track_path(cache, ORIGINAL.name, clip).is_file()
+        for scores in [
+            judge_on_labels(
+                _frames(track_path(cache, ORIGINAL.name, clip)),
+                labels[clip],
+                ORIGINAL,
+                config,
+                SCALES,
+            )[0]
+        ]
+    ]
+    transforms = all_transforms()
+    out = []
+    for r in results:
+        track = track_path(cache, r.transform, r.clip)
+        if r.clip not in labels or not track.is_file():
+            out.append(r)
+            continue
+        others = [run for run in originals if run.clip != r.clip]
+        levels = {light: best_scale(others, light, SCALES) if others else 1.0 for light in LIGHTS}
+        agreement = posture_agreement(
+            transforms[r.transform],
+            _frames(track),
+            labels[r.clip],
+            config,
+            levels,
+        )
+        out.append(replace(r, posture=agreement))
+    return out
 
 
 def run_one(
@@ -129,10 +257,9 @@ def run_one(
         result = analyze(clip, config, baseline=True, save_track_to=track)
         jumper = result.jumper
         summary.write_text(json.dumps({"jumper": jumper}))
-    agreement = posture_agreement(transform, truth, result)
     lo, hi = truth_window(truth, transform)
     counted = sum(1 for j in result.jumps if lo <= j.t <= hi)
-    return SweepResult(transform.name, truth.clip, truth.count, counted, jumper, agreement)
+    return SweepResult(transform.name, truth.clip, truth.count, counted, jumper)
 
 
 def sweep(
@@ -167,23 +294,72 @@ def summed_error(results: Sequence[SweepResult]) -> float:
     return sum(abs(r.error) for r in results) / truth if truth else 0.0
 
 
+def _pooled(rows: Sequence[SweepResult], light: str, shipped: bool = False) -> Score:
+    pooled = Score()
+    for r in rows:
+        if r.posture is not None:
+            pooled.add((r.posture.shipped if shipped else r.posture.out_of_sample)[light])
+    return pooled
+
+
+def _pct(s: Score) -> str:
+    return f"{100 * s.share:.1f} % ({s.agree}/{s.total})" if s.total else "n/a"
+
+
+def lowest_light(rows: Sequence[SweepResult], shipped: bool = False) -> tuple[str, Score] | None:
+    """The light with the least agreement over `rows` (None without posture)."""
+    pooled = [(light, _pooled(rows, light, shipped)) for light in LIGHTS]
+    pooled = [(light, s) for light, s in pooled if s.total]
+    return min(pooled, key=lambda p: p[1].share) if pooled else None
+
+
+def pair_table(results: Sequence[SweepResult]) -> str:
+    """One row per transformation × clip: the count and each light's agreement (out of
+    sample, agreeing / labelled seconds)."""
+    lines = [
+        "| transformation | clip | truth | counted | error | jumper | placement | baseline | "
+        + " | ".join(LIGHTS)
+        + " |",
+        "|---|---|---:|---:|---:|---|---|---|" + "---:|" * len(LIGHTS),
+    ]
+    for r in results:
+        if r.posture is None:
+            posture = ["", "", *(["n/a"] * len(LIGHTS))]
+        else:
+            b = r.posture.baseline
+            where = b.source if b.from_s is None else f"{b.source} {b.from_s:.1f}–{b.to_s:.1f} s"
+            cells = [f"{s.agree}/{s.total}" if s.total else "–" for s in
+                     (r.posture.out_of_sample[light] for light in LIGHTS)]  # fmt: skip
+            posture = [r.posture.placement, where, *cells]
+        lines.append(
+            f"| {r.transform} | {r.clip} | {r.truth} | {r.counted} | {r.error:+d} | "
+            f"{r.jumper.get('how', '')} | " + " | ".join(posture) + " |"
+        )
+    return "\n".join(lines)
+
+
 def sweep_table(results: Sequence[SweepResult]) -> str:
+    """One row per transformation: the summed count error and each light's agreement over
+    its clips (out of sample), the lowest light at the shipped levels beside it."""
     names = list(dict.fromkeys(r.transform for r in results))
     lines = [
-        "| transformation | truth | counted | summed abs error | summed % | worst clip | "
-        "posture agreement |",
-        "|---|---:|---:|---:|---:|---|---:|",
+        "| transformation | clips | truth | counted | summed abs error | summed % | worst clip | "
+        + " | ".join(LIGHTS)
+        + " | lowest light, shipped levels |",
+        "|---|---:|---:|---:|---:|---:|---|" + "---:|" * len(LIGHTS) + "---|",
     ]
     for name in names:
         rows = [r for r in results if r.transform == name]
         worst = max(rows, key=lambda r: abs(r.error) / r.truth)
-        agreements = [r.posture_agreement for r in rows if r.posture_agreement is not None]
-        posture = f"{100 * float(np.mean(agreements)):.0f} %" if agreements else "n/a"
+        lights = [_pct(_pooled(rows, light)) for light in LIGHTS]
+        low = lowest_light(rows, shipped=True)
         lines.append(
-            f"| {name} | {sum(r.truth for r in rows)} | {sum(r.counted for r in rows)} | "
-            f"{sum(abs(r.error) for r in rows)} | {100 * summed_error(rows):.2f} | "
+            f"| {name} | {len(rows)} | {sum(r.truth for r in rows)} | "
+            f"{sum(r.counted for r in rows)} | {sum(abs(r.error) for r in rows)} | "
+            f"{100 * summed_error(rows):.2f} | "
             f"{worst.clip} {worst.error:+d} ({100 * abs(worst.error) / worst.truth:.1f} %) | "
-            f"{posture} |"
+            + " | ".join(lights)
+            + f" | {'n/a' if low is None else low[0] + ' ' + _pct(low[1])} |"
         )
     return "\n".join(lines)
 
@@ -195,22 +371,54 @@ def main_sweep(
     clips: str | None,
     transforms: str | None,
     cached_only: bool = False,
+    posture: bool = True,
 ) -> int:
+    """Run (or re-count) the sweep and print both tables; exit 1 when a transformation's
+    summed count error exceeds MAX_SWEEP_ERROR or a light's out-of-sample agreement under
+    one falls below MIN_POSTURE_AGREEMENT."""
+    from station.config.loader import load_config
+
     chosen_truths = [t for t in truths if clips is None or t.clip in clips.split(",")]
-    available = {ORIGINAL.name: ORIGINAL, **TRANSFORMS}
+    available = all_transforms()
     names = list(available) if transforms is None else transforms.split(",")
     unknown = [n for n in names if n not in available]
     if unknown:
         print(f"unknown transformation(s) {unknown}; known: {list(available)}", file=sys.stderr)
         return 2
-    results = sweep(chosen_truths, [available[n] for n in names], data, cache, None, cached_only)
+    config = load_config()
+    results = sweep(chosen_truths, [available[n] for n in names], data, cache, config, cached_only)
+    if not results:
+        print(f"nothing analysed in {cache} for these clips and transformations", file=sys.stderr)
+        return 2
+    if posture:
+        results = add_posture(results, cache, config)
     names = [n for n in names if any(r.transform == n for r in results)]
+    print(pair_table(results))
+    print()
     print(sweep_table(results))
+    print(
+        '\nposture: agreeing / labelled seconds (not "can\'t tell"), out of sample (each '
+        "light's level chosen on the other clips' originals in the cache)"
+    )
     worst_sweep = max(summed_error([r for r in results if r.transform == n]) for n in names)
-    ok = worst_sweep <= MAX_SWEEP_ERROR
+    count_ok = worst_sweep <= MAX_SWEEP_ERROR
     print(
         f"\nWorst transformation: summed |error| {100 * worst_sweep:.2f} % "
         f"(limit {100 * MAX_SWEEP_ERROR:.0f} %; per clip the counting limit is "
-        f"{100 * MAX_CLIP_ERROR:.0f} %): {'PASS' if ok else 'FAIL'}"
+        f"{100 * MAX_CLIP_ERROR:.0f} %): {'PASS' if count_ok else 'FAIL'}"
     )
-    return 0 if ok else 1
+    lows = [
+        (n, low)
+        for n in names
+        if (low := lowest_light([r for r in results if r.transform == n])) is not None
+    ]
+    posture_ok = True
+    if lows:
+        name, (light, s) = min(lows, key=lambda p: p[1][1].share)
+        posture_ok = s.share >= MIN_POSTURE_AGREEMENT
+        print(
+            f"Lowest light over the transformations: {light} under {name}, {_pct(s)} out of "
+            f"sample (limit {100 * MIN_POSTURE_AGREEMENT:.0f} %): "
+            f"{'PASS' if posture_ok else 'FAIL'}"
+        )
+    return 0 if count_ok and posture_ok else 1

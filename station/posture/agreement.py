@@ -13,6 +13,7 @@ level) and that clip is scored with it (leave one clip out). In sample: chosen o
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -91,12 +92,20 @@ def judge_frames(
     return [judge.update(f) for f in frames], baseline, chosen
 
 
-def per_second(judged: Sequence[Lights], t0: float) -> dict[str, dict[int, str]]:
-    """light -> second -> the state shown for most of that second (warn counts as ok)."""
+def per_second(
+    judged: Sequence[Lights], t0: float, time_scale: float = 1.0, offset_s: float = 0.0
+) -> dict[str, dict[int, str]]:
+    """light -> second -> the state shown for most of that second (warn counts as ok).
+
+    Seconds are those of the labelled clip. A transformed copy of it (the robustness sweep,
+    station.camcount.transforms) runs on its own timeline, t = t_clip × `time_scale` +
+    `offset_s` (a title card in front shifts it, dropped frames compress it); its frames are
+    mapped back, so a labelled second is judged on whatever the copy shows of it (a title
+    card's frames fall before second 0 and judge no labelled second)."""
     out: dict[str, dict[int, str]] = {light: {} for light in LIGHTS}
     if not judged:
         return out
-    ts = np.array([j.t for j in judged]) - t0
+    ts = (np.array([j.t for j in judged]) - t0 - offset_s) / time_scale
     step = float(np.median(np.diff(ts))) if len(ts) > 1 else 0.0
     ends = np.append(ts[1:], ts[-1] + step)
     for light in LIGHTS:
@@ -104,7 +113,7 @@ def per_second(judged: Sequence[Lights], t0: float) -> dict[str, dict[int, str]]
         for j, a, b in zip(judged, ts, ends, strict=True):
             state = j[light].state
             state = "ok" if state == "warn" else state
-            second = int(a)
+            second = math.floor(a)  # not int(): -0.5 (a title card) is not second 0
             time_in.setdefault(second, {}).setdefault(state, 0.0)
             time_in[second][state] += float(b - a)
         out[light] = {s: max(d, key=lambda k: d[k]) for s, d in time_in.items()}
@@ -156,7 +165,7 @@ def run_clip(
     return ClipRun(clip, placement, baseline, scores)
 
 
-def _best_scale(runs: Sequence[ClipRun], light: str, scales: Sequence[float]) -> float:
+def best_scale(runs: Sequence[ClipRun], light: str, scales: Sequence[float]) -> float:
     def total(scale: float) -> tuple[float, float]:
         s = Score()
         for r in runs:
@@ -181,12 +190,12 @@ def leave_one_clip_out(runs: Sequence[ClipRun], scales: Sequence[float]) -> Repo
     ins = {light: Score() for light in LIGHTS}
     shipped = {light: Score() for light in LIGHTS}
     per_clip: dict[str, dict[str, Score]] = {}
-    chosen = {light: _best_scale(runs, light, scales) for light in LIGHTS}
+    chosen = {light: best_scale(runs, light, scales) for light in LIGHTS}
     for held in runs:
         others = [r for r in runs if r is not held]
         per_clip[held.clip] = {}
         for light in LIGHTS:
-            scale = _best_scale(others, light, scales) if others else 1.0
+            scale = best_scale(others, light, scales) if others else 1.0
             per_clip[held.clip][light] = held.scores[scale][light]
             oos[light].add(held.scores[scale][light])
             ins[light].add(held.scores[chosen[light]][light])

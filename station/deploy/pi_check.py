@@ -84,6 +84,15 @@ SUITES = ("bookworm", "trixie")
 BINFMT = Path("/proc/sys/fs/binfmt_misc")
 BINFMT_NAME = "qemu-aarch64"
 BINFMT_CONF = Path("/usr/lib/binfmt.d/qemu-aarch64.conf")
+# The oldest qemu-user this check is proven with. Bookworm's own 7.2 dies with SIGSEGV inside
+# mediapipe 1.2.3's tasks inference (the Trixie root's); 10.0.2 (bookworm-backports) and
+# 10.0.13 (Trixie) run it and match x86-64. .ci/run installs it from bookworm-backports.
+QEMU_MIN_MAJOR = 10
+# The CPU qemu emulates per suite (QEMU_CPU), the Pi's own rather than qemu's default "max"
+# (every feature up to ARMv9), so a wheel built for a newer core fails here as on the Pi:
+# Bookworm as a Pi 4 (Cortex-A72, ARMv8.0), Trixie as a Pi 5 (Cortex-A76, ARMv8.2).
+SUITE_CPU = {"bookworm": "cortex-a72", "trixie": "cortex-a76"}
+PI4_CPU = "cortex-a72"
 # A cached root older than this is bootstrapped again (security updates, new point release).
 MAX_ROOT_AGE_DAYS = 7
 # Part of a cached root's name: bumped whenever the way a root is made changes, so an older
@@ -158,6 +167,9 @@ class Report:
     skipped: list[str] = field(default_factory=list)
     # Commands qemu itself crashed in: neither passed nor failed, said (see qemu_crash).
     unproven: list[str] = field(default_factory=list)
+    # What the check found out that is neither our pass nor our failure (a wheel that cannot
+    # run on one Pi model), said at the end.
+    findings: list[str] = field(default_factory=list)
     # --budget: past this time.monotonic(), optional steps are skipped, said (never a pass).
     budget_end: float | None = None
     facts: dict[str, dict[str, JSON]] = field(default_factory=dict)
@@ -249,6 +261,13 @@ def binfmt_aarch64() -> Iterator[None]:
             if done.returncode != 0:
                 raise Skip(f"cannot mount binfmt_misc: {done.stderr.strip()}")
             mounted_here = True
+        if entry.exists() and "F" in _binfmt_flags(entry):
+            # F: the kernel opened qemu when the rule was registered and keeps that file, so a
+            # qemu installed since (.ci/run's newer one) is used only once registered again.
+            # The same rule from the system's file; it stays registered, as at boot.
+            entry.write_text("-1")
+            (BINFMT / "register").write_text(BINFMT_CONF.read_text().strip())
+            log(f"binfmt_misc: {BINFMT_NAME} registered again from {BINFMT_CONF} (flag F)")
         if not entry.exists():
             rule = BINFMT_CONF.read_text().strip()
             try:
@@ -267,6 +286,31 @@ def binfmt_aarch64() -> Iterator[None]:
             log(f"binfmt_misc: {BINFMT_NAME} unregistered again")
         if mounted_here:
             _sh(["umount", str(BINFMT)], check=False)
+
+
+def _binfmt_flags(entry: Path) -> str:
+    for line in entry.read_text().splitlines():
+        if line.startswith("flags:"):
+            return line.partition(":")[2].strip()
+    return ""
+
+
+def qemu_version(root: Root, report: Report) -> None:
+    """The qemu that binfmt_misc runs (QEMU_VERSION makes it print its version), logged and
+    kept; older than QEMU_MIN_MAJOR, said (mediapipe 1.2.3 crashes under 7.2)."""
+    done = root.run(["/bin/true"], env={"QEMU_VERSION": "1"})
+    first = (done.stdout + done.stderr).strip().splitlines()[:1]
+    version = first[0] if first else f"unknown (exit {done.returncode})"
+    report.suite(root.suite)["qemu"] = version
+    report.suite(root.suite)["qemu_cpu"] = SUITE_CPU[root.suite]
+    log(f"{root.suite}: {version}, emulating a {SUITE_CPU[root.suite]} (QEMU_CPU)")
+    major = re.match(r"qemu-aarch64 version (\d+)\.", version)
+    if major is None or int(major.group(1)) < QEMU_MIN_MAJOR:
+        log(
+            f"{root.suite}: WARNING: this check is proven with qemu {QEMU_MIN_MAJOR}.0 or newer; "
+            "7.2 crashes inside mediapipe 1.2.3's inference (.ci/run installs it from "
+            "bookworm-backports)"
+        )
 
 
 def mounts_under(path: Path) -> list[str]:
@@ -583,7 +627,7 @@ class Root:
         """`argv` in the root (chroot, a clean environment); with `echo`, its output streams
         to ours as it comes (a long pip run must show progress)."""
         passed = {k: os.environ[k] for k in PASSED_THROUGH_ENV if k in os.environ}
-        full_env = {**CHROOT_ENV, **passed}
+        full_env = {**CHROOT_ENV, **passed, "QEMU_CPU": SUITE_CPU[self.suite]}
         if (self.path / ROOT_CA_BUNDLE.lstrip("/")).is_file():
             full_env["PIP_CERT"] = ROOT_CA_BUNDLE
         full_env.update(env or {})
@@ -836,6 +880,31 @@ def check_inference(root: Root, reference: Landmarks, report: Report, backend: s
         f"(tolerance {LANDMARK_TOLERANCE})",
     )
     report.suite(root.suite)["landmark_max_diff"] = diff
+
+
+def check_on_pi4_cpu(root: Root, report: Report) -> None:
+    """The suite's inference again with qemu emulating a Pi 4's Cortex-A72 (ARMv8.0: no LSE
+    atomics), which a wheel built for ARMv8.1 or newer refuses. Its outcome is a finding
+    about the wheels, not a pass or a failure of the install: said at the end either way."""
+    done = root.run(
+        ["/usr/local/bin/station", *ANALYZE, f"{SCRATCH}/clip.avi"],
+        env={"QEMU_CPU": PI4_CPU},
+        timeout=1800,
+        log_name="analyze-pi4.log",
+    )
+    output = (done.stdout + done.stderr).splitlines()
+    said = [line.strip() for line in output if "FATAL" in line or line.startswith("qemu:")]
+    if done.returncode == 0:
+        outcome = f"station analyze ran with qemu emulating a {PI4_CPU} (a Pi 4's CPU)"
+    else:
+        tail = "; ".join(said) or " / ".join(output[-3:])
+        outcome = (
+            f"station analyze cannot run on a {PI4_CPU} (a Pi 4's CPU), exit "
+            f"{done.returncode}: {tail}"
+        )
+    report.suite(root.suite)["on_a_pi4_cpu"] = outcome
+    report.findings.append(f"{root.suite}: {outcome}")
+    log(f"FINDING {root.suite}: {outcome}")
 
 
 TRUTH = "from station.sim.sources import ground_truth; print(ground_truth().jump_count)"
@@ -1229,6 +1298,7 @@ def check_suite(suite: str, places: Places, inputs: Inputs, report: Report, reus
     root.write(MODEL_MIRROR, inputs.model.read_bytes())
     legacy_mediapipe = SUITE_PYTHON[suite] < (3, 13)
     with mounted(path, binds):
+        qemu_version(root, report)
         if legacy_mediapipe:
             with report.step(f"{suite}: install.sh --without-pi-os"):
                 done = install(root, SRC)
@@ -1252,6 +1322,9 @@ def check_suite(suite: str, places: Places, inputs: Inputs, report: Report, reus
             check_diag(root, report, pose_runs=True)
         with report.step(f"{suite}: one real inference ({backend} backend)"):
             check_inference(root, inputs.references[backend], report, backend)
+        if not legacy_mediapipe:
+            with report.step(f"{suite}: the same inference on a Pi 4's CPU ({PI4_CPU})"):
+                check_on_pi4_cpu(root, report)
         with report.step(f"{suite}: station run --simulate --headless --fast"):
             check_simulated_count(root, report)
         with report.step(f"{suite}: systemd-analyze verify"):
@@ -1422,6 +1495,7 @@ def summarise(report: Report, places: Places, total: float) -> None:
                 "skipped": report.skipped,
                 "unproven": report.unproven,
                 "failed": report.failed,
+                "findings": report.findings,
                 "facts": report.facts,
                 "total_s": total,
                 "children_cpu_s": cpu,
@@ -1436,6 +1510,8 @@ def summarise(report: Report, places: Places, total: float) -> None:
         log(f"SKIPPED (past --budget): {line}")
     for line in report.unproven:
         log(f"NOT PROVEN (qemu itself crashed; unknown on a real Pi): {line}")
+    for line in report.findings:
+        log(f"FINDING: {line}")
     skipped = f", {len(report.skipped)} skipped (past --budget)" if report.skipped else ""
     if report.unproven:
         skipped += f", {len(report.unproven)} not proven (qemu crashed)"

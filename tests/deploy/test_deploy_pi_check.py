@@ -364,8 +364,9 @@ def test_past_the_budget_a_step_is_skipped_said_and_counted() -> None:
 
 
 def test_a_crash_of_qemu_itself_is_not_proven_rather_than_passed_or_failed() -> None:
-    """mediapipe 1.2.3's inference died in qemu-user (SIGSEGV) on the Trixie root: that says
-    nothing about a Pi either way, so it is listed as not proven, with qemu's words."""
+    """mediapipe 1.2.3's inference died in qemu-user 7.2 (SIGSEGV) on the Trixie root: that
+    says nothing about a Pi either way, so such a crash is listed as not proven, with qemu's
+    words."""
     from station.deploy.pi_check import Report
 
     report = Report()
@@ -380,3 +381,24 @@ def test_a_crash_of_qemu_itself_is_not_proven_rather_than_passed_or_failed() -> 
     failed = subprocess.CompletedProcess(["station"], 2, "", "station: error: bad model")
     assert not report.unproven_under_qemu("bookworm: one real inference (legacy)", failed)
     assert not report.passed and not report.failed
+
+
+def test_each_suite_is_emulated_as_a_pi_and_a_binfmt_rule_with_f_is_recognised(
+    tmp_path: Path,
+) -> None:
+    """Bookworm runs as a Pi 4's core, Trixie as a Pi 5's (QEMU_CPU), never qemu's "max";
+    an F rule (the kernel keeps the qemu it opened) is read from binfmt_misc's own format."""
+    from station.deploy.pi_check import PI4_CPU, SUITE_CPU, SUITES, _binfmt_flags
+
+    assert set(SUITE_CPU) == set(SUITES)
+    assert (
+        SUITE_CPU == {"bookworm": "cortex-a72", "trixie": "cortex-a76"} and PI4_CPU == "cortex-a72"
+    )
+    entry = tmp_path / "qemu-aarch64"
+    entry.write_text(
+        "enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: POF\n"
+        "offset 0\nmagic 7f454c46\nmask ffffffff\n"
+    )
+    assert "F" in _binfmt_flags(entry)
+    entry.write_text("enabled\ninterpreter /usr/bin/qemu-aarch64\nflags: P\noffset 0\n")
+    assert "F" not in _binfmt_flags(entry)

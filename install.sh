@@ -257,6 +257,7 @@ install_app() {
     fi
     if system_mode; then
         install_python_packages
+        refuse_a_pose_wheel_this_cpu_cannot_run /proc/cpuinfo
     else
         # A prefix tree gets the station itself (its `station` command) but not the
         # dependencies: tests and image builds need the files, not another mediapipe.
@@ -286,6 +287,31 @@ install_python_packages() {
             "the package (one with no wheel for Python $(python3 -c 'import sys; print(sys.version.split()[0])')" \
             "on $(uname -m) cannot be installed here: there is no compiler to build it)"
     fi
+}
+
+# mediapipe's aarch64 wheels for Python 3.13 (tasks API only; 1.2.3 checked) are built for
+# ARMv8.1's LSE atomics. On an ARMv8.0 core, a Pi 4's Cortex-A72, they import but abort with
+# SIGILL ("compiled with lse enabled, but this feature is not available") when the pose model
+# loads, i.e. in the kiosk, restarting forever. So the install stops before the units and names
+# the OS that works. Only a CPU whose "Features" line is there and lacks "atomics" is refused:
+# with no such line (not an ARM kernel, or an emulator that hides it) nothing is known.
+# Usage: cpu_lacks_lse ARCH CPUINFO_FILE; true when the CPU is known to lack LSE.
+cpu_lacks_lse() {
+    local arch="$1" cpuinfo="$2" features
+    [[ "$arch" == aarch64 ]] || return 1
+    features="$(grep -m1 -i '^features[[:space:]]*:' "$cpuinfo" 2>/dev/null)" || return 1
+    [[ " ${features#*:} " != *" atomics "* ]]
+}
+
+# Usage: refuse_a_pose_wheel_this_cpu_cannot_run CPUINFO_FILE (the machine's: /proc/cpuinfo).
+refuse_a_pose_wheel_this_cpu_cannot_run() {
+    ((DRY_RUN == 0)) || return 0
+    [[ "$(pose_backend_for_venv)" == tasks ]] || return 0
+    cpu_lacks_lse "$(uname -m)" "$1" || return 0
+    die "this CPU has no LSE atomics (ARMv8.0: a Raspberry Pi 4's Cortex-A72), and the" \
+        "mediapipe pip resolved for Python $(python3 -c 'import sys; print(sys.version.split()[0])')" \
+        "needs them: the station's pose model would abort with SIGILL when it loads. Install" \
+        "Raspberry Pi OS Bookworm (Python 3.11, mediapipe 0.10.18) on this Pi, or use a Pi 5"
 }
 
 # The site config starts as the documented defaults with every setting commented out, so it

@@ -409,3 +409,82 @@ def test_a_site_config_for_the_tasks_backend_sets_it_and_stays_valid(tmp_path: P
         text=True,
     )
     assert check.returncode == 0, check.stderr
+
+
+# /proc/cpuinfo's first lines on a Pi 4 (Cortex-A72, ARMv8.0) and a Pi 5 (Cortex-A76, ARMv8.2),
+# as their 64-bit kernels print them, and an x86-64 kernel's (no "Features" line).
+PI4_CPUINFO = "processor\t: 0\nBogoMIPS\t: 108.00\nFeatures\t: fp asimd evtstrm crc32 cpuid\n"
+PI5_CPUINFO = (
+    "processor\t: 0\nBogoMIPS\t: 108.00\nFeatures\t: fp asimd evtstrm aes pmull sha1 sha2"
+    " crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp\n"
+)
+X86_CPUINFO = "processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu vme de pse tsc msr\n"
+
+
+@pytest.mark.parametrize(
+    ("arch", "cpuinfo", "lacks"),
+    [
+        ("aarch64", PI4_CPUINFO, True),
+        ("aarch64", PI5_CPUINFO, False),
+        ("aarch64", X86_CPUINFO, False),  # no Features line: nothing known, not refused
+        ("aarch64", None, False),  # no file at all
+        ("x86_64", PI4_CPUINFO, False),
+    ],
+)
+def test_a_cpu_without_lse_atomics_is_told_from_one_with_them(
+    tmp_path: Path, arch: str, cpuinfo: str | None, lacks: bool
+) -> None:
+    path = tmp_path / "cpuinfo"
+    if cpuinfo is not None:
+        path.write_text(cpuinfo)
+    done = subprocess.run(
+        ["bash", "-c", f'source "{INSTALL}"; cpu_lacks_lse {arch} "{path}"'],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == (0 if lacks else 1), done.stderr
+
+
+def _refusal(tmp_path: Path, files: list[str], cpuinfo: str) -> subprocess.CompletedProcess[str]:
+    """install.sh's check after pip, on an aarch64 machine (`uname` is the hardware edge, so
+    the test answers for it) with the given /proc/cpuinfo and a venv holding `files`."""
+    venv = _venv_with_mediapipe(tmp_path, files)
+    info = tmp_path / "cpuinfo"
+    info.write_text(cpuinfo)
+    script = (
+        f'source "{INSTALL}"; VENV="{venv}"; DRY_RUN=0; uname() {{ echo aarch64; }}; '
+        f'refuse_a_pose_wheel_this_cpu_cannot_run "{info}"; echo carried on'
+    )
+    return subprocess.run(["bash", "-c", script], capture_output=True, text=True)
+
+
+TASKS_ONLY = ["mediapipe/__init__.py", "mediapipe/tasks/python/vision/pose_landmarker.py"]
+WITH_LEGACY = ["mediapipe/__init__.py", "mediapipe/python/solutions/pose.py"]
+
+
+def test_a_pi4_with_a_tasks_only_mediapipe_stops_the_install_naming_the_fix(
+    tmp_path: Path,
+) -> None:
+    """mediapipe 1.2.3's aarch64 wheel (Python 3.13) dies with SIGILL on a Cortex-A72 when its
+    model loads (make pi-check's FINDING line): the install stops and names Bookworm."""
+    if not Path("/usr/bin/python3").is_file():
+        pytest.skip("needs a system python3 for the venv's stand-in")
+    done = _refusal(tmp_path, TASKS_ONLY, PI4_CPUINFO)
+    assert done.returncode == 1
+    assert "carried on" not in done.stdout
+    assert "LSE atomics" in done.stderr and "Bookworm" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("files", "cpuinfo"),
+    [(TASKS_ONLY, PI5_CPUINFO), (WITH_LEGACY, PI4_CPUINFO)],
+    ids=["pi5-tasks", "pi4-legacy"],
+)
+def test_a_pi5_or_the_legacy_mediapipe_carries_on(
+    tmp_path: Path, files: list[str], cpuinfo: str
+) -> None:
+    if sys.version_info >= (3, 13) or not Path("/usr/bin/python3").is_file():
+        pytest.skip("needs a system python3 below 3.13 (above, the backend is always tasks)")
+    done = _refusal(tmp_path, files, cpuinfo)
+    assert done.returncode == 0, done.stderr
+    assert "carried on" in done.stdout

@@ -151,9 +151,7 @@ class Session:
         """What the screen shows at `t`: the phase, except that the last summary stays up over
         a session that has no jump yet (the member who just finished stepping back on to scan
         their QR code, or the next one, whose count replaces it at their first jump)."""
-        if self.phase in ("calibrating", "active") and self.summary_waiting(t):
-            return "summary"
-        return self.phase
+        return "summary" if self.summary_waiting(t) else self.phase
 
     def summary_waiting(self, t: float) -> bool:
         """The summary is up over a new session that has not jumped yet."""

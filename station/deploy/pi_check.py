@@ -907,6 +907,37 @@ def check_on_pi4_cpu(root: Root, report: Report) -> None:
     log(f"FINDING {root.suite}: {outcome}")
 
 
+# install.sh's own guard, sourced, on the venv it has just made: `uname` and /proc/cpuinfo are
+# qemu's (it reports each emulated CPU's Features line), so only the CPU model changes.
+LSE_GUARD = (
+    f"source {SRC}/install.sh; VENV=/opt/station/venv; DRY_RUN=0; "
+    "refuse_a_pose_wheel_this_cpu_cannot_run /proc/cpuinfo; echo carried on"
+)
+
+
+def check_install_guard_on_pi4_cpu(root: Root, report: Report) -> None:
+    """install.sh refuses this root's tasks-only mediapipe on a Pi 4's CPU (no LSE atomics,
+    the FINDING above) and lets it through on the suite's own CPU: the guard run as installed,
+    not only on the test's made-up cpuinfo files."""
+    outcomes: dict[str, subprocess.CompletedProcess[str]] = {}
+    for cpu in (PI4_CPU, SUITE_CPU[root.suite]):
+        done = root.run(["/bin/bash", "-c", LSE_GUARD], env={"QEMU_CPU": cpu}, timeout=600)
+        outcomes[cpu] = done
+        log(f"{root.suite}: install.sh's LSE guard on a {cpu}: exit {done.returncode}")
+    pi4, own = outcomes[PI4_CPU], outcomes[SUITE_CPU[root.suite]]
+    refused = pi4.returncode != 0 and "LSE atomics" in pi4.stderr and "carried on" not in pi4.stdout
+    report.claim(
+        f"{root.suite}: install.sh stops on a Pi 4's CPU ({PI4_CPU})",
+        refused,
+        f"exit {pi4.returncode}: {(pi4.stderr.strip() or pi4.stdout.strip())[:300]}",
+    )
+    report.claim(
+        f"{root.suite}: install.sh carries on on a {SUITE_CPU[root.suite]}",
+        own.returncode == 0 and "carried on" in own.stdout,
+        f"exit {own.returncode}",
+    )
+
+
 TRUTH = "from station.sim.sources import ground_truth; print(ground_truth().jump_count)"
 
 
@@ -1325,6 +1356,8 @@ def check_suite(suite: str, places: Places, inputs: Inputs, report: Report, reus
         if not legacy_mediapipe:
             with report.step(f"{suite}: the same inference on a Pi 4's CPU ({PI4_CPU})"):
                 check_on_pi4_cpu(root, report)
+            with report.step(f"{suite}: install.sh's guard on a Pi 4's CPU ({PI4_CPU})"):
+                check_install_guard_on_pi4_cpu(root, report)
         with report.step(f"{suite}: station run --simulate --headless --fast"):
             check_simulated_count(root, report)
         with report.step(f"{suite}: systemd-analyze verify"):

@@ -271,6 +271,9 @@ class Uplink:
         self._incoming: queue.Queue[tuple[str, bytes]] = queue.Queue()
         self._connected = threading.Event()
         self._just_connected = threading.Event()
+        # connection attempts that failed (refused, unreachable, a TLS handshake rejected):
+        # what a test or `-v` watches instead of waiting a fixed time for nothing to happen
+        self.connect_failures = 0
         # mid -> the session it carries. Registered on this thread as soon as publish()
         # returns, and acks are only read on this thread, so no ack can come "too early".
         self._in_flight: dict[int, SessionRecord] = {}
@@ -296,6 +299,7 @@ class Uplink:
         self.client.reconnect_delay_set(1, 30)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
+        self.client.on_connect_fail = self._on_connect_fail
         self.client.on_publish = self._on_publish
         self.client.on_message = self._on_message
 
@@ -310,6 +314,11 @@ class Uplink:
             client.subscribe(self.settings.topic("config/set", station_id), qos=1)
         self._connected.set()
         self._just_connected.set()
+
+    def _on_connect_fail(self, _c: Any, _u: Any) -> None:
+        self.connect_failures += 1  # only paho's thread writes it
+        log.debug("cannot reach the broker %s:%d (attempt %d failed); retrying",
+                  self.settings.host, self.settings.port, self.connect_failures)  # fmt: skip
 
     def _on_disconnect(self, _c: Any, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         if self._connected.is_set():

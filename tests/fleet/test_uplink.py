@@ -122,9 +122,11 @@ def test_offline_backlog_arrives_in_order_and_is_marked_on_puback(
     station = StationDir(tmp_path / "st-1", mosquitto, "st-1")
     collector = Collector(mosquitto, wire.site_filter(SITE))
     mosquitto.kill()  # the gym's server is down all morning
-    with running(station):
+    with running(station) as uplink:
         backlog = station.add_sessions(25)
-        time.sleep(1.0)
+        # the uplink has tried the dead broker (again) since the backlog was written
+        tried = uplink.connect_failures
+        assert wait(lambda: uplink.connect_failures > tried), "the uplink never tried"
         assert station.delivered() == 0  # nothing marked without a PUBACK
         mosquitto.start()
         assert wait(lambda: station.delivered() == 25), "backlog not delivered"
@@ -443,8 +445,9 @@ def test_tls_with_the_gyms_ca(mosquitto_tls: Any, tmp_path: Path) -> None:
         bad.config.read_text().replace(broker.url, url) + f'tls_ca = "{stranger}"\n'
     )
     bad.add_sessions(1)
-    with running(bad):
-        time.sleep(3.0)
+    with running(bad) as uplink:
+        # two handshakes refused (a retry included), not a fixed wait for nothing to happen
+        assert wait(lambda: uplink.connect_failures >= 2), "the uplink never tried"
         assert bad.delivered() == 0
     assert collector.session_uuids() == [sent]
     collector.close()

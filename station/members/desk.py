@@ -130,6 +130,14 @@ class MemberDesk:
         first jump), and the member it belongs to may be standing here to scan it."""
         self._session_code, self._greeted = self._greeted, None
 
+    def session_dropped(self) -> None:
+        """The session ended without a jump: it was no session, so it took no link. A code
+        greeted for it is greeted again, with its hold still counted from the greeting: the
+        member who stepped off without jumping keeps the link to their next session within
+        :data:`WELCOME_HOLD_S` of being greeted, and no one after that window gets it."""
+        if self._session_code is not None:
+            self._greeted, self._session_code = self._session_code, None
+
     def session_ended(
         self, summary: Any, started_at: float, session_id: int | None
     ) -> TakeHome | None:

@@ -274,6 +274,7 @@ class Uplink:
         # connection attempts that failed (refused, unreachable, a TLS handshake rejected):
         # what a test or `-v` watches instead of waiting a fixed time for nothing to happen
         self.connect_failures = 0
+        self.config_sets_handled = 0  # config/set messages dealt with, whatever the outcome
         # mid -> the session it carries. Registered on this thread as soon as publish()
         # returns, and acks are only read on this thread, so no ack can come "too early".
         self._in_flight: dict[int, SessionRecord] = {}
@@ -378,6 +379,7 @@ class Uplink:
                 self._publish_retained("config/state", self._last_answer)
         while not self._incoming.empty():
             self._handle_config_set(*self._incoming.get())
+            self.config_sets_handled += 1
         now = self.wall()
         if now >= self._next_status or self._last_status is None:
             self._next_status = now + 1.0

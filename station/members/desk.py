@@ -4,7 +4,8 @@
   a personal code (OpenCV's QR detector); nothing is scanned in any other phase, so a session
   in progress costs nothing and a code shown mid-session is ignored. A known code is greeted
   ("welcome back") for :data:`WELCOME_HOLD_S`; the session that starts in that time is linked
-  to it, and nothing else is.
+  to it, and nothing else is (one dropped without a jump was no session: it gives the
+  greeting back, its hold still counted from the greeting).
 * When a session ends its statistics become a page behind a new take-home token; the summary
   screen shows that URL as a QR code at once, and the page is handed over to the ``members``
   session consumer, which stores it in its own thread (:mod:`station.members.pages`): this

@@ -294,10 +294,15 @@ class PosePipeline:
     def start(self) -> None:
         if self._threads:
             return
-        for target, name in ((self._capture_loop, "capture"), (self._inference_loop, "pose")):
-            thread = threading.Thread(target=target, name=f"{self.name}-{name}", daemon=True)
+        threads = [
+            threading.Thread(target=target, name=f"{self.name}-{name}", daemon=True)
+            for target, name in ((self._capture_loop, "capture"), (self._inference_loop, "pose"))
+        ]
+        for thread in threads:
             thread.start()
-            self._threads.append(thread)
+        # Listed only once both run: a short file's capture thread can end before the second
+        # starts, and `finished` must not read True in between.
+        self._threads = threads
 
     def _capture_loop(self) -> None:
         index = 0

@@ -271,6 +271,10 @@ class Uplink:
         self._incoming: queue.Queue[tuple[str, bytes]] = queue.Queue()
         self._connected = threading.Event()
         self._just_connected = threading.Event()
+        # connection attempts that failed (refused, unreachable, a TLS handshake rejected):
+        # what a test or `-v` watches instead of waiting a fixed time for nothing to happen
+        self.connect_failures = 0
+        self.config_sets_handled = 0  # config/set messages dealt with, whatever the outcome
         # mid -> the session it carries. Registered on this thread as soon as publish()
         # returns, and acks are only read on this thread, so no ack can come "too early".
         self._in_flight: dict[int, SessionRecord] = {}
@@ -296,6 +300,7 @@ class Uplink:
         self.client.reconnect_delay_set(1, 30)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
+        self.client.on_connect_fail = self._on_connect_fail
         self.client.on_publish = self._on_publish
         self.client.on_message = self._on_message
 
@@ -310,6 +315,11 @@ class Uplink:
             client.subscribe(self.settings.topic("config/set", station_id), qos=1)
         self._connected.set()
         self._just_connected.set()
+
+    def _on_connect_fail(self, _c: Any, _u: Any) -> None:
+        self.connect_failures += 1  # only paho's thread writes it
+        log.debug("cannot reach the broker %s:%d (attempt %d failed); retrying",
+                  self.settings.host, self.settings.port, self.connect_failures)  # fmt: skip
 
     def _on_disconnect(self, _c: Any, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         if self._connected.is_set():
@@ -369,6 +379,7 @@ class Uplink:
                 self._publish_retained("config/state", self._last_answer)
         while not self._incoming.empty():
             self._handle_config_set(*self._incoming.get())
+            self.config_sets_handled += 1
         now = self.wall()
         if now >= self._next_status or self._last_status is None:
             self._next_status = now + 1.0

@@ -4,7 +4,8 @@
   a personal code (OpenCV's QR detector); nothing is scanned in any other phase, so a session
   in progress costs nothing and a code shown mid-session is ignored. A known code is greeted
   ("welcome back") for :data:`WELCOME_HOLD_S`; the session that starts in that time is linked
-  to it, and nothing else is.
+  to it, and nothing else is (one dropped without a jump was no session: it gives the
+  greeting back, its hold still counted from the greeting).
 * When a session ends its statistics become a page behind a new take-home token; the summary
   screen shows that URL as a QR code at once, and the page is handed over to the ``members``
   session consumer, which stores it in its own thread (:mod:`station.members.pages`): this
@@ -129,6 +130,14 @@ class MemberDesk:
         session's link stays: its summary may still be on the screen (until this session's
         first jump), and the member it belongs to may be standing here to scan it."""
         self._session_code, self._greeted = self._greeted, None
+
+    def session_dropped(self) -> None:
+        """The session ended without a jump: it was no session, so it took no link. A code
+        greeted for it is greeted again, with its hold still counted from the greeting: the
+        member who stepped off without jumping keeps the link to their next session within
+        :data:`WELCOME_HOLD_S` of being greeted, and no one after that window gets it."""
+        if self._session_code is not None:
+            self._greeted, self._session_code = self._session_code, None
 
     def session_ended(
         self, summary: Any, started_at: float, session_id: int | None

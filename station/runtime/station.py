@@ -330,6 +330,8 @@ class Station:
                 self.members.session_started()
         elif phase == "dropped":  # no jump, no session: nothing was logged, nothing to show
             self.outputs.silence()
+            if self.members is not None:
+                self.members.session_dropped()
         elif phase == "summary":
             self.outputs.silence()
             summary = self.session.last_summary
@@ -365,6 +367,10 @@ class Station:
                 started_at=self.wall() - self.session.elapsed(now),
                 count_source=self.session.stats.count_source,
             )
+            if self._session_id is not None and self.session.phase == "active":
+                # its first checkpoint at once: a row cut off now keeps its jump, never one of
+                # 0 jumps (which counts as no session and is offered to no one)
+                self.session_log.checkpoint(self._session_id, self.session.snapshot(now))
 
     def _log_finish(self, summary: SessionSummary) -> None:
         stats = self.session.stats

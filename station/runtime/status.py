@@ -16,7 +16,8 @@ def live_status(station: Station, now: float) -> LiveStatus:
     session = station.session
     stats = session.stats
     return LiveStatus(
-        phase=session.phase,
+        # what the screen shows: the summary stays up over a new session until its first jump
+        phase=session.screen(now),
         lights=dict(station.live.lights),
         metrics=_metrics(station),
         mat=_mat(station),

@@ -31,6 +31,19 @@ Change = Literal["idle", "calibrating", "active", "summary", "dropped"]
 """What :meth:`Session.observe` reports: the phase entered, or "dropped" when a session ended
 without a jump (no summary; the phase is back to the summary still showing, or idle)."""
 
+SESSION_MIN_JUMPS = 1
+"""A session is a session once it has this many jumps (one): the one rule, read by
+:attr:`Session.counts` live and by :func:`counts_as_session` (and the session log's
+:data:`station.storage.sessions.COUNTED_SQL`) for rows already written."""
+
+
+def counts_as_session(jumps: int) -> bool:
+    """Whether a session with `jumps` is a session (logged, summarised, offered to consumers).
+    Rows of 0 jumps written by older versions, or begun at a first jump and cut off before
+    their first checkpoint, stay in the log but are offered to no one."""
+    return jumps >= SESSION_MIN_JUMPS
+
+
 CAMERA_PRESENCE_S = 1.0
 """Without a mat, a person must stay in the region of interest this long to start a session."""
 
@@ -145,7 +158,7 @@ class Session:
     def counts(self) -> bool:
         """The session in progress is a session: it has a jump. Only then is it logged, shown
         as a summary, published or given a take-home page."""
-        return self.stats is not None and self.stats.jumps > 0
+        return self.stats is not None and counts_as_session(self.stats.jumps)
 
     def screen(self, t: float) -> Phase:
         """What the screen shows at `t`: the phase, except that the last summary stays up over
@@ -224,7 +237,7 @@ class Session:
         waited = obs.t - self.phase_since
         mat_ready = obs.on_mat is None or obs.mat_still
         cam_ready = obs.person_in_view is None or obs.baseline_ready
-        jumping = self.stats is not None and self.stats.jumps > 0
+        jumping = self.counts
         # Start when both sensors have their baseline, or when the member starts jumping
         # anyway, or after twice the calibration time (a fidgety member still gets counted).
         if (

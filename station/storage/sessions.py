@@ -20,6 +20,13 @@ each row carries a random ``uuid`` (the session's idempotency key wherever it is
 ``session_deliveries`` holds one mark per (session, consumer) once that consumer has it for
 good (the uplink: on the broker's PUBACK). :meth:`SessionLog.undelivered` is a consumer's
 backlog, oldest first.
+
+A row is offered as a session (:meth:`SessionLog.sessions`, :meth:`SessionLog.undelivered`:
+the console's History and export, ``station sessions``, the uplink, the members' pages) only
+once it has a jump, by the one rule of :func:`station.session.model.counts_as_session`. Rows
+of 0 jumps (written by older versions for someone who stood and left, or a session begun at
+its first jump and cut off before its first checkpoint) stay in the file, untouched, and
+:meth:`SessionLog.get` still reads them by id.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from station.events import FAULTS
+from station.session.model import SESSION_MIN_JUMPS
 from station.storage.paths import SESSIONS_DB
 
 log = logging.getLogger(__name__)
@@ -47,6 +55,10 @@ SCHEMA_VERSION = 2
 
 STATUSES = ("open", "finished", "interrupted")
 FINAL_STATUSES = ("finished", "interrupted")
+
+COUNTED_SQL = f"jumps >= {int(SESSION_MIN_JUMPS)}"
+""":func:`station.session.model.counts_as_session` as an SQL condition on a sessions row
+(tests/storage/test_session_log.py holds the two to the same answers)."""
 """A row in one of these will not change again: a consumer may take it."""
 
 # A version-4 UUID made by SQLite itself, for the rows logged before uuids existed.
@@ -364,10 +376,17 @@ class SessionLog:
     # --- reading -------------------------------------------------------------------------------
 
     def sessions(
-        self, *, since: date | datetime | None = None, until: date | datetime | None = None
+        self,
+        *,
+        since: date | datetime | None = None,
+        until: date | datetime | None = None,
+        every_row: bool = False,
     ) -> list[SessionRecord]:
-        """Sessions started on or after `since` (a local date or datetime), oldest first."""
-        where, params = [], []
+        """Sessions started on or after `since` (a local date or datetime), oldest first;
+        only rows that count as a session (a jump: :data:`COUNTED_SQL`), or with `every_row`
+        the rows of no jump too (what the file holds: for checks that nothing else is
+        written, never to offer)."""
+        where, params = ([] if every_row else [COUNTED_SQL]), []
         if since is not None:
             where.append("started_at >= ?")
             params.append(_timestamp(since))
@@ -406,9 +425,11 @@ class SessionLog:
         self, consumer: str, *, after_id: int = 0, limit: int = 100
     ) -> list[SessionRecord]:
         """Finished or interrupted sessions that `consumer` has not confirmed, oldest first
-        (the order they happened), from id `after_id` on; at most `limit` of them."""
+        (the order they happened), from id `after_id` on; at most `limit` of them. Rows of no
+        jump are never offered (nor marked: a consumer's cursor passes them by)."""
         rows = self._db.execute(
-            "SELECT * FROM sessions s WHERE s.status IN (?, ?) AND s.id > ? AND NOT EXISTS "
+            f"SELECT * FROM sessions s WHERE s.status IN (?, ?) AND s.{COUNTED_SQL} "
+            "AND s.id > ? AND NOT EXISTS "
             "(SELECT 1 FROM session_deliveries d WHERE d.session_id = s.id AND d.consumer = ?) "
             "ORDER BY s.id LIMIT ?",
             (*FINAL_STATUSES, after_id, consumer, limit),

@@ -19,12 +19,15 @@ from station.pose.jumper import JumperPicker
 
 
 class PacedGrabber:
-    """A fake 30 frames/s sensor (the hardware edge): `n` grey pictures, one every 1/30 s."""
+    """A fake 30 frames/s sensor (the hardware edge): `n` grey pictures stamped 1/30 s apart
+    on the sensor's own clock. It does not wait in real time: the cap decides on those
+    stamps alone, and a sensor that outruns the model only makes more frames drop in the
+    mailbox, which these tests count as well (no wall time in them)."""
 
     def __init__(self, n: int, fps: float = 30.0) -> None:
         self.left, self.period = n, 1.0 / fps
         self.width, self.height = 160, 120
-        self._next = time.monotonic()
+        self._next = 0.0
         self.captured_t: float | None = None  # the sensor's own timestamp of the picture
 
     def grab(self) -> np.ndarray | None:
@@ -32,7 +35,6 @@ class PacedGrabber:
             return None
         self.left -= 1
         self._next += self.period
-        time.sleep(max(0.0, self._next - time.monotonic()))
         self.captured_t = self._next  # on the sensor's clock: exactly 1/fps apart
         return np.full((self.height, self.width, 3), 128, dtype=np.uint8)
 
@@ -81,12 +83,23 @@ def write_video(path: Path, n: int, fps: float) -> None:
     writer.release()
 
 
+def wait_until_finished(pipeline: PosePipeline) -> None:
+    """Both of the pipeline's threads have stopped (a bound only against a hang)."""
+    deadline = time.monotonic() + 60
+    while not pipeline.finished and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert pipeline.finished
+
+
 def test_a_video_file_plays_in_real_time_then_goes_quiet(tmp_path: Path) -> None:
+    from station.clock import ManualClock
+
     video = tmp_path / "clip.avi"
     write_video(video, 20, 20.0)  # one second
-    grabber = OpenCVGrabber(str(video), 640, 480, 30)
+    clock = ManualClock()  # the grabber's waits move it: real time's part, without the wait
+    grabber = OpenCVGrabber(str(video), 640, 480, 30, clock)
     assert grabber.is_file
-    pipeline = PosePipeline(grabber, LegacyPoseBackend(), JumperPicker())
+    pipeline = PosePipeline(grabber, LegacyPoseBackend(), JumperPicker(), clock)
     seen: list[Event] = []
     done = threading.Event()
 
@@ -96,14 +109,16 @@ def test_a_video_file_plays_in_real_time_then_goes_quiet(tmp_path: Path) -> None
 
     thread = threading.Thread(target=consume, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
-    while pipeline.frames_captured < 20 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.5)
-    # Played at its own rate: 20 frames at 20 frames/s take at least 0.95 s to capture.
+    wait_until_finished(pipeline)
+    # Played at its own rate: the grabber waited for each frame's time (20 frames at 20/s,
+    # then the end of the file, due 1 s after the first), skipped none, and stamped each
+    # picture on that line.
+    assert clock.now() == pytest.approx(20 / 20.0) and grabber.skipped == 0
+    assert pipeline.frames_captured == 20
     got = poses(seen)
-    assert got and got[-1].t - got[0].t >= (got[-1].index - got[0].index) / 20.0 - 0.06
-    # The end of the file is a camera going quiet: no error, no reopening, no more frames.
+    assert got and [p.t for p in got] == pytest.approx([p.index / 20.0 for p in got])
+    # The end of the file is a camera going quiet: no error, no reopening, no more frames;
+    # the events stay open (a quiet camera, not a finished one) until the station closes it.
     assert pipeline.ended and not done.is_set()
     assert all(getattr(e, "ok", True) for e in seen)
     pipeline.close()
@@ -137,18 +152,19 @@ def test_a_capped_video_file_is_inferred_on_its_own_time_line(tmp_path: Path) ->
     """max_fps on a video file: each PoseFrame's time is its frame's time in the file (the
     start plus index / fps, whatever decoding or a loaded machine took), and inferred frames
     are at least a cap period apart less half a frame: the cap decides on those times."""
+    from station.clock import ManualClock
+
     video = tmp_path / "clip.avi"
     write_video(video, 30, 30.0)
-    grabber = OpenCVGrabber(str(video), 640, 480, 30)
-    pipeline = PosePipeline(grabber, LegacyPoseBackend(), JumperPicker(), max_fps=10.0)
+    clock = ManualClock(100.0)
+    grabber = OpenCVGrabber(str(video), 640, 480, 30, clock)
+    pipeline = PosePipeline(grabber, LegacyPoseBackend(), JumperPicker(), clock, max_fps=10.0)
     seen: list[Event] = []
     thread = threading.Thread(target=lambda: seen.extend(pipeline.events()), daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
-    while not pipeline.ended and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.5)
+    wait_until_finished(pipeline)
     pipeline.close()
+    thread.join(5)
     got = poses(seen)
     assert got and pipeline.frames_captured + grabber.skipped == 30
     t0 = got[0].t - got[0].index / 30.0

@@ -122,9 +122,11 @@ def test_offline_backlog_arrives_in_order_and_is_marked_on_puback(
     station = StationDir(tmp_path / "st-1", mosquitto, "st-1")
     collector = Collector(mosquitto, wire.site_filter(SITE))
     mosquitto.kill()  # the gym's server is down all morning
-    with running(station):
+    with running(station) as uplink:
         backlog = station.add_sessions(25)
-        time.sleep(1.0)
+        # the uplink has tried the dead broker (again) since the backlog was written
+        tried = uplink.connect_failures
+        assert wait(lambda: uplink.connect_failures > tried), "the uplink never tried"
         assert station.delivered() == 0  # nothing marked without a PUBACK
         mosquitto.start()
         assert wait(lambda: station.delivered() == 25), "backlog not delivered"
@@ -282,17 +284,18 @@ def test_an_offline_station_applies_the_retained_change_on_return_and_intruders_
     forged = push(mosquitto, "st-6", {"session": {"summary_s": 99.0}}, user="intruder")
     forged_by_peer = push(mosquitto, "st-6", {"session": {"summary_s": 98.0}}, user="st-7")
     legit = push(mosquitto, "st-6", {"session": {"summary_s": 17.0}})
-    with running(station):
+    with running(station) as uplink:
         assert collector.wait_for(lambda: answer(collector, "st-6", legit) is not None)
-        time.sleep(0.5)
+        assert wait(lambda: uplink.config_sets_handled >= 1)  # dealt with: nothing in flight
     assert load_config(station.config, required=True).get("session.summary_s") == 17.0
     assert answer(collector, "st-6", forged) is None
     assert answer(collector, "st-6", forged_by_peer) is None
     # back again: the retained change is not applied a second time (a trainer's later local
     # edit must not be undone by every reconnect)
     station.config.write_text(station.config.read_text().replace("17.0", "16.0"))
-    with running(station):
-        time.sleep(1.5)
+    with running(station) as uplink:
+        # the broker hands the retained change over again; dealt with (skipped), not a wait
+        assert wait(lambda: uplink.config_sets_handled >= 1), "the retained change never came"
     assert load_config(station.config, required=True).get("session.summary_s") == 16.0
     collector.close()
 
@@ -317,9 +320,10 @@ def _check_newest_wins(
     own = push(mosquitto, station_id, {"session": {"summary_s": 11.0}}, issued_at=own_at)
     every = push(mosquitto, wire.ALL, {"session": {"summary_s": 22.0}}, issued_at=all_at)
     newer, older = (own, every) if own_at > all_at else (every, own)
-    with running(station):
+    with running(station) as uplink:
         assert collector.wait_for(lambda: answer(collector, station_id, newer) is not None)
-        time.sleep(1.0)  # the other retained change has arrived too by now
+        # both retained changes taken and dealt with, in whichever order they came
+        assert wait(lambda: uplink.config_sets_handled >= 2), "a retained change never came"
     expected = 11.0 if own_at > all_at else 22.0
     assert load_config(station.config, required=True).get("session.summary_s") == expected
     state = answer(collector, station_id, newer)
@@ -328,8 +332,8 @@ def _check_newest_wins(
         assert answer(collector, station_id, older) is None
         assert collector.of("config/state")[-1]["change_id"] == newer
     # and it stays skipped after a restart (the last applied time is kept on disk)
-    with running(station):
-        time.sleep(1.0)
+    with running(station) as uplink:
+        assert wait(lambda: uplink.config_sets_handled >= 2), "a retained change never came"
     assert load_config(station.config, required=True).get("session.summary_s") == expected
     collector.close()
     # clear the site-wide retained change for the next case
@@ -443,8 +447,9 @@ def test_tls_with_the_gyms_ca(mosquitto_tls: Any, tmp_path: Path) -> None:
         bad.config.read_text().replace(broker.url, url) + f'tls_ca = "{stranger}"\n'
     )
     bad.add_sessions(1)
-    with running(bad):
-        time.sleep(3.0)
+    with running(bad) as uplink:
+        # two handshakes refused (a retry included), not a fixed wait for nothing to happen
+        assert wait(lambda: uplink.connect_failures >= 2), "the uplink never tried"
         assert bad.delivered() == 0
     assert collector.session_uuids() == [sent]
     collector.close()

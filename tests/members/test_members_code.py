@@ -252,3 +252,71 @@ def test_a_broken_database_or_camera_costs_the_feature_not_the_station(tmp_path:
     assert desk.take_home is not None and len(desk.handover) == 1
     assert station.consumers is not None
     assert not station.consumers.drain(0.5)
+
+
+GREETED_THEN_AWAY = "".join(
+    f'[[phase]]\nkind = "{kind}"\nduration_s = {seconds}\n'
+    for kind, seconds in (
+        ("empty", 2.0),  # the member holds their code up to the idle screen: welcome back
+        ("step_on", 1.0),
+        ("stand", 4.0),  # calibrated, but never jumps...
+        ("step_off", 1.0),
+        ("empty", 7.0),  # ...and leaves: no session (end_after_off_s is 5 s)
+        ("step_on", 1.0),  # back within WELCOME_HOLD_S, this time to jump
+        ("stand", 2.5),
+        ("jump", 6.0),
+        ("step_off", 1.0),
+        ("empty", 7.0),
+    )
+)
+
+
+def test_a_greeted_member_who_leaves_without_jumping_keeps_the_link(tmp_path: Path) -> None:
+    """Greeted, on the mat, off again without a jump: that was no session, so it took no
+    link; the code stays greeted (its hold counted from the greeting) and the member's next
+    session within WELCOME_HOLD_S goes into their history. The code is shown only once."""
+    code = first_code(tmp_path / "state")
+    script = tmp_path / "away.toml"
+    script.write_text(GREETED_THEN_AWAY)
+    station, hardware, _ = make_station(tmp_path, SITE, script=script)
+    shown = with_code(room_picture(), history_url(BASE, code))
+    phases: list[str] = []
+
+    def picture() -> np.ndarray:
+        return room_picture() if phases else shown  # only before anyone stepped on
+
+    def on_frame(st: Station, now: float) -> None:
+        if st.session.phase != "idle" and (not phases or phases[-1] != st.session.phase):
+            phases.append(st.session.phase)
+
+    station.camera_picture = picture
+    sources = [s for s in (hardware.open_mat(), hardware.open_camera()) if s is not None]
+    run_fast(station, sources, fps=30.0, on_frame=on_frame)
+    pages_stored(station)
+    assert phases.count("calibrating") == 2  # two goes on the mat...
+    assert station.sessions_done == 1  # ...one session
+    with MemberStore.in_state_dir(tmp_path / "state") as store:
+        history = store.history(code) or []
+    assert len(history) == 2  # the first session, and this one: linked
+
+
+def test_a_dropped_session_gives_the_greeting_back_only_within_its_hold(tmp_path: Path) -> None:
+    """The desk's side: a code greeted at t=0, a session that drops, a greeting that expires
+    at WELCOME_HOLD_S after the greeting (not after the drop), so a stranger stepping on
+    later is never linked to it."""
+    code = first_code(tmp_path / "state")
+    store = MemberStore.in_state_dir(tmp_path / "state")
+    desk = MemberDesk(store, MembersSettings(True, 24.0, 365, BASE))
+    desk.idle_tick(0.0, lambda: with_code(room_picture(), history_url(BASE, code)))
+    assert desk.greeting
+    desk.session_started()
+    assert not desk.greeting
+    desk.session_dropped()
+    assert desk.greeting  # welcome back again, on the idle screen
+    desk.idle_tick(WELCOME_HOLD_S - 1, lambda: None)
+    assert desk.greeting
+    desk.idle_tick(WELCOME_HOLD_S + 1, lambda: None)
+    assert not desk.greeting
+    desk.session_dropped()  # a second drop with no code linked brings nothing back
+    assert not desk.greeting
+    store.close()

@@ -30,7 +30,6 @@ from station.runtime.livevideo import (
     prepare,
     run_live,
 )
-from station.runtime.station import POSE_STALE_S
 
 
 @dataclass
@@ -103,6 +102,23 @@ def kept_up(runs: list[LiveRun], needed: float, what: str) -> None:
         )
 
 
+def frames_spanned(run: LiveRun) -> int:
+    """Frames of the file from the session's first inferred frame to its last: the inferred
+    ones and the ones dropped between them (a count on the file's own frame numbers)."""
+    return int(run.camera("frames_inferred") or 0) + int(run.camera("frames_dropped") or 0)
+
+
+def held_cap(run: LiveRun, played: Played, max_fps: float) -> None:
+    """`pose.max_fps` held, in counts, however loaded the machine: the cap decides on the
+    file's frame times (station.camera.pacing), one frame per cap period less half a frame
+    at most, so over the frames a session spanned no more than these were inferred (+2: the
+    period's first and last frames and the half-frame slack). A loaded machine only drops
+    more."""
+    inferred = int(run.camera("frames_inferred") or 0)
+    spanned_s = (frames_spanned(run) - 1) / played.fps
+    assert 0 < inferred <= 2 + spanned_s * max_fps, (inferred, spanned_s, max_fps)
+
+
 def check_runs(runs: list[LiveRun]) -> None:
     for run in runs:
         assert run.exit_code == 0, run.stderr[-2000:]
@@ -133,9 +149,8 @@ def test_full_rate_live_count_matches_truth_and_analyze(
 def test_max_fps_15_live_count_matches_truth(prepared: list[Prepared], tmp_path: Path) -> None:
     runs = play_all(prepared, tmp_path, 15.0)
     check_runs(runs)
-    for run in runs:  # the cap holds (an upper bound: true however loaded the machine is)
-        rate = run.camera("inference_fps")
-        assert rate is not None and rate <= 15.5
+    for p, run in zip(prepared, runs, strict=True):
+        held_cap(run, p.played, 15.0)
         assert (run.camera("frames_dropped") or 0) > 0
     live = [r.jumps for r in runs]
     truth = [p.played.truth for p in prepared]
@@ -151,9 +166,8 @@ def test_max_fps_8_stated(prepared: list[Prepared], tmp_path: Path) -> None:
     """A Pi 4's rate: the figure is stated, whatever it is (printed with -s)."""
     runs = play_all(prepared, tmp_path, 8.0)
     check_runs(runs)
-    for run in runs:
-        rate = run.camera("inference_fps")
-        assert rate is not None and rate <= 8.5
+    for p, run in zip(prepared, runs, strict=True):
+        held_cap(run, p.played, 8.0)
     live = [r.jumps for r in runs]
     truth = [p.played.truth for p in prepared]
     print(f"max_fps 8: live vs truth {summed_error(live, truth):.1%}")
@@ -202,13 +216,15 @@ def test_video_ending_mid_session_ends_and_logs_it(
     assert run.exit_code == 0, run.stderr[-2000:]
     print(f"video ends mid-session: truth={played.truth} live={run.jumps}")
     assert len(run.sessions) == 1 and run.sessions[0]["status"] == "finished"
-    # It ended where the video did: it lasted from the lead-in to the video's end, plus at
-    # most the time a vanished pose takes to count as nobody in view (POSE_STALE_S).
-    duration = run.sessions[0]["duration_s"]
-    jumping_s = played.duration_s - LEAD_IN_S  # calibration overlaps the lead-in
-    assert jumping_s - 1.5 <= duration <= played.duration_s + POSE_STALE_S + 0.5
+    # It ended because the video did: the summary was up before SIGTERM (which would have
+    # saved a session still in progress)...
     assert run.live.get("phase") == "summary" and run.jumps > 0
     kept_up([run], FULL_RATE_NEEDED, "video ends mid-session")
+    # ...and not before the video ended: the session spanned the file's frames from within
+    # the lead-in (a session starts after CAMERA_PRESENCE_S in view) to its last half
+    # second, counted on the file's frame numbers, not on the clock of a loaded machine.
+    jumping_frames = (played.duration_s - LEAD_IN_S - 0.5) * played.fps
+    assert frames_spanned(run) >= jumping_frames, (frames_spanned(run), jumping_frames)
     analyzed = analyze_count(played)
     print(f"video ends mid-session: analyze={analyzed}")
     assert abs(run.jumps - analyzed) <= 2, (run.jumps, analyzed)

@@ -45,12 +45,26 @@ def test_fast_needs_simulate() -> None:
 
 
 def test_missing_config_file_runs_on_defaults_and_says_so(tmp_path: Path) -> None:
-    """A kiosk must come up even when its site file is gone: defaults, and a loud log line."""
+    """A kiosk must come up even when its site file is gone: defaults, and a loud log line.
+    A short member (10 s) rather than the default script's minutes: what is checked is the
+    defaults and the message, and the count against the simulator's truth."""
+    from station.sim.sources import ground_truth
+
+    script = tmp_path / "short.toml"
+    script.write_text(
+        'name = "short"\n'
+        + "".join(
+            f'[[phase]]\nkind = "{kind}"\nduration_s = {seconds}\n'
+            for kind, seconds in (("step_on", 1.0), ("stand", 2.5), ("jump", 6.0),
+                                  ("step_off", 1.0), ("empty", 7.0))
+        )
+    )  # fmt: skip
     done = subprocess.run(
         [sys.executable, "-m", "station", "run", "--config", str(tmp_path / "nope.toml"),
-         "--simulate", "--fast", "--json"],
+         "--simulate", str(script), "--fast", "--json"],
         capture_output=True, text=True, check=False, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-1000:]
     assert "nope.toml" in done.stderr and "file not found" in done.stderr
-    assert json.loads(done.stdout)[0]["jumps"] == 157  # the default script, counted
+    truth = ground_truth(script).jump_count
+    assert truth > 5 and json.loads(done.stdout)[0]["jumps"] == truth  # counted exactly

@@ -29,6 +29,7 @@ from station.display.viewmodel import SummaryView
 from station.hardware import select_hardware
 from station.runtime.loop import run_fast
 from station.runtime.station import Station
+from station.runtime.status import live_status
 from station.sim.sources import ground_truth
 from station.storage.sessions import SessionLog
 
@@ -49,6 +50,14 @@ QUEUE = (
     Member(gap_s=8.0, jump_s=0.0),  # on during the summary; stands only
     Member(gap_s=6.5, jump_s=8.0),  # on during the summary of a session without jumps
 )
+
+
+@dataclass(frozen=True)
+class Shown:
+    t: float
+    screen: str  # the screen's view, by name
+    total: int | None  # the summary's total, on a summary
+    live_phase: str  # the phase the live status gave
 
 
 def queue_script(members: tuple[Member, ...]) -> str:
@@ -82,7 +91,7 @@ def members_on_mat(on_mat: tuple[tuple[float, float], ...], grace_s: float) -> l
 
 def run_queue(
     tmp_path: Path, site: str
-) -> tuple[Station, list[dict[str, object]], Path, list[tuple[float, str, int | None]]]:
+) -> tuple[Station, list[dict[str, object]], Path, list[Shown]]:
     script = tmp_path / "queue.toml"
     script.write_text(queue_script(QUEUE))
     site_file = tmp_path / "station.toml"
@@ -93,16 +102,16 @@ def run_queue(
     session_log = SessionLog.in_state_dir(tmp_path / "state")
     station = Station(store, hardware, session_log=session_log)
     sources = [s for s in (hardware.open_mat(), hardware.open_camera()) if s is not None]
-    shown: list[tuple[float, str, int | None]] = []  # (t, screen, the summary's total)
+    shown: list[Shown] = []
 
     def look(st: Station, now: float) -> None:
         if round(now * 30) % 6 == 0:  # five looks a second
             screen = st.view(now).screen
             total = screen.total if isinstance(screen, SummaryView) else None
-            shown.append((now, type(screen).__name__, total))
+            shown.append(Shown(now, type(screen).__name__, total, live_status(st, now).phase))
 
     run_fast(station, sources, fps=30.0, on_frame=look)
-    rows = [r.to_dict() for r in session_log.sessions()]
+    rows = [r.to_dict() for r in session_log.sessions(every_row=True)]
     session_log.close()
     return station, rows, script, shown
 
@@ -143,5 +152,6 @@ def test_each_member_in_a_queue_gets_their_own_session(
 
     # while the standing member is there, the third member's summary stays on the screen
     start, end = members[3]
-    over = [(screen, total) for t, screen, total in shown if start + 1.5 <= t <= end]
-    assert over and set(over) == {("SummaryView", rows[2]["jumps"])}, set(over)
+    # and the live status (live.json: the console, the uplink's state) says so too
+    over = [(s.screen, s.total, s.live_phase) for s in shown if start + 1.5 <= s.t <= end]
+    assert over and set(over) == {("SummaryView", rows[2]["jumps"], "summary")}, set(over)

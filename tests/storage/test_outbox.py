@@ -195,3 +195,30 @@ def test_the_migration_gives_old_rows_a_uuid_and_an_empty_outbox(tmp_path: Path)
         import uuid
 
         assert all(uuid.UUID(u).version == 4 for u in uuids)
+
+
+def test_a_consumer_is_never_offered_a_row_without_a_jump_and_its_cursor_passes_them(
+    tmp_path: Path,
+) -> None:
+    """0-jump rows (an older version's, or a session cut off before its first checkpoint)
+    between real ones, more of them than a batch: every real session arrives, in order, and
+    no 0-jump row is offered or marked."""
+    path = tmp_path / "sessions.sqlite3"
+    with SessionLog(path) as db:
+        first = _log_sessions(db, 2)
+        empty = []
+        for i in range(5):  # more than the consumer's batch of 3
+            sid = db.begin(started_at=5000.0 + i)
+            db.finish(sid, {"jumps": 0, "duration_s": 4.0}, ended_at=5004.0 + i)
+            empty.append(sid)
+        later = _log_sessions(db, 2)
+    flaky = Flaky()
+    thread = ConsumerThread(path, flaky, poll_s=0.05, retry_s=0.01, max_retry_s=0.02, batch=3)
+    thread.start()
+    thread.poke()
+    assert thread.wait_idle(20)
+    thread.stop()
+    assert flaky.got == [*first, *later]
+    with SessionLog(path) as db:
+        assert db.delivered_ids("flaky") == [*first, *later]
+        assert db.undelivered("flaky") == []

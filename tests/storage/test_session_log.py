@@ -104,7 +104,8 @@ def test_refuses_anything_but_statistics(tmp_path: Path, bad: dict[str, object])
         sid = log.begin()
         with pytest.raises(UnsafeSummary):
             log.finish(sid, bad)
-        assert log.sessions()[0].status == "open"  # nothing half-written
+        record = log.get(sid)
+        assert record is not None and record.status == "open"  # nothing half-written
 
 
 def test_finished_session_cannot_be_overwritten(tmp_path: Path) -> None:
@@ -250,3 +251,32 @@ def test_a_reader_opening_the_log_while_another_connection_holds_it_waits(tmp_pa
     finally:
         release.join()
         holder.close()
+
+
+def test_rows_without_a_jump_stay_in_the_file_but_are_offered_to_no_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Older versions logged someone who stood and left (0 jumps), and a session begun at its
+    first jump and cut off before its first checkpoint is a 0-jump row too. A session counts
+    once it has a jump (station.session.model.counts_as_session, the rule Session.counts
+    reads): the readers that offer rows (History, export, consumers' backlogs) follow it."""
+    from station.session.model import counts_as_session
+
+    with SessionLog.in_state_dir(tmp_path) as log:
+        ids = {}
+        for jumps in (0, 1, 2, 0):
+            sid = log.begin(started_at=1_700_000_000.0 + 60 * len(ids))
+            log.finish(sid, {"jumps": jumps, "duration_s": 30.0}, ended_at=None)
+            ids[sid] = jumps
+        cut = log.begin(started_at=1_700_000_500.0)  # cut off before its first checkpoint
+        log.close_interrupted()
+        ids[cut] = 0
+        offered = {r.id for r in log.sessions()}
+        assert offered == {sid for sid, j in ids.items() if counts_as_session(j)}
+        assert offered == {sid for sid, j in ids.items() if j > 0}  # the rule, spelt out
+        assert {r.id for r in log.undelivered("anyone")} == offered
+        assert [r.id for r in log.sessions(every_row=True)] == list(ids)  # the file's rows
+        # nothing is deleted or rewritten: each row is still in the file, as it was
+        assert all(log.get(sid) is not None and log.get(sid).jumps == j for sid, j in ids.items())
+    assert main(["sessions", "--state-dir", str(tmp_path), "--json"]) == 0
+    assert sorted(r["jumps"] for r in json.loads(capsys.readouterr().out)) == [1, 2]

@@ -219,13 +219,16 @@ def add_posture(
     cache: Path,
     config: Config,
     labels_dir: Path = LABELS,
+    originals: Sequence[ClipRun] | None = None,
 ) -> list[SweepResult]:
     """Each result with its posture agreement, from the cached tracks only (no inference).
     Out of sample: for each clip, every light's level is chosen (best_scale over
     station.posture.agreement's grid) on the originals of *every other* labelled clip in the
-    cache, not only those of this run, and the transformed clip is scored with it. Clips
-    without labels (or without `labels_dir`) keep `posture` None."""
-    originals = labelled_originals(cache, config, labels_dir)
+    cache (`originals`, default :func:`labelled_originals`), not only those of this run, and
+    the transformed clip is scored with it. Clips without labels (or without `labels_dir`)
+    keep `posture` None."""
+    if originals is None:
+        originals = labelled_originals(cache, config, labels_dir)
     levels: dict[str, dict[str, float]] = {}
     transforms = all_transforms()
     out = []
@@ -242,6 +245,23 @@ def add_posture(
         )
         out.append(replace(r, posture=agreement))
     return out
+
+
+def level_summary(originals: Sequence[ClipRun]) -> str:
+    """The levels (× the preset's) chosen on all the labelled originals (in sample) and how
+    often each was chosen over the folds (out of sample)."""
+    parts = []
+    for light in LIGHTS:
+        folds: dict[float, int] = {}
+        for run in originals:
+            level = held_out_levels(originals, run.clip)[light]
+            folds[level] = folds.get(level, 0) + 1
+        in_folds = ", ".join(f"×{k:g} in {n}" for k, n in sorted(folds.items()))
+        parts.append(f"{light} ×{best_scale(originals, light, SCALES):g} ({in_folds})")
+    return (
+        f"posture levels chosen on all {len(originals)} labelled originals in the cache (in "
+        f"sample), and in the folds: " + "; ".join(parts)
+    )
 
 
 def run_posture_only(
@@ -442,7 +462,9 @@ def main_sweep(
         print(f"nothing analysed in {cache} for these clips and transformations", file=sys.stderr)
         return 2
     if posture:
-        results = add_posture(results, cache, config)
+        originals = labelled_originals(cache, config)
+        results = add_posture(results, cache, config, originals=originals)
+        print(level_summary(originals))
     names = [n for n in names if any(r.transform == n for r in results)]
     print(pair_table(results))
     print()

@@ -26,6 +26,7 @@ from station.camcount.sweep import (
     add_posture,
     held_out_levels,
     labelled_originals,
+    level_summary,
     pair_table,
     posture_only_clips,
     run_posture_only,
@@ -183,6 +184,8 @@ def test_levels_are_chosen_on_every_labelled_original_whichever_clips_are_swept(
         levels = held_out_levels(originals, clip)
         others = [run for run in originals if run.clip != clip]
         assert levels == held_out_levels(others, clip)  # the clip itself never counts
+    # three clips cannot outvote the shipped levels (a sign-flip p of 1/8 at best)
+    assert "shoulders ×1 (×1 in 3)" in level_summary(originals)
 
 
 @pytest.mark.data

@@ -13,9 +13,12 @@ delete the folder to start again. Nothing is written inside the repository.
 The posture lights are judged on the same cached tracks (:func:`add_posture`), as ``station
 analyze`` judges them (placement guessed, baseline from a standing stretch or the population
 defaults), and compared with the per-second labels by eye (tests/posture/labels) mapped onto
-the transformed timeline: out of sample (each light's level chosen on the other clips'
-originals, as station.posture.agreement does) with the shipped levels beside it. Both the
-count and the posture need only the cached tracks, so ``--cached-only`` gives both.
+the transformed timeline: out of sample (each light's level chosen, by
+station.posture.agreement.best_scale as the headline does, on the originals of every other
+labelled clip in the cache, whichever clips this run sweeps) with the shipped levels beside
+it. The labelled clips without a count (the ``nogt_*`` ones) join the posture part only
+(``posture_only`` rows, :func:`run_posture_only`). Both the count and the posture need only
+the cached tracks, so ``--cached-only`` gives both.
 """
 
 from __future__ import annotations
@@ -75,6 +78,7 @@ class SweepResult:
     counted: int
     jumper: dict[str, Any]
     posture: PostureAgreement | None = None
+    posture_only: bool = False  # a labelled clip without a count (truth and counted are 0)
 
     @property
     def error(self) -> int:
@@ -189,53 +193,103 @@ def _frames(track: Path) -> list[PoseFrame]:
     return list(load_track(track).frames())
 
 
+def labelled_originals(cache: Path, config: Config, labels_dir: Path = LABELS) -> list[ClipRun]:
+    """Every labelled clip whose original is in the cache, judged at every level of the grid:
+    what the levels are chosen on (the same set whichever clips a run sweeps)."""
+    runs = []
+    for csv_path in sorted(labels_dir.glob("*.csv")):
+        track = track_path(cache, ORIGINAL.name, csv_path.stem)
+        if track.is_file():
+            labels = read_labels(csv_path)
+            scores, placement, baseline = judge_on_labels(
+                _frames(track), labels, ORIGINAL, config, SCALES
+            )
+            runs.append(ClipRun(csv_path.stem, placement, baseline, scores))
+    return runs
+
+
+def held_out_levels(originals: Sequence[ClipRun], clip: str) -> dict[str, float]:
+    """Each light's level for `clip`, chosen on the other clips' originals only."""
+    others = [run for run in originals if run.clip != clip]
+    return {light: best_scale(others, light, SCALES) for light in LIGHTS}
+
+
 def add_posture(
     results: Sequence[SweepResult],
     cache: Path,
     config: Config,
     labels_dir: Path = LABELS,
+    originals: Sequence[ClipRun] | None = None,
 ) -> list[SweepResult]:
     """Each result with its posture agreement, from the cached tracks only (no inference).
-    Out of sample: for each clip, every light's level is chosen (station.posture.agreement's
-    grid) on the *other* clips' originals in the cache and the transformed clip is scored
-    with it. Clips without labels (or without `labels_dir`) keep `posture` None."""
-    labels = {
-        r.clip: read_labels(labels_dir / f"{r.clip}.csv")
-        for r in results
-        if (labels_dir / f"{r.clip}.csv").is_file()
-    }
-    originals = [
-        ClipRun(clip, "", RecordingBaseline("population"), scores)
-        for clip in sorted(labels)
-        if track_path(cache, ORIGINAL.name, clip).is_file()
-        for scores in [
-            judge_on_labels(
-                _frames(track_path(cache, ORIGINAL.name, clip)),
-                labels[clip],
-                ORIGINAL,
-                config,
-                SCALES,
-            )[0]
-        ]
-    ]
+    Out of sample: for each clip, every light's level is chosen (best_scale over
+    station.posture.agreement's grid) on the originals of *every other* labelled clip in the
+    cache (`originals`, default :func:`labelled_originals`), not only those of this run, and
+    the transformed clip is scored with it. Clips without labels (or without `labels_dir`)
+    keep `posture` None."""
+    if originals is None:
+        originals = labelled_originals(cache, config, labels_dir)
+    levels: dict[str, dict[str, float]] = {}
     transforms = all_transforms()
     out = []
     for r in results:
         track = track_path(cache, r.transform, r.clip)
-        if r.clip not in labels or not track.is_file():
+        csv_path = labels_dir / f"{r.clip}.csv"
+        if not csv_path.is_file() or not track.is_file():
             out.append(r)
             continue
-        others = [run for run in originals if run.clip != r.clip]
-        levels = {light: best_scale(others, light, SCALES) if others else 1.0 for light in LIGHTS}
+        if r.clip not in levels:
+            levels[r.clip] = held_out_levels(originals, r.clip)
         agreement = posture_agreement(
-            transforms[r.transform],
-            _frames(track),
-            labels[r.clip],
-            config,
-            levels,
+            transforms[r.transform], _frames(track), read_labels(csv_path), config, levels[r.clip]
         )
         out.append(replace(r, posture=agreement))
     return out
+
+
+def level_summary(originals: Sequence[ClipRun]) -> str:
+    """The levels (× the preset's) chosen on all the labelled originals (in sample) and how
+    often each was chosen over the folds (out of sample)."""
+    parts = []
+    for light in LIGHTS:
+        folds: dict[float, int] = {}
+        for run in originals:
+            level = held_out_levels(originals, run.clip)[light]
+            folds[level] = folds.get(level, 0) + 1
+        in_folds = ", ".join(f"×{k:g} in {n}" for k, n in sorted(folds.items()))
+        parts.append(f"{light} ×{best_scale(originals, light, SCALES):g} ({in_folds})")
+    return (
+        f"posture levels chosen on all {len(originals)} labelled originals in the cache (in "
+        f"sample), and in the folds: " + "; ".join(parts)
+    )
+
+
+def run_posture_only(
+    clip: str, transform: Transform, data: Path, cache: Path, config: Config, cached_only: bool
+) -> SweepResult | None:
+    """A labelled clip without a count (``nogt_*``) through the same path as :func:`run_one`
+    (transformed video, jumper search, crop, pose), for the posture part only: None when
+    `cached_only` and it is not cached."""
+    from station.analysis.analyze import analyze
+
+    track = track_path(cache, transform.name, clip)
+    summary = track.with_suffix(".json")
+    if not (track.is_file() and summary.is_file()):
+        if cached_only:
+            return None
+        stub = ClipTruth(clip, f"{clip}.mp4", "", 0.0, 0, 0.0, 0.0)
+        video = variant(stub, transform, data, cache)
+        track.parent.mkdir(parents=True, exist_ok=True)
+        result = analyze(video, config, baseline=True, save_track_to=track)
+        summary.write_text(json.dumps({"jumper": result.jumper}))
+    jumper = json.loads(summary.read_text())["jumper"]
+    return SweepResult(transform.name, clip, 0, 0, jumper, posture_only=True)
+
+
+def posture_only_clips(truths: Sequence[ClipTruth], labels_dir: Path = LABELS) -> list[str]:
+    """Labelled clips without a count truth (the posture part of the sweep takes them too)."""
+    counted = {t.clip for t in truths}
+    return [p.stem for p in sorted(labels_dir.glob("*.csv")) if p.stem not in counted]
 
 
 def run_one(
@@ -331,8 +385,9 @@ def pair_table(results: Sequence[SweepResult]) -> str:
             cells = [f"{s.agree}/{s.total}" if s.total else "–" for s in
                      (r.posture.out_of_sample[light] for light in LIGHTS)]  # fmt: skip
             posture = [r.posture.placement, where, *cells]
+        count = "– | – | –" if r.posture_only else f"{r.truth} | {r.counted} | {r.error:+d}"
         lines.append(
-            f"| {r.transform} | {r.clip} | {r.truth} | {r.counted} | {r.error:+d} | "
+            f"| {r.transform} | {r.clip} | {count} | "
             f"{r.jumper.get('how', '')} | " + " | ".join(posture) + " |"
         )
     return "\n".join(lines)
@@ -350,14 +405,22 @@ def sweep_table(results: Sequence[SweepResult]) -> str:
     ]
     for name in names:
         rows = [r for r in results if r.transform == name]
-        worst = max(rows, key=lambda r: abs(r.error) / r.truth)
         lights = [_pct(_pooled(rows, light)) for light in LIGHTS]
         low = lowest_light(rows, shipped=True)
+        counted = [r for r in rows if not r.posture_only]
+        extra = len(rows) - len(counted)
+        clips = f"{len(counted)} + {extra}" if extra else f"{len(counted)}"
+        if counted:
+            worst = max(counted, key=lambda r: abs(r.error) / r.truth)
+            count = (
+                f"{sum(r.truth for r in counted)} | {sum(r.counted for r in counted)} | "
+                f"{sum(abs(r.error) for r in counted)} | {100 * summed_error(counted):.2f} | "
+                f"{worst.clip} {worst.error:+d} ({100 * abs(worst.error) / worst.truth:.1f} %)"
+            )
+        else:
+            count = "– | – | – | – | –"
         lines.append(
-            f"| {name} | {len(rows)} | {sum(r.truth for r in rows)} | "
-            f"{sum(r.counted for r in rows)} | {sum(abs(r.error) for r in rows)} | "
-            f"{100 * summed_error(rows):.2f} | "
-            f"{worst.clip} {worst.error:+d} ({100 * abs(worst.error) / worst.truth:.1f} %) | "
+            f"| {name} | {clips} | {count} | "
             + " | ".join(lights)
             + f" | {'n/a' if low is None else low[0] + ' ' + _pct(low[1])} |"
         )
@@ -387,20 +450,34 @@ def main_sweep(
         return 2
     config = load_config()
     results = sweep(chosen_truths, [available[n] for n in names], data, cache, config, cached_only)
+    if posture:
+        results += [
+            r
+            for n in names
+            for clip in posture_only_clips(truths)
+            if clips is None or clip in clips.split(",")
+            if (r := run_posture_only(clip, available[n], data, cache, config, cached_only))
+        ]
     if not results:
         print(f"nothing analysed in {cache} for these clips and transformations", file=sys.stderr)
         return 2
     if posture:
-        results = add_posture(results, cache, config)
+        originals = labelled_originals(cache, config)
+        results = add_posture(results, cache, config, originals=originals)
+        print(level_summary(originals))
     names = [n for n in names if any(r.transform == n for r in results)]
     print(pair_table(results))
     print()
     print(sweep_table(results))
     print(
         '\nposture: agreeing / labelled seconds (not "can\'t tell"), out of sample (each '
-        "light's level chosen on the other clips' originals in the cache)"
+        "light's level chosen on the other labelled clips' originals in the cache); clips "
+        '"9 + 2": with a count + posture only'
     )
-    worst_sweep = max(summed_error([r for r in results if r.transform == n]) for n in names)
+    counted = [r for r in results if not r.posture_only]
+    worst_sweep = max(
+        (summed_error([r for r in counted if r.transform == n]) for n in names), default=0.0
+    )
     count_ok = worst_sweep <= MAX_SWEEP_ERROR
     print(
         f"\nWorst transformation: summed |error| {100 * worst_sweep:.2f} % "

@@ -134,7 +134,12 @@ def labelled(labels_dir: Path, track_dirs: Sequence[Path], config: Config) -> in
     if not runs:
         print("no labelled clip has a track", file=sys.stderr)
         return 2
-    print(format_report(leave_one_clip_out(runs, SCALES)))
+    print(
+        format_report(
+            leave_one_clip_out(runs, SCALES, "evidence"),
+            compare=leave_one_clip_out(runs, SCALES, "argmax"),
+        )
+    )
     print('\nper-second agreement over labelled seconds that are not "can\'t tell"')
     return 0
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,7 +24,12 @@ from station.camcount.sweep import (
     ORIGINAL,
     SweepResult,
     add_posture,
+    held_out_levels,
+    labelled_originals,
+    level_summary,
     pair_table,
+    posture_only_clips,
+    run_posture_only,
     sweep,
     sweep_table,
 )
@@ -78,21 +84,29 @@ def transformed(track, transform: Transform):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def swept(jumprope_tracks: dict, tmp_path_factory: pytest.TempPathFactory) -> list[SweepResult]:
+def sweep_cache(jumprope_tracks: dict, tmp_path_factory: pytest.TempPathFactory) -> Path:
     from station.pose.track import save_track
 
     cache = tmp_path_factory.mktemp("sweep")
-    chosen = [ORIGINAL, TRANSFORMS["title"], TRANSFORMS["every2"], TRANSFORMS["fast15"]]
-    for transform in chosen:
+    for transform in [ORIGINAL if name == "original" else TRANSFORMS[name] for name in CHOSEN]:
         for clip in CLIPS:
             save_track(transformed(jumprope_tracks[clip], transform), cache / transform.name
                        / f"{clip}.npz")  # fmt: skip
             (cache / transform.name / f"{clip}.json").write_text(
                 json.dumps({"jumper": {"how": "whole picture"}})
             )
+    return cache
+
+
+CHOSEN = ("original", "title", "every2", "fast15")
+
+
+@pytest.fixture(scope="module")
+def swept(sweep_cache: Path) -> list[SweepResult]:
     truths = [t for t in ground_truth() if t.clip in CLIPS]
-    results = sweep(truths, chosen, SHARED_DATA, cache, CONFIG, cached_only=True)
-    return add_posture(results, cache, CONFIG)
+    chosen = [ORIGINAL if name == "original" else TRANSFORMS[name] for name in CHOSEN]
+    results = sweep(truths, chosen, SHARED_DATA, sweep_cache, CONFIG, cached_only=True)
+    return add_posture(results, sweep_cache, CONFIG)
 
 
 def ground_truth() -> list[ClipTruth]:
@@ -154,3 +168,52 @@ def test_class4_and_class6_hold_on_transformed_timelines(jumprope_tracks: dict, 
     arms = verdicts(transformed(jumprope_tracks["speed_hiro_1"], transform), transform)
     assert [arms["arms"][s] for s in range(2, 11)] == ["fault"] * 9, arms["arms"]
     assert arms["arms"][1] == "fault" or name == "fast15"  # 1.15 s of the clip to settle
+
+
+@pytest.mark.data
+def test_levels_are_chosen_on_every_labelled_original_whichever_clips_are_swept(
+    sweep_cache: Path, swept: list[SweepResult]
+) -> None:
+    """`--clips A` scores A at the levels a full run gives it: they are chosen on the
+    originals of every other labelled clip in the cache, not only the ones swept."""
+    originals = labelled_originals(sweep_cache, CONFIG)
+    assert sorted(run.clip for run in originals) == sorted(CLIPS)
+    for clip in CLIPS:
+        alone = add_posture([r for r in swept if r.clip == clip], sweep_cache, CONFIG)
+        assert [r.posture for r in alone] == [r.posture for r in swept if r.clip == clip]
+        levels = held_out_levels(originals, clip)
+        others = [run for run in originals if run.clip != clip]
+        assert levels == held_out_levels(others, clip)  # the clip itself never counts
+    # three clips cannot outvote the shipped levels (a sign-flip p of 1/8 at best)
+    assert "shoulders ×1 (×1 in 3)" in level_summary(originals)
+
+
+@pytest.mark.data
+def test_a_labelled_clip_without_a_count_joins_the_posture_part(
+    sweep_cache: Path, swept: list[SweepResult], tmp_path: Path
+) -> None:
+    """nogt_hb_alternating_04 has labels but no count: real inference through the analyze
+    path (jumper search, crop, pose) gives a posture-only row, scored against its labels and
+    left out of the count columns."""
+    truths = ground_truth()
+    assert "nogt_hb_alternating_04" in posture_only_clips(truths)
+    assert not set(posture_only_clips(truths)) & {t.clip for t in truths}
+    assert run_posture_only("nogt_hb_alternating_04", ORIGINAL, SHARED_DATA, tmp_path, CONFIG,
+                            cached_only=True) is None  # fmt: skip
+    row = run_posture_only(
+        "nogt_hb_alternating_04", ORIGINAL, SHARED_DATA, tmp_path, CONFIG, cached_only=False
+    )
+    assert row is not None and row.posture_only
+    for f in (sweep_cache / "original").iterdir():  # the nine clips' originals beside it
+        (tmp_path / "original" / f.name).write_bytes(f.read_bytes())
+    [scored] = add_posture([row], tmp_path, CONFIG)
+    assert scored.posture is not None
+    for light in LIGHTS:  # 5 labelled seconds, upright jumping: ok, as on full-picture tracks
+        assert scored.posture.out_of_sample[light].total == 5, light
+        assert scored.posture.out_of_sample[light].agree >= 4, (light, scored.posture)
+    rows = [r for r in swept if r.transform == "original"] + [scored]
+    table = sweep_table(rows)
+    line = next(x for x in table.splitlines() if x.startswith("| original |"))
+    counted = [r for r in rows if not r.posture_only]
+    assert line.startswith(f"| original | {len(counted)} + 1 | {sum(r.truth for r in counted)} |")
+    assert "| nogt_hb_alternating_04 | – | – | – |" in pair_table(rows)

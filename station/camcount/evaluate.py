@@ -1,6 +1,7 @@
 """Camera-only counting accuracy on the hand-marked jump-rope clips, out of sample.
 
     python -m station.camcount.evaluate [--data DIR] [--tracks DIR] [--save-tracks DIR]
+    python -m station.camcount.evaluate --tracks DIR --sweep-cache CACHE   # LOO with the pairs
     python -m station.camcount.evaluate --sweep [--cache DIR] [--clips A,B] [--transforms X,Y]
 
 For every clip in DIR/jumprope/ground_truth.csv: pose inference over the video (or, with
@@ -18,6 +19,10 @@ the out-of-sample acceptance limits (summed |error| ≤ 2 % of the summed truth,
 more than 5 %, at the own rate and every 2nd frame) are not met; 8 frames/s and the live drops
 are stated, and the live drops are also summarised over several seeded draws.
 
+With ``--sweep-cache CACHE`` the leave-one-out also trains and scores on every transformed
+pair a ``--sweep`` left in CACHE: a fold leaves out a clip *and all its pairs*, chooses on the
+other clips' tracks and pairs, and scores the held-out clip's tracks and pairs.
+
 ``--sweep`` runs real inference (``station analyze``'s own path: jumper search, crop, pose,
 counter) on transformed copies of the clips (station.camcount.transforms) written to the cache
 folder, and prints each transformation's count error and posture agreement (see
@@ -30,7 +35,7 @@ import argparse
 import csv
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -234,11 +239,15 @@ def candidate_params(base: CounterParams = DEFAULT_PARAMS) -> list[CounterParams
 
 @dataclass(frozen=True)
 class LeaveOneOut:
-    """Per sampling: out-of-sample and in-sample (defaults) results per clip."""
+    """Per sampling: out-of-sample and in-sample (defaults) results per clip; with sweep
+    pairs, the same for every pair."""
 
     out_of_sample: dict[str, list[ClipResult]]
     in_sample: dict[str, list[ClipResult]]
     chosen: list[dict[str, float]]  # per held-out clip: the parameters that differ from default
+    pairs: list[SweepPair] = field(default_factory=list)
+    pairs_out_of_sample: list[ClipResult] = field(default_factory=list)
+    pairs_in_sample: list[ClipResult] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -252,9 +261,13 @@ def leave_one_out(
     tracks: Sequence[LandmarkTrack],
     samplings: Sequence[str] = tuple(SAMPLINGS),
     training: Sequence[str] = TRAINING_SAMPLINGS,
+    pairs: Sequence[SweepPair] = (),
+    candidates: Sequence[CounterParams] | None = None,
 ) -> LeaveOneOut:
-    """Choose the parameters on all clips but one, score that one; for every clip."""
-    candidates = candidate_params()
+    """Choose the parameters on all clips but one, score that one; for every clip. With
+    `pairs` (sweep pairs of the same clips), a fold also trains on the other clips' pairs
+    and scores the held-out clip's pairs: it leaves out the clip and all its pairs."""
+    candidates = list(candidate_params() if candidates is None else candidates)
     sampled = {
         s: [SAMPLINGS[s](tr, k) for k, tr in enumerate(tracks)] for s in {*samplings, *training}
     }
@@ -266,22 +279,83 @@ def leave_one_out(
         }
         for params in candidates
     ]
-    out: dict[str, list[ClipResult]] = {s: [] for s in samplings}
-    chosen: list[dict[str, float]] = []
-    for k in range(len(truths)):
+    pair_results = [[score_pair(pair, params) for pair in pairs] for params in candidates]
+    errors = [
+        [(r.truth.clip, r.error) for s in training for r in results[c][s]]
+        + [(r.truth.clip, r.error) for r in pair_results[c]]
+        for c in range(len(candidates))
+    ]
+    chosen = choose_per_fold(errors, [t.clip for t in truths])
+    fold = {t.clip: best for t, best in zip(truths, chosen, strict=True)}
+    out = {s: [results[fold[t.clip]][s][k] for k, t in enumerate(truths)] for s in samplings}
+    return LeaveOneOut(
+        out,
+        {s: results[0][s] for s in samplings},
+        [_differences(candidates[best]) for best in chosen],
+        list(pairs),
+        [pair_results[fold.get(pair.truth.clip, 0)][i] for i, pair in enumerate(pairs)],
+        pair_results[0] if pairs else [],
+    )
 
-        def training_error(c: int, k: int = k) -> float:
-            return sum(
-                abs(r.error) for s in training for j, r in enumerate(results[c][s]) if j != k
-            )
 
-        best = min(range(len(candidates)), key=training_error)
-        if training_error(best) > training_error(0) - MIN_GAIN:
-            best = 0  # not clearly better than the defaults on the other clips
-        for s in samplings:
-            out[s].append(results[best][s][k])
-        chosen.append(_differences(candidates[best]))
-    return LeaveOneOut(out, {s: results[0][s] for s in samplings}, chosen)
+@dataclass(frozen=True)
+class SweepPair:
+    """One transformed clip's real track from a --sweep cache (the analyze path's inference on
+    the transformed video) and its annotated window on the transformed timeline."""
+
+    transform: str
+    truth: ClipTruth
+    track: LandmarkTrack
+    window: tuple[float, float]
+
+
+def load_sweep_pairs(truths: Sequence[ClipTruth], cache: Path) -> list[SweepPair]:
+    """Every pair `--sweep` left in `cache` (<transformation>/<clip>.npz with its .json),
+    the untransformed `original` too, in the sweep's order."""
+    from station.camcount.sweep import all_transforms, track_path, truth_window
+
+    pairs = []
+    for name, transform in all_transforms().items():
+        for truth in truths:
+            path = track_path(cache, name, truth.clip)
+            if path.is_file() and path.with_suffix(".json").is_file():
+                window = truth_window(truth, transform)
+                pairs.append(SweepPair(name, truth, load_track(path), window))
+    return pairs
+
+
+def score_pair(pair: SweepPair, params: CounterParams = DEFAULT_PARAMS) -> ClipResult:
+    """The counter on a pair's track, counted inside its window (times from its first frame,
+    as `station analyze` reports them)."""
+    from station.camcount.counter import CameraJumpCounter
+
+    counter = CameraJumpCounter(params)
+    for frame in pair.track.frames():
+        counter.update(frame)
+    counter.finish()
+    lo, hi = pair.window
+    origin = float(pair.track.t[0]) if len(pair.track) else 0.0
+    inside = [j for j in counter.jumps if lo <= j.t - origin <= hi]
+    return ClipResult(pair.truth, len(inside), sum(1 for j in inside if j.double))
+
+
+def choose_per_fold(errors: Sequence[Sequence[tuple[str, int]]], clips: Sequence[str]) -> list[int]:
+    """Per held-out clip, the candidate with the least summed |error| over every scored item
+    (a sampling of a clip's track, a sweep pair) that does not belong to that clip: a fold
+    leaves out the clip and all its transformed pairs. errors[c] lists (clip, error) for
+    candidate c, in the same order for every candidate; candidate 0 is the defaults, kept
+    unless another is better by MIN_GAIN."""
+
+    def training_error(c: int, held_out: str) -> int:
+        return sum(abs(e) for clip, e in errors[c] if clip != held_out)
+
+    chosen = []
+    for clip in clips:
+        best = min(range(len(errors)), key=lambda c: training_error(c, clip))
+        if training_error(best, clip) > training_error(0, clip) - MIN_GAIN:
+            best = 0
+        chosen.append(best)
+    return chosen
 
 
 LIVE_SEEDS = 8
@@ -347,6 +421,28 @@ def loo_report(truths: Sequence[ClipTruth], loo: LeaveOneOut) -> str:
                 f"{100 * MAX_TOTAL_ERROR:.0f} %), worst clip {100 * worst:.1f} % (limit "
                 f"{100 * MAX_CLIP_ERROR:.0f} %): {verdict}"
             )
+    if loo.pairs:
+        lines += ["", pairs_report(loo)]
+    return "\n".join(lines)
+
+
+def pairs_report(loo: LeaveOneOut) -> str:
+    """Per transformation: the held-out clips' pairs scored with their fold's choice, and
+    with the defaults (in sample)."""
+    lines = [
+        "| transformation | clips | truth | out of sample: summed % (worst clip) | in sample |",
+        "|---|---:|---:|---|---|",
+    ]
+    for name in dict.fromkeys(pair.transform for pair in loo.pairs):
+        rows = [i for i, pair in enumerate(loo.pairs) if pair.transform == name]
+        cells = []
+        for res in (loo.pairs_out_of_sample, loo.pairs_in_sample):
+            picked = [res[i] for i in rows]
+            total, _worst, _ok = summarize(picked)
+            w = max(picked, key=lambda r: r.relative_error)
+            cells.append(f"{100 * total:.2f} ({w.truth.clip} {w.error:+d})")
+        truth = sum(loo.pairs[i].truth.count for i in rows)
+        lines.append(f"| {name} | {len(rows)} | {truth} | {cells[0]} | {cells[1]} |")
     return "\n".join(lines)
 
 
@@ -363,6 +459,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=Path,
         default=Path("/tmp/station-sweep"),
         help="where --sweep writes the transformed clips and their tracks (not the repo)",
+    )
+    parser.add_argument(
+        "--sweep-cache",
+        type=Path,
+        help="leave one clip out over the tracks AND every sweep pair cached here by --sweep: "
+        "a fold leaves out a clip and all its transformed pairs (no inference)",
     )
     parser.add_argument("--clips", help="--sweep only these clips (comma-separated)")
     parser.add_argument(
@@ -394,7 +496,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     tracks = [track_for(t, args.data, args.tracks, args.save_tracks) for t in truths]
     print(markdown_table([score_clip(t, tr) for t, tr in zip(truths, tracks, strict=True)]))
     print()
-    loo = leave_one_out(truths, tracks)
+    pairs = load_sweep_pairs(truths, args.sweep_cache) if args.sweep_cache else []
+    loo = leave_one_out(truths, tracks, pairs=pairs)
     print(loo_report(truths, loo))
     print()
     print(live_drops_report(truths, tracks))

@@ -112,7 +112,9 @@ def test_health_and_multi_point_calibration_on_the_mat_page(running: tuple[Path,
     # one zone (scale 1 N/count before) read twice while the member stood, for 300 and 600 N:
     # the linear model's least squares through zero, from the readings the page showed
     expected = (300 * read_n[0] + 600 * read_n[1]) / (read_n[0] ** 2 + read_n[1] ** 2)
-    assert 1.0 < expected < 1.6  # half an 80 kg member (~390 N), give or take the sway
+    # each reading is the left zone's share of the member, whatever the sway's phase at the
+    # moment it was read (a loaded machine reads it later in the sway): neither foot alone
+    assert all(0.2 * weight_n < r < 0.8 * weight_n for r in read_n), (read_n, weight_n)
     assert saved["scale_n_per_count"][0] == pytest.approx(expected, rel=0.01)
     assert saved["scale_n_per_count"][1] == 1.0
     assert site.read_text().startswith("# the gym's mat")

@@ -117,7 +117,8 @@ TILT_DEG = 8.0  # a phone propped up slightly crooked
 DIM_GAMMA, DIM_GAIN, DIM_FLOOR, DIM_NOISE = 1.6, 0.45, 12.0, 7.0  # a dim gym, pushed ISO
 PORTRAIT = 9 / 16  # width / height of a phone held upright
 WIDE_ZOOM = 0.5  # the jumper at half the size, in a wider shot
-FEET_CUT = 0.15  # share of the picture cut off at the bottom
+FEET_CUT = 0.15  # share of the picture cut off at the bottom: the feet of 2 clips of 9
+NO_FEET_CUT = 1 / 3  # … and a third: every clip's feet (median 0.70–0.89 of the height)
 
 
 def _mirror(img: Picture, _ctx: dict[str, Any]) -> Picture:
@@ -190,11 +191,14 @@ def _wide(img: Picture, ctx: dict[str, Any]) -> Picture:
     return canvas
 
 
-def _feet_cut(img: Picture, _ctx: dict[str, Any]) -> Picture:
-    """The bottom FEET_CUT of the picture cut off (a camera aimed too high: no feet)."""
-    h = img.shape[0]
-    keep = h - round(FEET_CUT * h / 2) * 2
-    return np.ascontiguousarray(img[:keep])
+def _cut_bottom(share: float) -> Callable[[Picture, dict[str, Any]], Picture]:
+    """The bottom `share` of the picture cut off (a camera aimed too high: no feet)."""
+
+    def cut(img: Picture, _ctx: dict[str, Any]) -> Picture:
+        h = img.shape[0]
+        return np.ascontiguousarray(img[: h - round(share * h / 2) * 2])
+
+    return cut
 
 
 TRANSFORMS: dict[str, Transform] = {
@@ -222,8 +226,9 @@ TRANSFORMS: dict[str, Transform] = {
         Transform("portrait", "a 9:16 portrait phone video, on the jumper", reframe=_portrait),
         Transform("wide", f"a wide shot: the picture at x{WIDE_ZOOM:g} on a wall", reframe=_wide),
         Transform(
-            "feetcut", f"the bottom {100 * FEET_CUT:g} % cut off (no feet)", reframe=_feet_cut
+            "feetcut", f"the bottom {100 * FEET_CUT:g} % cut off", reframe=_cut_bottom(FEET_CUT)
         ),
+        Transform("nofeet", "the bottom third cut off (no feet)", reframe=_cut_bottom(NO_FEET_CUT)),
     )
 }
 

@@ -11,9 +11,16 @@ import pytest
 
 from station.camcount.evaluate import ClipTruth
 from station.camcount.sweep import truth_window
-from station.camcount.transforms import FEET_CUT, PORTRAIT, TRANSFORMS, WIDE_ZOOM, write_variant
+from station.camcount.transforms import (
+    FEET_CUT,
+    NO_FEET_CUT,
+    PORTRAIT,
+    TRANSFORMS,
+    WIDE_ZOOM,
+    write_variant,
+)
 
-STRESS = ("mirror", "tilt8", "dim", "blur", "portrait", "wide", "feetcut")
+STRESS = ("mirror", "tilt8", "dim", "blur", "portrait", "wide", "feetcut", "nofeet")
 
 
 def source(tmp_path: Path, n: int = 20) -> Path:
@@ -65,6 +72,7 @@ def test_what_each_does_to_the_picture(tmp_path: Path) -> None:
     assert first["portrait"].shape[:2] == (240, round(240 * PORTRAIT / 2) * 2)
     assert first["feetcut"].shape[:2] == (240 - round(FEET_CUT * 240 / 2) * 2, 320)
     assert first["feetcut"][-3:].mean() < 200  # the white bar is gone
+    assert first["nofeet"].shape[:2] == (240 - round(NO_FEET_CUT * 240 / 2) * 2, 320)
     wide = first["wide"]
     assert wide.shape[:2] == (240, 320) and wide[10, 10].max() < 200  # the wall, not the bar
     assert wide[int(120 + 115 * WIDE_ZOOM), 160].min() > 200  # the bar, shrunk to the middle

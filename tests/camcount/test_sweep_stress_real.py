@@ -22,3 +22,5 @@ def test_jumper_kept_when_the_feet_are_cut_off(shared_data: Path, tmp_path: Path
     result = analyze(clip, load_config(), workers=1)
     assert result.jumper["how"] == "auto"
     assert result.pose_frames >= 0.9 * result.frames, (result.pose_frames, result.frames)
+    # … and the count is flagged: the counter reads the feet, which are out of the picture.
+    assert result.counting["trusted"] is False and result.counting["feet_in_picture"] < 0.1

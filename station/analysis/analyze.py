@@ -19,7 +19,7 @@ import numpy as np
 
 from station.camcount.counter import CameraJump, CameraJumpCounter
 from station.config.loader import Config
-from station.events import FAULTS, NUM_LANDMARKS, PoseFrame
+from station.events import FAULTS, LANDMARK, NUM_LANDMARKS, PoseFrame
 from station.pose.find_jumper import WHOLE_PICTURE, JumperSearch, find_jumper
 from station.pose.jumper import JumperPicker, anchor_point
 from station.pose.track import LandmarkTrack, load_track, save_track
@@ -28,6 +28,16 @@ from station.posture.placement import guess_placement
 
 Progress = Callable[[int, int], None]
 TRACK_SUFFIXES = (".npz",)
+FOOT = [
+    LANDMARK[f"{side}_{part}"]
+    for side in ("left", "right")
+    for part in ("ankle", "heel", "foot_index")
+]
+# The camera counter reads the feet (bounce: the lowest foot; alternation: left minus right).
+# With both feet out of the picture in most frames with a pose (a camera aimed too high) the
+# model only guesses where they are, and the count came out about half the truth on 7 of 9
+# clips (docs/counting.md "Stress beyond the sweep", `nofeet`): the count is then not trusted.
+MIN_FEET_IN_PICTURE = 0.5
 
 
 class AnalysisError(RuntimeError):
@@ -50,6 +60,7 @@ class Analysis:
     placement: str = ""  # the camera placement the posture lights were judged for
     jumper: dict[str, Any] = field(default_factory=dict)  # where the jumper was looked for
     baseline: dict[str, Any] = field(default_factory=lambda: {"source": "population"})
+    counting: dict[str, Any] = field(default_factory=dict)  # can the count be trusted?
 
     @property
     def cadence_per_min(self) -> float:
@@ -73,6 +84,7 @@ class Analysis:
             "faults": self.faults,
             "jumper": self.jumper,
             "baseline": self.baseline,
+            "counting": self.counting,
             "timing": {
                 "inference_ms_per_frame": None
                 if self.inference_s is None
@@ -117,6 +129,35 @@ class PostureAdapter:
         if not self.judged:
             return unknown_faults(duration_s)
         return dict(faults_json(summarise(self.judged, end_t=t0 + duration_s, t0=t0)))
+
+
+def feet_in_picture(frames: Sequence[PoseFrame], min_visibility: float) -> float | None:
+    """Share of the frames with a pose whose feet (both ankles, heels and toes) are inside the
+    picture and visible; None without a pose."""
+    shares = []
+    for frame in frames:
+        if frame.lm is None:
+            continue
+        feet = np.asarray(frame.lm, dtype=np.float64)[FOOT]
+        with np.errstate(invalid="ignore"):
+            inside = (feet[:, :2] >= 0.0) & (feet[:, :2] <= 1.0)
+            shares.append(bool(inside.all() and (feet[:, 3] >= min_visibility).all()))
+    return float(np.mean(shares)) if shares else None
+
+
+def counting_trust(frames: Sequence[PoseFrame], min_visibility: float) -> dict[str, Any]:
+    """{"feet_in_picture": share or None, "trusted": bool, "why": reason when not}."""
+    share = feet_in_picture(frames, min_visibility)
+    if share is None:
+        return {"feet_in_picture": None, "trusted": False, "why": "no pose in any frame"}
+    out: dict[str, Any] = {"feet_in_picture": round(share, 3), "trusted": True}
+    if share < MIN_FEET_IN_PICTURE:
+        out["trusted"] = False
+        out["why"] = (
+            f"the feet are out of the picture (or hidden) in {100 * (1 - share):.0f} % of the "
+            "frames with a pose; the camera counter needs them, so the count is a guess"
+        )
+    return out
 
 
 def pick_placement(requested: str, frames: list[PoseFrame], config: Config) -> str:
@@ -246,6 +287,7 @@ def analyze(
         raise AnalysisError(f"{path}: no frames")
 
     counter = CameraJumpCounter()
+    analysis.counting = counting_trust(frames, float(config["pose"]["min_visibility"]))
     analysis.placement = pick_placement(placement, frames, config)
     posture = PostureAdapter(config, analysis.placement, frames, baseline)
     analysis.baseline = posture.baseline.as_json()

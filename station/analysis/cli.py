@@ -97,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
         f"{data['pose_frames']} with a pose, {data['duration_s']} s"
     )
     print(f"jumps: {data['jumps']} (cadence {data['cadence_per_min']}/min)")
+    if not data["counting"]["trusted"]:
+        print(f"  count not trusted: {data['counting']['why']}")
     print(f"posture judged for a {result.placement} camera")
     jumper = data["jumper"]
     print(f"jumper looked for in {jumper['roi']} ({jumper['how']})")

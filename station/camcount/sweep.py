@@ -124,7 +124,7 @@ def variant(truth: ClipTruth, transform: Transform, data: Path, cache: Path) -> 
         return src
     ctx: dict[str, Any] = {}
     out = cache / transform.name / f"{truth.clip}.mp4"
-    if transform.name == "bystander" and not out.is_file():
+    if transform.name in ("bystander", "portrait") and not out.is_file():
         import cv2
 
         from station.pose.find_jumper import find_jumper
@@ -133,7 +133,9 @@ def variant(truth: ClipTruth, transform: Transform, data: Path, cache: Path) -> 
         w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
         cap.release()
         roi = find_jumper(src).roi
+        # The bystander stands away from the jumper; a portrait frame is held on them.
         ctx["bystander"] = bystander_patch(data, w, h, 0.5 * (roi[0] + roi[2]))
+        ctx["centre_x"] = 0.5 * (roi[0] + roi[2])
     return write_variant(src, out, transform, ctx)
 
 

@@ -33,6 +33,9 @@ class Transform:
     height: int | None = None  # rescale to this many pixels high
     paint: Callable[[Picture, dict[str, Any]], Picture] | None = None
     title_card_s: float = 0.0
+    # Changes the picture's size or framing (a crop, a zoom-out), before `height` and `paint`;
+    # every frame of a clip must come out the same size.
+    reframe: Callable[[Picture, dict[str, Any]], Picture] | None = None
 
     @property
     def time_scale(self) -> float:
@@ -109,6 +112,95 @@ def _bystander(img: Picture, ctx: dict[str, Any]) -> Picture:
     return img
 
 
+# -- footage we have not seen (docs/counting.md "Stress beyond the sweep") --------------------
+TILT_DEG = 8.0  # a phone propped up slightly crooked
+DIM_GAMMA, DIM_GAIN, DIM_FLOOR, DIM_NOISE = 1.6, 0.45, 12.0, 7.0  # a dim gym, pushed ISO
+PORTRAIT = 9 / 16  # width / height of a phone held upright
+WIDE_ZOOM = 0.5  # the jumper at half the size, in a wider shot
+FEET_CUT = 0.15  # share of the picture cut off at the bottom: the feet of 2 clips of 9
+NO_FEET_CUT = 1 / 3  # … and a third: every clip's feet (median 0.70–0.89 of the height)
+
+
+def _mirror(img: Picture, _ctx: dict[str, Any]) -> Picture:
+    """Left and right swapped (a front camera's selfie view)."""
+    import cv2
+
+    return np.asarray(cv2.flip(img, 1), dtype=np.uint8)
+
+
+def _tilt(img: Picture, _ctx: dict[str, Any]) -> Picture:
+    """Turned TILT_DEG about the centre (a camera propped up crooked); black corners."""
+    import cv2
+
+    h, w = img.shape[:2]
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), TILT_DEG, 1.0)
+    return np.asarray(cv2.warpAffine(img, turn, (w, h), borderValue=(0, 0, 0)), dtype=np.uint8)
+
+
+def _dim(img: Picture, ctx: dict[str, Any]) -> Picture:
+    """Dim, flat gym lighting: darker mid-tones (gamma), contrast squeezed into a narrow
+    band above a raised black level, and the sensor noise a phone adds when it pushes the
+    gain (Gaussian, new every frame, seeded so the clip is the same every time)."""
+    lut = ctx.get("dim_lut")
+    if lut is None:
+        x = np.arange(256, dtype=np.float64) / 255.0
+        lut = DIM_FLOOR + 255.0 * DIM_GAIN * x**DIM_GAMMA
+        ctx["dim_lut"] = lut
+    rng = ctx.setdefault("dim_rng", np.random.default_rng(11))
+    noisy = lut[img] + rng.normal(0.0, DIM_NOISE, img.shape)
+    return np.clip(noisy, 0, 255).astype(np.uint8)
+
+
+def _blur(img: Picture, ctx: dict[str, Any]) -> Picture:
+    """Motion blur of a long exposure (a phone in dim light exposes the whole 1/30 s): each
+    picture is the mean of this frame and the one before, so limbs and rope smear."""
+    previous = ctx.get("blur_previous")
+    ctx["blur_previous"] = img.copy()
+    if previous is None or previous.shape != img.shape:
+        return img
+    mean = (img.astype(np.uint16) + previous.astype(np.uint16) + 1) // 2
+    return mean.astype(np.uint8)
+
+
+def _portrait(img: Picture, ctx: dict[str, Any]) -> Picture:
+    """A phone held upright: a 9:16 slice of the picture, full height, centred on the jumper
+    (ctx['centre_x'], a fraction of the width, as whoever films keeps them in the middle;
+    the picture's centre without it). A picture already that narrow is kept."""
+    h, w = img.shape[:2]
+    cw = min(w, round(h * PORTRAIT / 2) * 2)
+    centre = float(ctx.get("centre_x", 0.5)) * w
+    x0 = int(np.clip(round(centre - cw / 2), 0, w - cw))
+    return np.ascontiguousarray(img[:, x0 : x0 + cw])
+
+
+def _wide(img: Picture, ctx: dict[str, Any]) -> Picture:
+    """A wider shot: the picture shrunk to WIDE_ZOOM of its size in the middle of a plain
+    wall (the first frame's mean colour), so the jumper is small."""
+    import cv2
+
+    h, w = img.shape[:2]
+    small = cv2.resize(
+        img, (round(w * WIDE_ZOOM), round(h * WIDE_ZOOM)), interpolation=cv2.INTER_AREA
+    )
+    colour = ctx.setdefault("wide_colour", img.reshape(-1, 3).mean(axis=0).astype(np.uint8))
+    canvas = np.empty_like(img)
+    canvas[:] = colour
+    sh, sw = small.shape[:2]
+    y0, x0 = (h - sh) // 2, (w - sw) // 2
+    canvas[y0 : y0 + sh, x0 : x0 + sw] = small
+    return canvas
+
+
+def _cut_bottom(share: float) -> Callable[[Picture, dict[str, Any]], Picture]:
+    """The bottom `share` of the picture cut off (a camera aimed too high: no feet)."""
+
+    def cut(img: Picture, _ctx: dict[str, Any]) -> Picture:
+        h = img.shape[0]
+        return np.ascontiguousarray(img[: h - round(share * h / 2) * 2])
+
+    return cut
+
+
 TRANSFORMS: dict[str, Transform] = {
     t.name: t
     for t in (
@@ -127,6 +219,16 @@ TRANSFORMS: dict[str, Transform] = {
             paint=_vignette,
             title_card_s=TITLE_CARD_S,
         ),
+        Transform("mirror", "mirrored left to right (a selfie camera)", paint=_mirror),
+        Transform("tilt8", f"the camera tilted {TILT_DEG:g} degrees", paint=_tilt),
+        Transform("dim", "dim, low-contrast gym lighting with sensor noise", paint=_dim),
+        Transform("blur", "motion blur of a 1/30 s exposure (two frames blended)", paint=_blur),
+        Transform("portrait", "a 9:16 portrait phone video, on the jumper", reframe=_portrait),
+        Transform("wide", f"a wide shot: the picture at x{WIDE_ZOOM:g} on a wall", reframe=_wide),
+        Transform(
+            "feetcut", f"the bottom {100 * FEET_CUT:g} % cut off", reframe=_cut_bottom(FEET_CUT)
+        ),
+        Transform("nofeet", "the bottom third cut off (no feet)", reframe=_cut_bottom(NO_FEET_CUT)),
     )
 }
 
@@ -162,15 +264,11 @@ def write_variant(
     if not cap.isOpened():
         raise FileNotFoundError(f"{src}: cannot open")
     fps = float(cap.get(cv2.CAP_PROP_FPS))
-    w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-    if transform.height is not None:
-        w, h = round(w * transform.height / h / 2) * 2, transform.height
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.stem + ".part" + out.suffix)
     out_fps = fps * transform.fps_factor
-    writer = cv2.VideoWriter(str(partial), cv2.VideoWriter.fourcc(*"mp4v"), out_fps, (w, h))
-    for _ in range(round(transform.title_card_s * out_fps)):
-        writer.write(title_card(w, h))
+    writer: Any = None
+    size = (0, 0)
     i = 0
     while True:
         ok, read = cap.read()
@@ -178,13 +276,31 @@ def write_variant(
             break
         if transform.keeps(i):
             img: Picture = np.asarray(read, dtype=np.uint8)
-            if img.shape[:2] != (h, w):
-                img = np.asarray(cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA), np.uint8)
+            if transform.reframe is not None:
+                img = transform.reframe(img, ctx)
+            if writer is None:
+                size = _output_size(img.shape[1], img.shape[0], transform)
+                writer = cv2.VideoWriter(
+                    str(partial), cv2.VideoWriter.fourcc(*"mp4v"), out_fps, size
+                )
+                for _ in range(round(transform.title_card_s * out_fps)):
+                    writer.write(title_card(*size))
+            if (img.shape[1], img.shape[0]) != size:
+                img = np.asarray(cv2.resize(img, size, interpolation=cv2.INTER_AREA), np.uint8)
             if transform.paint is not None:
                 img = transform.paint(img, ctx)
             writer.write(img)
         i += 1
     cap.release()
+    if writer is None:
+        raise FileNotFoundError(f"{src}: no frames")
     writer.release()
     partial.replace(out)
     return out
+
+
+def _output_size(width: int, height: int, transform: Transform) -> tuple[int, int]:
+    """(width, height) written: `transform.height` high when given, the width kept even."""
+    if transform.height is None:
+        return width, height
+    return round(width * transform.height / height / 2) * 2, transform.height

@@ -22,16 +22,26 @@ HIPS = [LANDMARK["left_hip"], LANDMARK["right_hip"]]
 FULL_FRAME = (0.0, 0.0, 1.0, 1.0)
 
 
+FEET_EDGE = 0.01  # a foot this far past the picture's edge (× its size) is out of it
+
+
 def anchor_point(
     lm: NDArray[np.float64], min_visibility: float = 0.3
 ) -> NDArray[np.float64] | None:
-    """Where a person stands in the image: mean of the visible feet, else of the hips."""
-    if not np.isfinite(lm[:, :2]).all():
-        finite = np.isfinite(lm[:, :2]).all(axis=1)
-    else:
-        finite = np.ones(lm.shape[0], dtype=bool)
-    for group in (FEET, HIPS):
-        idx = [i for i in group if finite[i] and lm[i, 3] >= min_visibility]
+    """Where a person stands in the image: mean of the visible feet, else of the hips.
+
+    Feet outside the picture (a camera aimed too high) do not count even when the model
+    calls them visible: it extrapolates them below the edge, and an anchor below the edge
+    lies outside any region of the picture, so the jumper would be dropped."""
+    finite = np.isfinite(lm[:, :2]).all(axis=1)
+    with np.errstate(invalid="ignore"):
+        in_picture = ((lm[:, :2] >= -FEET_EDGE) & (lm[:, :2] <= 1 + FEET_EDGE)).all(axis=1)
+    for group, need_inside in ((FEET, True), (HIPS, False)):
+        idx = [
+            i
+            for i in group
+            if finite[i] and lm[i, 3] >= min_visibility and (in_picture[i] or not need_inside)
+        ]
         if idx:
             return np.asarray(lm[idx, :2].mean(axis=0), dtype=np.float64)
     return None

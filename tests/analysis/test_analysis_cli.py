@@ -13,7 +13,7 @@ from station.cli import main
 
 FIELDS = {
     "input", "fps", "frames", "pose_frames", "duration_s", "jumps", "jump_times_s",
-    "cadence_per_min", "faults", "baseline", "timing", "jumper",
+    "cadence_per_min", "faults", "baseline", "timing", "jumper", "counting",
 }  # fmt: skip
 FAULT_FIELDS = {"fault_s", "warn_s", "unknown_s", "episodes"}
 
@@ -45,6 +45,7 @@ def test_video_json_annotate_and_track(
     assert data["timing"]["inference_ms_per_frame"] > 0
     assert set(data["jumper"]) == {"roi", "how"}
     assert data["jumper"]["how"] in {"auto", "whole picture"}
+    assert data["counting"]["trusted"] and data["counting"]["feet_in_picture"] > 0.8
 
     cap = cv2.VideoCapture(str(annotated))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 228

@@ -79,3 +79,16 @@ def test_tasks_backend_rejects_a_file_that_is_not_a_model(tmp_path) -> None:  # 
     bad.write_bytes(b"not a model")
     with pytest.raises(PoseModelMissing, match="not a usable pose landmarker model"):
         TasksPoseBackend(bad)
+
+
+def test_feet_below_the_picture_fall_back_to_the_hips() -> None:
+    """A camera aimed too high: the model extrapolates the feet below the picture's edge and
+    may still call them visible. The jumper (hips inside the region) is kept, not dropped."""
+    from station.pose.jumper import anchor_point
+
+    cut = person_at(0.5, y_feet=1.12)  # hips at 0.62
+    point = anchor_point(cut.lm)
+    assert point is not None and point[1] == pytest.approx(0.62)
+    picker = JumperPicker([0.3, 0.0, 0.7, 1.0])
+    assert picker.pick([cut]) is cut
+    assert picker.pick([person_at(0.5, y_feet=0.95)]) is not None  # feet inside: as before

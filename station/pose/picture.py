@@ -8,8 +8,9 @@ decoded for inference anyway, each sampled frame's brightest channel is compared
 :data:`BLACK_LEVEL` at a reduced size (:class:`BlackAccumulator`, a few hundred microseconds a
 frame); at the end :func:`static_black` keeps the regions that are
 
-- black in at least :data:`STATIC_SHARE` of the sampled frames (a title card or a flash may
-  light them briefly),
+- black without a break for at least :data:`MIN_RUN` of the sampled frames: a mask has no
+  reason to break, a title card in front (or a closing card) breaks it once, at one end;
+  a dark backdrop that the jumper's arms or rope cross breaks it again and again,
 - a fill, not a scene: on average (over its black frames) at most :data:`FILL_LEVEL` grey
   levels, and flat (mean step between neighbouring pixels of that average picture at most
   :data:`MAX_TEXTURE`).
@@ -47,7 +48,7 @@ from station.events import PoseFrame
 SAMPLE_WIDTH = 320  # pixels across (at most) of the pictures compared
 SAMPLE_EVERY = 4  # every this many frames is sampled (a static mask needs few)
 BLACK_LEVEL = 24  # brightest channel at most this (of 255): black in that frame
-STATIC_SHARE = 0.9  # black in at least this share of the sampled frames: a static mask …
+MIN_RUN = 0.5  # black without a break for at least this share of the sampled frames …
 FILL_LEVEL = 8.0  # … whose time-averaged brightness is at most this, on average …
 MAX_TEXTURE = 1.5  # … and whose mean step between neighbouring pixels is at most this
 MIN_REGION = 0.01  # share of the picture: smaller black regions are ignored
@@ -59,12 +60,16 @@ SHOULDERS, HIPS = (11, 12), (23, 24)
 
 
 class BlackAccumulator:
-    """Counts, per pixel of a reduced picture, the frames where it is black, and sums its
-    brightness in those frames. One per decoding thread; :meth:`merge` joins them."""
+    """Per pixel of a reduced picture: the frames where it is black, its brightness summed
+    over those frames, and its longest unbroken run of black frames. One per decoding thread
+    (each a contiguous stretch of the video); :meth:`merge` joins them in time order."""
 
     def __init__(self) -> None:
         self.black: NDArray[np.int32] | None = None
-        self.total: NDArray[np.int32] | None = None
+        self.total: NDArray[np.int32] | None = None  # 255 × 8 M samples fit
+        self.longest: NDArray[np.int32] | None = None  # longest run of black samples
+        self.run: NDArray[np.int32] | None = None  # the run up to the last sample
+        self.lead: NDArray[np.int32] | None = None  # the run from the first sample
         self.samples = 0
         self.width = 0
         self.height = 0
@@ -75,38 +80,72 @@ class BlackAccumulator:
         if index % SAMPLE_EVERY:
             return
         height, width = rgb.shape[:2]
-        if self.black is None:
+        if self.samples == 0:
             self.width, self.height = width, height
             self.step = max(1, math.ceil(width / SAMPLE_WIDTH))
         elif (width, height) != (self.width, self.height):
             return  # a stream changing size mid-way: keep the first size's statistics
         bright = brightest_channel(rgb, self.step)
-        if self.black is None or self.total is None:
-            self.black = np.zeros(bright.shape, dtype=np.int32)
-            self.total = np.zeros(bright.shape, dtype=np.int32)  # 255 × 8 M samples fit
         black = bright <= BLACK_LEVEL
+        if (
+            self.black is None
+            or self.total is None
+            or self.longest is None
+            or self.run is None
+            or self.lead is None
+        ):
+            self.black, self.total, self.longest, self.run, self.lead = (
+                np.zeros(bright.shape, dtype=np.int32) for _ in range(5)
+            )
+        unbroken = self.lead == self.samples  # black in every sample so far
         self.black += black
         self.total += np.where(black, bright, 0)  # a title card must not brighten the fill
+        self.run = (self.run + 1) * black
+        np.maximum(self.longest, self.run, out=self.longest)
+        self.lead += unbroken & black
         self.samples += 1
 
-    def merge(self, other: BlackAccumulator) -> None:
-        if other.black is None or other.total is None:
+    def merge(self, later: BlackAccumulator) -> None:
+        """Join the statistics of the stretch of video that follows this one."""
+        if (
+            later.black is None
+            or later.total is None
+            or later.longest is None
+            or later.run is None
+            or later.lead is None
+        ):
             return
-        if self.black is None or self.total is None:
-            self.black, self.total = other.black.copy(), other.total.copy()
-            self.width, self.height, self.step = other.width, other.height, other.step
-            self.samples = other.samples
-        elif other.black.shape == self.black.shape:
-            self.black += other.black
-            self.total += other.total
-            self.samples += other.samples
+        if (
+            self.black is None
+            or self.total is None
+            or self.longest is None
+            or self.run is None
+            or self.lead is None
+        ):
+            self.black, self.total = later.black.copy(), later.total.copy()
+            self.longest, self.run, self.lead = (
+                later.longest.copy(),
+                later.run.copy(),
+                later.lead.copy(),
+            )
+            self.width, self.height, self.step = later.width, later.height, later.step
+            self.samples = later.samples
+            return
+        if later.black.shape != self.black.shape:
+            return
+        self.longest = np.maximum(np.maximum(self.longest, later.longest), self.run + later.lead)
+        self.lead = np.where(self.lead == self.samples, self.lead + later.lead, self.lead)
+        self.run = np.where(later.run == later.samples, self.run + later.run, later.run)
+        self.black += later.black
+        self.total += later.total
+        self.samples += later.samples
 
     def mask(self) -> PictureMask:
-        if self.black is None or self.total is None or self.samples == 0:
+        if self.black is None or self.total is None or self.longest is None or not self.samples:
             return PictureMask.none()
-        share = self.black / self.samples
+        run_share = self.longest / self.samples
         mean = self.total / np.maximum(self.black, 1)
-        return PictureMask(static_black(share, mean), self.width, self.height, self.step)
+        return PictureMask(static_black(run_share, mean), self.width, self.height, self.step)
 
 
 def brightest_channel(rgb: NDArray[np.uint8], step: int) -> NDArray[np.uint8]:
@@ -120,15 +159,16 @@ def brightest_channel(rgb: NDArray[np.uint8], step: int) -> NDArray[np.uint8]:
     return np.asarray(cv2.max(cv2.max(red, green), blue), dtype=np.uint8)
 
 
-def static_black(black_share: NDArray[np.float64], mean: NDArray[np.float64]) -> NDArray[np.bool_]:
-    """The static black fill of a picture, from each pixel's share of black frames and its
-    mean brightness in those frames (both H×W); see the module's docstring."""
+def static_black(run_share: NDArray[np.float64], mean: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """The static black fill of a picture, from each pixel's longest unbroken run of black
+    frames (a share of the sampled frames) and its mean brightness in its black frames (both
+    H×W); see the module's docstring."""
     import cv2
 
-    h, w = black_share.shape
+    h, w = run_share.shape
     side = max(3, 2 * round(OPENING * min(h, w) / 2) + 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
-    static = (black_share >= STATIC_SHARE).astype(np.uint8)
+    static = (run_share >= MIN_RUN).astype(np.uint8)
     candidate = cv2.morphologyEx(static, cv2.MORPH_OPEN, kernel)
     # The step between neighbouring pixels of the averaged picture: ~0 on a fill.
     mean32 = mean.astype(np.float32)

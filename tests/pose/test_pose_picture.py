@@ -85,9 +85,39 @@ def test_a_title_card_does_not_hide_the_bars() -> None:
     frames = scene()
     for img in frames:
         img[:, :48] = 0
-    for img in frames[:3]:  # a bright title card over the whole picture
+    for img in frames[: N // 3]:  # a bright title card over the whole picture, a third long
         img[:] = 200
     assert found(frames).masked_fraction == pytest.approx(48 / W, abs=0.02)
+
+
+def test_where_the_jumper_keeps_crossing_a_black_backdrop_is_not_masked() -> None:
+    frames = scene()
+    for k, img in enumerate(frames):
+        img[:, :64] = 0  # a black backdrop at the side, flat, touching the border …
+        if k % 12 == 0:
+            img[100:140, :64] = 220  # … crossed by an arm or the rope now and then
+    mask = found(frames)
+    crossed, never = np.array([[32 / W, 120 / H]]), np.array([[32 / W, 30 / H]])
+    assert not mask.to_mask(crossed).any()
+    assert mask.to_mask(never).all()  # nothing was ever seen there: nothing to judge
+
+
+def test_threads_joined_in_time_order_see_the_same_runs() -> None:
+    frames = scene()
+    for k, img in enumerate(frames):
+        img[:, :64] = 0
+        if k in (8, 36):  # breaks the backdrop's run: longest 27 frames of 48
+            img[100:140, :64] = 220
+    whole = BlackAccumulator()
+    first, second = BlackAccumulator(), BlackAccumulator()
+    for i, img in enumerate(frames):
+        whole.add(img, i)
+        (first if i < 20 else second).add(img, i)
+    first.merge(second)
+    assert first.longest is not None and whole.longest is not None
+    np.testing.assert_array_equal(first.longest, whole.longest)
+    np.testing.assert_array_equal(first.black, whole.black)
+    assert first.mask().masked_fraction == whole.mask().masked_fraction > 0.15
 
 
 def test_dim_textured_background_is_not_a_mask() -> None:

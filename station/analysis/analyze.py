@@ -61,6 +61,8 @@ class Analysis:
     jumper: dict[str, Any] = field(default_factory=dict)  # where the jumper was looked for
     baseline: dict[str, Any] = field(default_factory=lambda: {"source": "population"})
     counting: dict[str, Any] = field(default_factory=dict)  # can the count be trusted?
+    # The picture's static black fill (bars, padding, a vignette); None for a track.
+    picture: dict[str, Any] = field(default_factory=lambda: {"masked_fraction": None})
 
     @property
     def cadence_per_min(self) -> float:
@@ -85,6 +87,7 @@ class Analysis:
             "jumper": self.jumper,
             "baseline": self.baseline,
             "counting": self.counting,
+            "picture": self.picture,
             "timing": {
                 "inference_ms_per_frame": None
                 if self.inference_s is None
@@ -189,7 +192,9 @@ def _infer(
     roi: Sequence[float] | None = None,
 ) -> list[PoseFrame]:
     """Real inference on every frame of the video (see station.pose.extract), on the part of
-    the picture where the jumper is."""
+    the picture where the jumper is. Landmarks on the picture's static black fill (bars,
+    padding, a vignette: station.pose.picture) come back with visibility 0: the model
+    guesses them, often pinned to the mask's edge with full visibility."""
     from station.camera.video import VideoError
     from station.pose.backends import PoseModelMissing, open_backend
     from station.pose.extract import infer_video
@@ -209,7 +214,9 @@ def _infer(
     analysis.fps = result.info.fps
     analysis.width, analysis.height = result.info.width, result.info.height
     analysis.inference_s = result.inference_s
-    return result.frames
+    mask = result.black.mask()
+    analysis.picture = mask.as_json()
+    return mask.hide(result.frames)
 
 
 def _inside(frames: list[PoseFrame], roi: Sequence[float]) -> list[PoseFrame]:

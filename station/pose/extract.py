@@ -29,6 +29,7 @@ from station.camera.video import VideoError, VideoInfo, VideoReader
 from station.events import PoseFrame
 from station.pose.backends import LegacyPoseBackend, PoseBackend
 from station.pose.jumper import FULL_FRAME, JumperPicker, detect_jumper
+from station.pose.picture import BlackAccumulator
 from station.pose.track import LandmarkTrack, save_track
 
 Progress = Callable[[int, int], None]
@@ -45,6 +46,8 @@ class VideoInference:
     frames: list[PoseFrame] = field(default_factory=list)
     inference_s: float = 0.0  # summed time inside the backends (all threads)
     wall_s: float = 0.0
+    # Which pixels stayed black (station.pose.picture), from the frames decoded anyway.
+    black: BlackAccumulator = field(default_factory=BlackAccumulator)
 
     @property
     def track(self) -> LandmarkTrack:
@@ -60,6 +63,7 @@ class _Segment:
     frames: list[PoseFrame] = field(default_factory=list)
     inference_s: float = 0.0
     error: BaseException | None = None
+    black: BlackAccumulator = field(default_factory=BlackAccumulator)
 
 
 def infer_video(
@@ -110,6 +114,7 @@ def infer_video(
             raise seg.error
         result.frames.extend(seg.frames)
         result.inference_s += seg.inference_s
+        result.black.merge(seg.black)
     if not result.frames:
         raise VideoError(f"{video}: no frame could be decoded (truncated or damaged)")
     result.wall_s = time.perf_counter() - started
@@ -148,6 +153,7 @@ def _run_segment(
                             inference_ms=1000.0 * spent,
                         )
                     )
+                    seg.black.add(rgb, i)
                     tick()
             except VideoError:
                 if not seg.frames and seg.start == 0:

@@ -13,7 +13,7 @@ from station.cli import main
 
 FIELDS = {
     "input", "fps", "frames", "pose_frames", "duration_s", "jumps", "jump_times_s",
-    "cadence_per_min", "faults", "baseline", "timing", "jumper", "counting",
+    "cadence_per_min", "faults", "baseline", "timing", "jumper", "counting", "picture",
 }  # fmt: skip
 FAULT_FIELDS = {"fault_s", "warn_s", "unknown_s", "episodes"}
 
@@ -46,6 +46,7 @@ def test_video_json_annotate_and_track(
     assert set(data["jumper"]) == {"roi", "how"}
     assert data["jumper"]["how"] in {"auto", "whole picture"}
     assert data["counting"]["trusted"] and data["counting"]["feet_in_picture"] > 0.8
+    assert data["picture"] == {"masked_fraction": 0.0}  # a beach: no black fill
 
     cap = cv2.VideoCapture(str(annotated))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 228
@@ -55,6 +56,7 @@ def test_video_json_annotate_and_track(
     again = run_json(capsys, str(track))
     assert again["jump_times_s"] == data["jump_times_s"]
     assert again["timing"]["inference_ms_per_frame"] is None
+    assert again["picture"] == {"masked_fraction": None}  # a track has no pixels
 
 
 def test_truncated_video_is_a_clear_error(

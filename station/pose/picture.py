@@ -59,17 +59,39 @@ FACE = range(0, 11)  # nose, eyes, ears, mouth (MediaPipe pose landmarks 0-10)
 SHOULDERS, HIPS = (11, 12), (23, 24)
 
 
+@dataclass
+class BlackRuns:
+    """Per pixel of a reduced picture, over a stretch of sampled frames: how many were black,
+    their brightness summed, the longest unbroken run of black ones, the run up to the last
+    sample and the run from the first."""
+
+    black: NDArray[np.int32]
+    total: NDArray[np.int32]  # 255 × 8 M samples fit
+    longest: NDArray[np.int32]
+    run: NDArray[np.int32]
+    lead: NDArray[np.int32]
+
+    @classmethod
+    def zeros(cls, shape: tuple[int, ...]) -> BlackRuns:
+        return cls(*(np.zeros(shape, dtype=np.int32) for _ in range(5)))
+
+    def copy(self) -> BlackRuns:
+        return BlackRuns(
+            self.black.copy(),
+            self.total.copy(),
+            self.longest.copy(),
+            self.run.copy(),
+            self.lead.copy(),
+        )
+
+
 class BlackAccumulator:
     """Per pixel of a reduced picture: the frames where it is black, its brightness summed
     over those frames, and its longest unbroken run of black frames. One per decoding thread
     (each a contiguous stretch of the video); :meth:`merge` joins them in time order."""
 
     def __init__(self) -> None:
-        self.black: NDArray[np.int32] | None = None
-        self.total: NDArray[np.int32] | None = None  # 255 × 8 M samples fit
-        self.longest: NDArray[np.int32] | None = None  # longest run of black samples
-        self.run: NDArray[np.int32] | None = None  # the run up to the last sample
-        self.lead: NDArray[np.int32] | None = None  # the run from the first sample
+        self.runs: BlackRuns | None = None  # from the first sampled frame on
         self.samples = 0
         self.width = 0
         self.height = 0
@@ -87,64 +109,41 @@ class BlackAccumulator:
             return  # a stream changing size mid-way: keep the first size's statistics
         bright = brightest_channel(rgb, self.step)
         black = bright <= BLACK_LEVEL
-        if (
-            self.black is None
-            or self.total is None
-            or self.longest is None
-            or self.run is None
-            or self.lead is None
-        ):
-            self.black, self.total, self.longest, self.run, self.lead = (
-                np.zeros(bright.shape, dtype=np.int32) for _ in range(5)
-            )
-        unbroken = self.lead == self.samples  # black in every sample so far
-        self.black += black
-        self.total += np.where(black, bright, 0)  # a title card must not brighten the fill
-        self.run = (self.run + 1) * black
-        np.maximum(self.longest, self.run, out=self.longest)
-        self.lead += unbroken & black
+        if self.runs is None:
+            self.runs = BlackRuns.zeros(bright.shape)
+        r = self.runs
+        unbroken = r.lead == self.samples  # black in every sample so far
+        r.black += black
+        r.total += np.where(black, bright, 0)  # a title card must not brighten the fill
+        r.run = (r.run + 1) * black
+        np.maximum(r.longest, r.run, out=r.longest)
+        r.lead += unbroken & black
         self.samples += 1
 
     def merge(self, later: BlackAccumulator) -> None:
         """Join the statistics of the stretch of video that follows this one."""
-        if (
-            later.black is None
-            or later.total is None
-            or later.longest is None
-            or later.run is None
-            or later.lead is None
-        ):
+        if later.runs is None:
             return
-        if (
-            self.black is None
-            or self.total is None
-            or self.longest is None
-            or self.run is None
-            or self.lead is None
-        ):
-            self.black, self.total = later.black.copy(), later.total.copy()
-            self.longest, self.run, self.lead = (
-                later.longest.copy(),
-                later.run.copy(),
-                later.lead.copy(),
-            )
+        if self.runs is None:
+            self.runs = later.runs.copy()
             self.width, self.height, self.step = later.width, later.height, later.step
             self.samples = later.samples
             return
-        if later.black.shape != self.black.shape:
+        r, after = self.runs, later.runs
+        if after.black.shape != r.black.shape:
             return
-        self.longest = np.maximum(np.maximum(self.longest, later.longest), self.run + later.lead)
-        self.lead = np.where(self.lead == self.samples, self.lead + later.lead, self.lead)
-        self.run = np.where(later.run == later.samples, self.run + later.run, later.run)
-        self.black += later.black
-        self.total += later.total
+        r.longest = np.maximum(np.maximum(r.longest, after.longest), r.run + after.lead)
+        r.lead = np.where(r.lead == self.samples, r.lead + after.lead, r.lead)
+        r.run = np.where(after.run == later.samples, r.run + after.run, after.run)
+        r.black += after.black
+        r.total += after.total
         self.samples += later.samples
 
     def mask(self) -> PictureMask:
-        if self.black is None or self.total is None or self.longest is None or not self.samples:
+        if self.runs is None or not self.samples:
             return PictureMask.none()
-        run_share = self.longest / self.samples
-        mean = self.total / np.maximum(self.black, 1)
+        run_share = self.runs.longest / self.samples
+        mean = self.runs.total / np.maximum(self.runs.black, 1)
         return PictureMask(static_black(run_share, mean), self.width, self.height, self.step)
 
 

@@ -114,9 +114,9 @@ def test_threads_joined_in_time_order_see_the_same_runs() -> None:
         whole.add(img, i)
         (first if i < 20 else second).add(img, i)
     first.merge(second)
-    assert first.longest is not None and whole.longest is not None
-    np.testing.assert_array_equal(first.longest, whole.longest)
-    np.testing.assert_array_equal(first.black, whole.black)
+    assert first.runs is not None and whole.runs is not None
+    np.testing.assert_array_equal(first.runs.longest, whole.runs.longest)
+    np.testing.assert_array_equal(first.runs.black, whole.runs.black)
     assert first.mask().masked_fraction == whole.mask().masked_fraction > 0.15
 
 

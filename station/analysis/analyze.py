@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from station.camcount.counter import CameraJump, CameraJumpCounter
+from station.camcount.counter import LEFT_FOOT, RIGHT_FOOT, CameraJump, CameraJumpCounter
 from station.config.loader import Config
-from station.events import FAULTS, LANDMARK, NUM_LANDMARKS, PoseFrame
+from station.events import FAULTS, NUM_LANDMARKS, PoseFrame
 from station.pose.find_jumper import WHOLE_PICTURE, JumperSearch, find_jumper
 from station.pose.jumper import JumperPicker, anchor_point
 from station.pose.track import LandmarkTrack, load_track, save_track
@@ -28,11 +28,7 @@ from station.posture.placement import guess_placement
 
 Progress = Callable[[int, int], None]
 TRACK_SUFFIXES = (".npz",)
-FOOT = [
-    LANDMARK[f"{side}_{part}"]
-    for side in ("left", "right")
-    for part in ("ankle", "heel", "foot_index")
-]
+FOOT = LEFT_FOOT + RIGHT_FOOT  # what the camera counter reads
 # The camera counter reads the feet (bounce: the lowest foot; alternation: left minus right).
 # With both feet out of the picture in most frames with a pose (a camera aimed too high) the
 # model only guesses where they are, and the count came out about half the truth on 7 of 9

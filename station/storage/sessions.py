@@ -55,11 +55,11 @@ SCHEMA_VERSION = 2
 
 STATUSES = ("open", "finished", "interrupted")
 FINAL_STATUSES = ("finished", "interrupted")
+"""A row in one of these will not change again: a consumer may take it."""
 
 COUNTED_SQL = f"jumps >= {int(SESSION_MIN_JUMPS)}"
 """:func:`station.session.model.counts_as_session` as an SQL condition on a sessions row
 (tests/storage/test_session_log.py holds the two to the same answers)."""
-"""A row in one of these will not change again: a consumer may take it."""
 
 # A version-4 UUID made by SQLite itself, for the rows logged before uuids existed.
 _SQL_UUID4 = (

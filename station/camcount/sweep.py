@@ -50,6 +50,7 @@ from station.posture.agreement import (
     per_second,
     read_labels,
     score,
+    trainer_cell,
 )
 
 MAX_SWEEP_ERROR = 0.05  # summed |error| per transformation
@@ -429,6 +430,22 @@ def sweep_table(results: Sequence[SweepResult]) -> str:
     return "\n".join(lines)
 
 
+def trainer_sweep_table(results: Sequence[SweepResult]) -> str:
+    """One row per transformation: each light as a trainer reads it (out of sample, pooled
+    over the clips): right when it decided, the share it said "can't tell" (unknown), and
+    its wrong faults (lit on seconds labelled ok). The main table counts unknown as a miss."""
+    names = list(dict.fromkeys(r.transform for r in results))
+    lines = [
+        "| transformation | " + " | ".join(LIGHTS) + " |",
+        "|---|" + "---:|" * len(LIGHTS),
+    ]
+    for name in names:
+        rows = [r for r in results if r.transform == name]
+        cells = [trainer_cell(_pooled(rows, light)) for light in LIGHTS]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main_sweep(
     truths: Sequence[ClipTruth],
     data: Path,
@@ -474,8 +491,16 @@ def main_sweep(
     print(
         '\nposture: agreeing / labelled seconds (not "can\'t tell"), out of sample (each '
         "light's level chosen on the other labelled clips' originals in the cache); clips "
-        '"9 + 2": with a count + posture only'
+        '"9 + 2": with a count + posture only; unknown counts as a miss'
     )
+    if posture:
+        print()
+        print(trainer_sweep_table(results))
+        print(
+            "\nposture as a trainer reads it (same seconds, out of sample): right when the light "
+            'decided (ok or fault) · share of seconds it said "can\'t tell" (unknown) · wrong '
+            "faults (lit on seconds labelled ok)"
+        )
     counted = [r for r in results if not r.posture_only]
     worst_sweep = max(
         (summed_error([r for r in counted if r.transform == n]) for n in names), default=0.0

@@ -32,7 +32,7 @@ import numpy as np
 
 from station.config.loader import Config
 from station.events import PoseFrame
-from station.posture.baseline import MIN_STANDING_S, standing_stretch
+from station.posture.baseline import MIN_STANDING_S, standing_stretch, without_feet
 from station.posture.judge import Lights, PostureJudge
 from station.posture.placement import guess_placement
 
@@ -66,6 +66,16 @@ class RecordingBaseline:
     source: str
     from_s: float | None = None
     to_s: float | None = None
+    legs: str = "ankle"
+    """What the standing stretch judged the legs on (station.posture.baseline.LEG_GAUGES):
+    "ankle", or "knee" / "trunk" with the feet out of the picture (then the back and landing
+    baselines are the population defaults)."""
+
+    def describe(self) -> str:
+        if self.from_s is None or self.to_s is None:
+            return self.source
+        legs = "" if self.legs == "ankle" else f", legs from the {self.legs}"
+        return f"{self.source} {self.from_s:.1f}–{self.to_s:.1f} s{legs}"
 
     def as_json(self) -> dict[str, Any]:
         return {"source": self.source, "from_s": _round(self.from_s), "to_s": _round(self.to_s)}
@@ -84,9 +94,11 @@ def recording_baseline(
     stretch = standing_stretch(frames, s.min_visibility, min(MIN_STANDING_S, s.baseline_s))
     if stretch is None:
         return RecordingBaseline("population")
-    start, end = stretch
-    judge.measure_baseline(f for f in frames if start <= f.t <= end)
-    return RecordingBaseline("standing", start - t0, end - t0)
+    start, end, legs = stretch
+    during = (f for f in frames if start <= f.t <= end)
+    # Without the ankles judged, the metrics that need the feet keep the population defaults.
+    judge.measure_baseline(during if legs == "ankle" else map(without_feet, during))
+    return RecordingBaseline("standing", start - t0, end - t0, legs)
 
 
 def judge_frames(
@@ -135,27 +147,86 @@ def per_second(
 
 @dataclass
 class Score:
+    """One light's agreement over labelled seconds that are not `?`.
+
+    `share` (agree / total) is the headline figure, comparable with every earlier one: a
+    second the light read unknown counts as a miss. What a trainer needs is split out beside
+    it: how often the light is right when it decides (`decided_share`, unknown seconds left
+    out), how often it says it cannot tell (`unknown_share`) and how often it lights on a
+    member doing it right (`wrong_fault`), a different failure from missing a fault."""
+
     agree: int = 0
     total: int = 0
+    unknown: int = 0
+    """Labelled seconds the light read unknown ("can't tell") for most of the second."""
+    wrong_fault: int = 0
+    """Seconds labelled ok that the light showed as fault (a false alarm)."""
+    missed_fault: int = 0
+    """Seconds labelled fault that the light showed as ok (warn counts as ok)."""
 
     def add(self, other: Score) -> None:
         self.agree += other.agree
         self.total += other.total
+        self.unknown += other.unknown
+        self.wrong_fault += other.wrong_fault
+        self.missed_fault += other.missed_fault
 
     @property
     def share(self) -> float:
         return self.agree / self.total if self.total else float("nan")
 
+    @property
+    def decided(self) -> int:
+        """Labelled seconds the light showed ok or fault (not unknown)."""
+        return self.total - self.unknown
+
+    @property
+    def decided_share(self) -> float:
+        return self.agree / self.decided if self.decided else float("nan")
+
+    @property
+    def unknown_share(self) -> float:
+        return self.unknown / self.total if self.total else float("nan")
+
 
 def score(verdicts: Mapping[int, str], labels: Mapping[int, str]) -> Score:
-    """Agreement over the labelled seconds that are not `?`."""
+    """Agreement over the labelled seconds that are not `?` (unknown and missing verdicts
+    count as unknown)."""
     s = Score()
     for second, label in labels.items():
         if label == "?":
             continue
+        verdict = verdicts.get(second, "unknown")
         s.total += 1
-        s.agree += verdicts.get(second, "unknown") == label
+        s.agree += verdict == label
+        s.unknown += verdict == "unknown"
+        s.wrong_fault += label == "ok" and verdict == "fault"
+        s.missed_fault += label == "fault" and verdict == "ok"
     return s
+
+
+def trainer_cells(s: Score) -> list[str]:
+    """A score as a trainer reads it: right when decided, can't tell, wrong faults, missed."""
+    if not s.total:
+        return ["n/a"] * 4
+    decided = f"{100 * s.decided_share:.1f} % ({s.agree}/{s.decided})" if s.decided else "– (0/0)"
+    return [
+        decided,
+        f"{100 * s.unknown_share:.1f} % ({s.unknown}/{s.total})",
+        f"{s.wrong_fault}",
+        f"{s.missed_fault}",
+    ]
+
+
+def trainer_cell(s: Score) -> str:
+    """The trainer's split in one table cell: right when decided, can't tell, wrong faults."""
+    if not s.total:
+        return "n/a"
+    decided = f"{100 * s.decided_share:.1f} %" if s.decided else "–"
+    return f"{decided} · {100 * s.unknown_share:.0f} % ? · {s.wrong_fault} wrong"
+
+
+TRAINER_HEADER = "right when decided | can't tell | wrong faults | missed faults"
 
 
 @dataclass
@@ -279,6 +350,18 @@ def fold_level_counts(report: Report, light: str) -> str:
     return ", ".join(f"×{k:g} in {n}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
+def trainer_table(scores: Mapping[str, Score], first: str) -> list[str]:
+    """Per light: the headline agreement (unknown counted as a miss), then the trainer's
+    split (:func:`trainer_cells`); `first` names the first column."""
+    head = f"| {first} | agreement (unknown = miss) | {TRAINER_HEADER} |"
+    lines = [head, "| --- " * (2 + TRAINER_HEADER.count("|") + 1) + "|"]
+    for light in LIGHTS:
+        s = scores[light]
+        headline = f"{100 * s.share:.1f} % ({s.agree}/{s.total})" if s.total else "n/a"
+        lines.append(f"| {light} | {headline} | " + " | ".join(trainer_cells(s)) + " |")
+    return lines
+
+
 def format_report(report: Report, compare: Report | None = None) -> str:
     """The headline table (out of sample, in sample, shipped levels, the level chosen on all
     clips and in the folds), then one row per clip; `compare` adds another level choice's
@@ -304,11 +387,11 @@ def format_report(report: Report, compare: Report | None = None) -> str:
             f"| {pct(report.shipped[light])} | {report.chosen[light]:g} "
             f"| {fold_level_counts(report, light)} |{more}"
         )
+    lines += ["", *trainer_table(report.out_of_sample, "light")]
     lines += ["", "| clip | placement | baseline | " + " | ".join(LIGHTS) + " |"]
     lines.append("|" + " --- |" * (3 + len(LIGHTS)))
     for run in report.runs:
-        b = run.baseline
-        where = b.source if b.from_s is None else f"{b.source} {b.from_s:.1f}–{b.to_s:.1f} s"
+        where = run.baseline.describe()
         cells = [
             f"{s.agree}/{s.total}" if s.total else "–"
             for s in (report.per_clip[run.clip][light] for light in LIGHTS)

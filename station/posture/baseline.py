@@ -6,14 +6,22 @@ shots, or start in the middle of jumping, and a baseline taken there makes a hab
 (a child looking at the floor from the first second never lights Head). So `station analyze`
 looks for a stretch where, in every frame,
 
-- the whole body counts (nose or ears, shoulders, hips, ankles in the picture and visible),
-- the trunk and the legs stand within `UPRIGHT_DEG` of the image vertical, and the legs are
-  `MIN_LEG_OVER_TORSO`–`MAX_LEG_OVER_TORSO` torso lengths long (kneeling, sitting, a bow
-  toward a front camera fail),
+- the head (nose or ears), shoulders and hips count (in the picture and visible),
+- the trunk stands within `UPRIGHT_DEG` of the image vertical,
+- the legs stand under it, judged on the lowest leg landmarks the picture really shows
+  (:data:`LEG_GAUGES`): the ankles, `MIN_LEG_OVER_TORSO`–`MAX_LEG_OVER_TORSO` torso lengths
+  from the hips and within `UPRIGHT_DEG` of the vertical (kneeling, sitting, a bow toward a
+  front camera fail); with the feet out of the picture (a camera aimed high) the knees, half
+  that (the thigh is half the leg); with the knees out too, the trunk alone, not foreshortened
+  toward the camera (`MIN_TORSO_OVER_SHOULDERS`, a bow fails),
 
-and over the stretch the hips and ankles stay within `STILL_RANGE` torso lengths (standing,
-not jumping: even a low rope jump lifts the feet 3–5 cm, about 0.06–0.1 torso lengths), with no
-scene cut inside it. A scene cut is where the body jumps between two frames by more than a
+and over the stretch the hips and those leg landmarks stay within `STILL_RANGE` torso lengths
+(standing, not jumping: even a low rope jump lifts the feet, and the hips with them, 3–5 cm,
+about 0.06–0.1 torso lengths), with no scene cut inside it. A stretch judged without the
+ankles gives the baselines that need no feet (shoulders, head); the back and the landing,
+which are measured from the ankles and feet, keep the population defaults.
+
+A scene cut is where the body jumps between two frames by more than a
 person can move (`CUT_SHIFT` torso lengths at the hips, or the torso's size changes by more
 than `CUT_SCALE`), or where the pose is lost for `CUT_GAP_S` (a card, a cut-away). Without such
 a stretch the population defaults are used (station.posture.metrics).
@@ -23,20 +31,49 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
 
-from station.events import PoseFrame
+from station.events import LANDMARK, PoseFrame
 from station.posture.body import Body, NotVisible, norm
 
 UPRIGHT_DEG = 15.0
 """Trunk (hip→shoulder) and legs (ankle→hip) within this of the image vertical."""
-MIN_LEG_OVER_TORSO = 1.0
+MIN_LEG_OVER_TORSO = 1.0  # the ankle gauge of LEG_GAUGES
 MAX_LEG_OVER_TORSO = 2.0
 """Hip-to-ankle over hip-to-shoulder: 1.3–1.6 standing on the real clips; kneeling or sitting
 folds the legs under the hips (below 1), and a trunk pitched forward toward a front camera
 looks short (a bow on hb_double_1 reads 2.1–2.5; a 40° pitch would read about 1.5/cos 40° ≈ 2)."""
+MIN_THIGH_OVER_TORSO = 0.5
+MAX_THIGH_OVER_TORSO = 1.0
+"""Hip-to-knee over hip-to-shoulder, used when the ankles are out of the picture: thigh and
+shank are about equally long (0.245 and 0.246 of the body height in the standard segment
+tables), so half the legs' range; 0.74–0.79 standing on hb_alternating_02."""
+MIN_TORSO_OVER_SHOULDERS = 1.2
+"""Used when neither ankles nor knees are in the picture: hip-to-shoulder length over the
+shoulders' width (both shoulders counting; from the side the width vanishes and the upright
+test sees a bow). A trunk pitched toward a front camera looks short by cos(pitch): upright
+1.43–1.60 on the real front clips (MediaPipe's joints) and 1.32 on the constructed adult
+(tests/posture/posture_skeleton.py), a bow or a trunk bent over the rope 1.0–1.1 on the real
+clips (hb_double_1's bow, speed_hiro_1); the constructed adult pitched 30° reads 1.13. Set
+below the broadest upright reading so a broad-shouldered member still counts: a pitch of more
+than about 25° fails."""
+EDGE = 0.02
+"""A leg landmark this close to the picture's edge (fraction of its size) or beyond does not
+place the legs: MediaPipe pins feet cut off by the frame to the edge and still calls them
+visible (feet cut off below hb_alternating_02: the ankles at 0.98–1.02 of the picture's height,
+jittering 10 px while she stood still, reading legs 1.0–1.2 torso lengths long)."""
+LEG_GAUGES: tuple[tuple[str, float, float], ...] = (
+    ("ankle", MIN_LEG_OVER_TORSO, MAX_LEG_OVER_TORSO),
+    ("knee", MIN_THIGH_OVER_TORSO, MAX_THIGH_OVER_TORSO),
+)
+"""The leg landmarks that show the legs under the trunk, lowest first, with the length range
+(torso lengths) from the hips that standing gives them. The first in the picture is used."""
+FEET: tuple[str, ...] = tuple(
+    f"{side}_{part}" for side in ("left", "right") for part in ("ankle", "heel", "foot_index")
+)
 STILL_RANGE = 0.05
 """Hips and ankles move less than this many torso lengths (up-down and sideways) over the
 stretch: about 2.5 cm on an adult, under a jump's foot clearance."""
@@ -52,23 +89,34 @@ MIN_STANDING_S = 1.0
 
 @dataclass(frozen=True)
 class Stance:
-    """What one frame shows, for finding a standing stretch: hip and ankle midpoints and the
-    torso length in pixels, and whether the body stands upright with its legs under it."""
+    """What one frame shows, for finding a standing stretch: hip midpoint, the leg landmark the
+    legs were judged on (`legs`: "ankle", "knee" or "trunk" when neither is in the picture;
+    `ankle` holds that point, the hips for "trunk") and the torso length in pixels, and whether
+    the body stands upright with its legs under it."""
 
     t: float
     hip: np.ndarray
     ankle: np.ndarray
     torso: float
     upright: bool
+    legs: str = "ankle"
+
+
+class Stretch(NamedTuple):
+    """A standing stretch: its first and last frame times and what the legs were judged on."""
+
+    start: float
+    end: float
+    legs: str = "ankle"
 
 
 def stance(frame: PoseFrame, min_visibility: float) -> Stance | None:
-    """None when the frame has no usable full body."""
+    """None when the frame has no usable trunk and head."""
     body = Body.from_frame(frame, min_visibility)
     if body is None:
         return None
     try:
-        hip, shoulder, ankle = body.mid("hip"), body.mid("shoulder"), body.mid("ankle")
+        hip, shoulder = body.mid("hip"), body.mid("shoulder")
         try:
             body.point("nose")
         except NotVisible:
@@ -76,15 +124,43 @@ def stance(frame: PoseFrame, min_visibility: float) -> Stance | None:
     except NotVisible:
         return None
     torso = norm(shoulder - hip)
-    leg = norm(hip - ankle)
     if not torso > 1e-6:
         return None
-    upright = (
-        _from_vertical(shoulder - hip) <= UPRIGHT_DEG
-        and _from_vertical(hip - ankle) <= UPRIGHT_DEG
-        and MIN_LEG_OVER_TORSO * torso <= leg <= MAX_LEG_OVER_TORSO * torso
-    )
-    return Stance(float(frame.t), hip, ankle, torso, upright)
+    trunk_upright = _from_vertical(shoulder - hip) <= UPRIGHT_DEG
+    for pair, shortest, longest in LEG_GAUGES:
+        point = _inside_mid(frame, body, pair)
+        if point is None:
+            continue
+        length = norm(hip - point)
+        upright = (
+            trunk_upright
+            and _from_vertical(hip - point) <= UPRIGHT_DEG
+            and shortest * torso <= length <= longest * torso
+        )
+        return Stance(float(frame.t), hip, point, torso, upright, pair)
+    try:
+        width = norm(body.point("left_shoulder") - body.point("right_shoulder"))
+    except NotVisible:
+        width = 0.0  # one shoulder hidden: a side view, where the upright test sees a bow
+    upright = trunk_upright and torso >= MIN_TORSO_OVER_SHOULDERS * width
+    return Stance(float(frame.t), hip, hip, torso, upright, "trunk")
+
+
+def _inside_mid(frame: PoseFrame, body: Body, pair: str) -> np.ndarray | None:
+    """The pair's midpoint (or the one side) over the landmarks that count and lie inside the
+    picture by at least EDGE; None when neither does."""
+    assert frame.lm is not None  # Body.from_frame gave a body
+    inside = []
+    for side in ("left", "right"):
+        name = f"{side}_{pair}"
+        x, y = (float(v) for v in frame.lm[LANDMARK[name], :2])
+        try:
+            point = body.point(name)
+        except NotVisible:
+            continue
+        if EDGE <= x <= 1.0 - EDGE and EDGE <= y <= 1.0 - EDGE:
+            inside.append(point)
+    return np.mean(inside, axis=0) if inside else None
 
 
 def _from_vertical(v: np.ndarray) -> float:
@@ -130,9 +206,9 @@ def scene_cuts(frames: Sequence[PoseFrame], min_visibility: float) -> list[float
 
 def standing_stretch(
     frames: Sequence[PoseFrame], min_visibility: float, length_s: float = MIN_STANDING_S
-) -> tuple[float, float] | None:
-    """(start, end) times of the first stretch of at least `length_s` where the member stands
-    upright and still within one shot, or None."""
+) -> Stretch | None:
+    """The first stretch of at least `length_s` where the member stands upright and still
+    within one shot, with the legs judged the same way all through, or None."""
     run: list[Stance] = []
     for frame in frames:
         now = stance(frame, min_visibility)
@@ -141,14 +217,26 @@ def standing_stretch(
                 continue  # a dropped frame or two: the stretch goes on
             run = []
             continue
-        if run and (now.t - run[-1].t >= CUT_GAP_S or is_cut(run[-1], now)):
+        if run and (
+            now.t - run[-1].t >= CUT_GAP_S or is_cut(run[-1], now) or now.legs != run[-1].legs
+        ):
             run = []
         run.append(now)
         while run and not _still(run):
             run.pop(0)
         if run and run[-1].t - run[0].t >= length_s:
-            return run[0].t, run[-1].t
+            return Stretch(run[0].t, run[-1].t, run[0].legs)
     return None
+
+
+def without_feet(frame: PoseFrame) -> PoseFrame:
+    """The frame with the ankles, heels and toes hidden (visibility 0): what a baseline taken
+    from a stretch where the feet were not judged may not use."""
+    if frame.lm is None:
+        return frame
+    lm = np.array(frame.lm, dtype=np.float64, copy=True)
+    lm[[LANDMARK[name] for name in FEET], 3] = 0.0
+    return replace(frame, lm=lm)
 
 
 def _still(run: Sequence[Stance]) -> bool:

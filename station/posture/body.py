@@ -30,6 +30,7 @@ PAIRS: dict[str, tuple[str, str]] = {
     "ear": ("left_ear", "right_ear"),
     "shoulder": ("left_shoulder", "right_shoulder"),
     "hip": ("left_hip", "right_hip"),
+    "knee": ("left_knee", "right_knee"),
     "ankle": ("left_ankle", "right_ankle"),
     "wrist": ("left_wrist", "right_wrist"),
 }

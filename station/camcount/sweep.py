@@ -383,8 +383,7 @@ def pair_table(results: Sequence[SweepResult]) -> str:
         if r.posture is None:
             posture = ["", "", *(["n/a"] * len(LIGHTS))]
         else:
-            b = r.posture.baseline
-            where = b.source if b.from_s is None else f"{b.source} {b.from_s:.1f}–{b.to_s:.1f} s"
+            where = r.posture.baseline.describe()
             cells = [f"{s.agree}/{s.total}" if s.total else "–" for s in
                      (r.posture.out_of_sample[light] for light in LIGHTS)]  # fmt: skip
             posture = [r.posture.placement, where, *cells]

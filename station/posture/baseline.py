@@ -11,9 +11,10 @@ looks for a stretch where, in every frame,
 - the legs stand under it, judged on the lowest leg landmarks the picture really shows
   (:data:`LEG_GAUGES`): the ankles, `MIN_LEG_OVER_TORSO`–`MAX_LEG_OVER_TORSO` torso lengths
   from the hips and within `UPRIGHT_DEG` of the vertical (kneeling, sitting, a bow toward a
-  front camera fail); with the feet out of the picture (a camera aimed high) the knees, half
-  that (the thigh is half the leg); with the knees out too, the trunk alone, not foreshortened
-  toward the camera (`MIN_TORSO_OVER_SHOULDERS`, a bow fails),
+  front camera fail); with the feet cut off by the picture's edge (a camera aimed high) the
+  knees, half that (the thigh is half the leg); with the knees cut off too, the trunk alone,
+  not foreshortened toward the camera (`MIN_TORSO_OVER_SHOULDERS`, a bow fails). Feet inside
+  the picture but hidden (a kneeling photo: the feet tucked behind) give no stance at all,
 
 and over the stretch the hips and those leg landmarks stay within `STILL_RANGE` torso lengths
 (standing, not jumping: even a low rope jump lifts the feet, and the hips with them, 3–5 cm,
@@ -128,9 +129,11 @@ def stance(frame: PoseFrame, min_visibility: float) -> Stance | None:
         return None
     trunk_upright = _from_vertical(shoulder - hip) <= UPRIGHT_DEG
     for pair, shortest, longest in LEG_GAUGES:
-        point = _inside_mid(frame, body, pair)
+        point, cut_off = _inside_mid(frame, body, pair)
+        if point is None and cut_off:
+            continue  # out of the picture: judge the legs by the next landmark up
         if point is None:
-            continue
+            return None  # in the picture but hidden (kneeling feet tucked behind): unknown
         length = norm(hip - point)
         upright = (
             trunk_upright
@@ -146,21 +149,24 @@ def stance(frame: PoseFrame, min_visibility: float) -> Stance | None:
     return Stance(float(frame.t), hip, hip, torso, upright, "trunk")
 
 
-def _inside_mid(frame: PoseFrame, body: Body, pair: str) -> np.ndarray | None:
+def _inside_mid(frame: PoseFrame, body: Body, pair: str) -> tuple[np.ndarray | None, bool]:
     """The pair's midpoint (or the one side) over the landmarks that count and lie inside the
-    picture by at least EDGE; None when neither does."""
+    picture by at least EDGE (None when neither does), and whether both lie at or beyond the
+    picture's edge (cut off by the frame, not hidden in it)."""
     assert frame.lm is not None  # Body.from_frame gave a body
-    inside = []
+    inside, cut_off = [], True
     for side in ("left", "right"):
         name = f"{side}_{pair}"
         x, y = (float(v) for v in frame.lm[LANDMARK[name], :2])
+        within = EDGE <= x <= 1.0 - EDGE and EDGE <= y <= 1.0 - EDGE
+        cut_off = cut_off and not within
         try:
             point = body.point(name)
         except NotVisible:
             continue
-        if EDGE <= x <= 1.0 - EDGE and EDGE <= y <= 1.0 - EDGE:
+        if within:
             inside.append(point)
-    return np.mean(inside, axis=0) if inside else None
+    return (np.mean(inside, axis=0) if inside else None), cut_off
 
 
 def _from_vertical(v: np.ndarray) -> float:

@@ -89,6 +89,24 @@ def test_feet_pinned_to_the_picture_edge_do_not_place_the_legs() -> None:
     assert stretch is not None and stretch.legs == "knee"
 
 
+def test_feet_hidden_inside_the_picture_are_not_cut_off() -> None:
+    """A kneeling member (the title-card photo of hb_double_1: feet tucked behind, inside the
+    picture with visibility about 0.2) looks like a standing one from the knees up: only feet
+    cut off by the picture's edge let the knees stand in for them."""
+
+    def tuck(frame: PoseFrame) -> PoseFrame:
+        assert frame.lm is not None
+        lm = frame.lm.copy()
+        for name in ("ankle", "heel", "foot_index"):
+            for side in ("left", "right"):
+                lm[LANDMARK[f"{side}_{name}"], 3] = 0.2
+        return replace(frame, lm=lm)
+
+    frames = [tuck(f) for f in stand_between_jumps()]
+    assert stance(frames[35], 0.5) is None
+    assert standing_stretch(frames, 0.5) is None
+
+
 def test_a_baseline_without_the_feet_leaves_back_and_landing_at_the_defaults() -> None:
     """Shoulders and head come from the stretch; the back (trunk against the legs) and the
     landing (heel against toes) cannot, so they keep the population defaults."""

@@ -13,8 +13,10 @@ looks for a stretch where, in every frame,
   from the hips and within `UPRIGHT_DEG` of the vertical (kneeling, sitting, a bow toward a
   front camera fail); with the feet cut off by the picture's edge (a camera aimed high) the
   knees, half that (the thigh is half the leg); with the knees cut off too, the trunk alone,
-  not foreshortened toward the camera (`MIN_TORSO_OVER_SHOULDERS`, a bow fails). Feet inside
-  the picture but hidden (a kneeling photo: the feet tucked behind) give no stance at all,
+  not foreshortened toward the camera (`MIN_TORSO_OVER_SHOULDERS`, a bow fails); either way
+  hips, knees and ankles must stack in that order where MediaPipe places the cut-off ones
+  (kneeling brings the ankles up to the knees). Feet inside the picture but hidden (a
+  kneeling photo: the feet tucked behind) give no stance at all,
 
 and over the stretch the hips and those leg landmarks stay within `STILL_RANGE` torso lengths
 (standing, not jumping: even a low rope jump lifts the feet, and the hips with them, 3–5 cm,
@@ -139,14 +141,29 @@ def stance(frame: PoseFrame, min_visibility: float) -> Stance | None:
             trunk_upright
             and _from_vertical(hip - point) <= UPRIGHT_DEG
             and shortest * torso <= length <= longest * torso
+            and (pair == "ankle" or _stacked(frame))
         )
         return Stance(float(frame.t), hip, point, torso, upright, pair)
     try:
         width = norm(body.point("left_shoulder") - body.point("right_shoulder"))
     except NotVisible:
         width = 0.0  # one shoulder hidden: a side view, where the upright test sees a bow
-    upright = trunk_upright and torso >= MIN_TORSO_OVER_SHOULDERS * width
+    upright = trunk_upright and torso >= MIN_TORSO_OVER_SHOULDERS * width and _stacked(frame)
     return Stance(float(frame.t), hip, hip, torso, upright, "trunk")
+
+
+def _stacked(frame: PoseFrame) -> bool:
+    """Hips above knees above ankles in the picture, wherever MediaPipe places the ones cut
+    off by its edge (it extrapolates them, or pins them to the edge): standing stacks them so,
+    kneeling brings the ankles up level with the knees or above them (hb_double_1's kneeling
+    title-card photo with the bottom 15 % cut off: ankles 1.00-1.04, knees 1.08-1.13 of the
+    picture's height), and sitting brings the knees up to the hips."""
+    assert frame.lm is not None
+    heights = [
+        float(np.mean(frame.lm[[LANDMARK[f"left_{pair}"], LANDMARK[f"right_{pair}"]], 1]))
+        for pair in ("hip", "knee", "ankle")
+    ]
+    return heights[0] < heights[1] < heights[2]
 
 
 def _inside_mid(frame: PoseFrame, body: Body, pair: str) -> tuple[np.ndarray | None, bool]:

@@ -11,8 +11,8 @@ them visible, and the count came out about half the truth on 7 of 9 clips (docs/
 "Stress beyond the sweep", `nofeet`: summed error 40.8 %, `speed_hiro_1` 34/78); the front
 view's back light needs the ankles too (`nofeet` back 64.6 % against 91.7 %, docs/counting.md).
 Checks that no measured failure supports are left out: the head was never cut off in any
-stress run, and a small jumper (`wide`, docs/framing.md) failed on one clip of nine while
-smaller torsos counted right on others.
+stress run, and a small jumper (`wide`) failed on one clip of nine while smaller torsos counted
+right on others (docs/counting.md "Feet out of view, live").
 """
 
 from __future__ import annotations

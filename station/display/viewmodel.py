@@ -41,7 +41,9 @@ if TYPE_CHECKING:
     from station.session.model import SessionSummary
 
 CountSource = Literal["mat", "camera"]
-BannerKind = Literal["camera", "mat", "other"]
+BannerKind = Literal["camera", "mat", "framing", "other"]
+"""What a banner is about: a device that is off (camera, mat), what the camera can see
+(framing: the member out of its picture), or anything else."""
 
 
 @dataclass(frozen=True)
@@ -213,10 +215,10 @@ MAT_UNAVAILABLE = Banner("mat", "Mat off", "Counting from the camera - stay in v
 # aimed too high. When the camera counts, its count misses about every other jump then
 # (docs/counting.md, `nofeet`); when the mat counts, only the lights that need the feet suffer.
 FEET_OUT_CAMERA_COUNTS = Banner(
-    "camera", "Step back - feet out of view", "The camera counts your feet: jumps are missed"
+    "framing", "Step back - feet out of view", "The camera counts your feet: jumps are missed"
 )
 FEET_OUT_MAT_COUNTS = Banner(
-    "camera", "Step back - feet out of view", "The mat counts - posture lights need your feet"
+    "framing", "Step back - feet out of view", "The mat counts - posture lights need your feet"
 )
 
 

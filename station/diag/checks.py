@@ -410,18 +410,19 @@ def judge_framing(frames: Sequence[Any], min_visibility: float, where: str) -> C
 
     name = "camera framing"
     posed = sum(f.lm is not None for f in frames)
+    pictures = f"{len(frames)} picture{'s' if len(frames) != 1 else ''}"
     if not posed:
         return Check(
             name,
             SKIP,
-            f"nobody found in {len(frames)} pictures from {where}",
+            f"nobody found in {pictures} from {where}",
             required=False,
             fix="stand on the mat where members jump and run `station diag` again",
         )
     verdict = counting_trust(frames, min_visibility)
     share = verdict["feet_in_picture"]
     details = [
-        f"a person in {posed} of {len(frames)} pictures from {where}",
+        f"a person in {posed} of {pictures} from {where}",
         f"both feet (ankles, heels, toes) in the picture and visible in {100 * share:.0f} % "
         "of them",
     ]

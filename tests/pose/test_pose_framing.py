@@ -127,3 +127,15 @@ def test_the_period_tally_matches_the_clip_verdict() -> None:
     assert monitor.period_share() == feet_in_picture_share(frames, VIS)
     monitor.start_period()
     assert monitor.period_share() is None
+
+
+def test_diag_judges_the_framing_with_the_same_rule() -> None:
+    from station.diag.checks import OK, SKIP, WARN, judge_framing
+
+    out = judge_framing([frame(i / FPS, pose(1.2)) for i in range(15)], VIS, "the camera")
+    assert out.status == WARN and not out.required and "aim the camera lower" in out.fix
+    assert "out of the picture in 100 %" in out.summary
+    inside = judge_framing([frame(i / FPS, pose(0.9)) for i in range(15)], VIS, "the camera")
+    assert inside.status == OK and "100 %" in inside.details[1]
+    nobody = judge_framing([frame(0.0, None)], VIS, "x.jpg")
+    assert nobody.status == SKIP and nobody.summary == "nobody found in 1 picture from x.jpg"

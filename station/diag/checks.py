@@ -378,23 +378,28 @@ def check_framing(ctx: Context) -> Check:
 
 
 def _pose_frames(ctx: Context) -> tuple[list[Any], str]:
-    """PoseFrames of ctx.pictures (the first person found in each), or a problem."""
+    """PoseFrames of ctx.pictures (the jumper picked as the live camera picks them, inside
+    camera.roi), or a problem. The pictures may be far apart (spread over a video), so the
+    model detects afresh in each instead of tracking from the one before."""
     import numpy as np
 
     from station.events import PoseFrame
     from station.pose.backends import open_backend
+    from station.pose.jumper import JumperPicker
 
     ctx.say(f"judging the framing on {len(ctx.pictures)} pictures…")
     try:
         backend = open_backend(ctx.config["pose"])
     except Exception as exc:
         return [], f"cannot load the pose model: {exc}"
+    picker = JumperPicker(ctx.config["camera"]["roi"])
     frames = []
     try:
         for i, picture in enumerate(ctx.pictures):
             rgb = np.ascontiguousarray(picture, dtype=np.uint8)
-            found = backend.detect(rgb, i / 30.0)
-            lm = found[0].lm if found else None
+            backend.reset()
+            jumper = picker.pick(backend.detect(rgb, i / 30.0))
+            lm = jumper.lm if jumper is not None else None
             frames.append(PoseFrame(i / 30.0, lm, None, rgb.shape[1], rgb.shape[0], i))
     except Exception as exc:
         return [], f"inference failed: {exc}"
@@ -406,7 +411,7 @@ def _pose_frames(ctx: Context) -> tuple[list[Any], str]:
 def judge_framing(frames: Sequence[Any], min_visibility: float, where: str) -> Check:
     """The verdict on PoseFrames from one place: the same rule as `station analyze`'s
     "counting" and the member's "feet out of view" banner (station.pose.framing)."""
-    from station.pose.framing import counting_trust
+    from station.pose.framing import counting_trust, feet_outside_picture
 
     name = "camera framing"
     posed = sum(f.lm is not None for f in frames)
@@ -421,24 +426,34 @@ def judge_framing(frames: Sequence[Any], min_visibility: float, where: str) -> C
         )
     verdict = counting_trust(frames, min_visibility)
     share = verdict["feet_in_picture"]
+    outside = sum(feet_outside_picture(f.lm) for f in frames if f.lm is not None)
+    unseen = round(posed * (1 - share)) - outside  # inside the picture, but not visible
     details = [
         f"a person in {posed} of {pictures} from {where}",
         f"both feet (ankles, heels, toes) in the picture and visible in {100 * share:.0f} % "
-        "of them",
+        f"of them; beyond the picture's edge in {outside}, inside it but not seen clearly "
+        f"in {unseen}",
     ]
     if verdict["trusted"]:
         return Check(name, OK, "the feet are in the picture", required=False, details=details)
-    return Check(
-        name,
-        WARN,
-        f"the feet are out of the picture in {100 * (1 - share):.0f} % of the pictures",
-        required=False,
-        details=details,
-        fix="aim the camera lower or mount it further back: the whole body, feet included, "
-        "must be in the picture where members jump (without a mat the camera counts from "
-        "the feet and misses about every other jump without them; members see 'Step back - "
-        "feet out of view')",
+    why = "without a mat the camera counts from the feet and misses about every other jump"
+    summary = (
+        f"the feet are out of the picture in {100 * outside / posed:.0f} % and not seen "
+        f"clearly in {100 * unseen / posed:.0f} % of the pictures with a person"
     )
+    if outside >= unseen:
+        fix = (
+            "aim the camera lower or mount it further back: the whole body, feet included, "
+            f"must be in the picture where members jump ({why}; members see 'Step back - feet "
+            "out of view')"
+        )
+    else:
+        fix = (
+            "nothing may hide the feet (a bench, the mat's edge), the floor must be lit, and "
+            f"the member must not be tiny in the picture (a narrower view or a closer camera) "
+            f"({why})"
+        )
+    return Check(name, WARN, summary, required=False, details=details, fix=fix)
 
 
 def read_pictures(path: Path, count: int) -> list[Any]:

@@ -63,6 +63,16 @@ def feet_in_picture(lm: NDArray[np.float64] | None, min_visibility: float) -> bo
         return bool(inside.all() and (feet[:, 3] >= min_visibility).all())
 
 
+def feet_outside_picture(lm: NDArray[np.float64] | None) -> bool:
+    """A foot landmark beyond the picture's edge (or not placed at all): the feet are out of
+    the picture, not merely unseen in it (hidden, dark, a person too small for the model)."""
+    if lm is None:
+        return False
+    feet = np.asarray(lm, dtype=np.float64)[list(FEET), :2]
+    with np.errstate(invalid="ignore"):
+        return not bool(((feet >= 0.0) & (feet <= 1.0)).all())
+
+
 def feet_in_picture_share(frames: Iterable[PoseFrame], min_visibility: float) -> float | None:
     """Share of the frames with a pose whose feet are in the picture; None without a pose."""
     seen = [feet_in_picture(f.lm, min_visibility) for f in frames if f.lm is not None]

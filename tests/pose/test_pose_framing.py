@@ -134,7 +134,10 @@ def test_diag_judges_the_framing_with_the_same_rule() -> None:
 
     out = judge_framing([frame(i / FPS, pose(1.2)) for i in range(15)], VIS, "the camera")
     assert out.status == WARN and not out.required and "aim the camera lower" in out.fix
-    assert "out of the picture in 100 %" in out.summary
+    assert "out of the picture in 100 % and not seen clearly in 0 %" in out.summary
+    hidden = judge_framing([frame(i / FPS, pose(0.9, 0.1)) for i in range(15)], VIS, "x")
+    assert hidden.status == WARN and "not seen clearly in 100 %" in hidden.summary
+    assert "nothing may hide the feet" in hidden.fix
     inside = judge_framing([frame(i / FPS, pose(0.9)) for i in range(15)], VIS, "the camera")
     assert inside.status == OK and "100 %" in inside.details[1]
     nobody = judge_framing([frame(0.0, None)], VIS, "x.jpg")

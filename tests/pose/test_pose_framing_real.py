@@ -79,7 +79,7 @@ def test_diag_reports_the_framing_from_a_file(
     checks = {c["name"]: c for c in json.loads(capsys.readouterr().out)["checks"]}
     framing = checks["camera framing"]
     assert framing["status"] == "warn" and framing["required"] is False
-    assert "feet are out of the picture" in framing["summary"]
+    assert "feet are out of the picture in" in framing["summary"]
     assert "aim the camera lower" in framing["fix"]
     main(["diag", "--json", "--simulate", "mat,gpio", "--framing-from", str(tmp_path / "no")])
     checks = {c["name"]: c for c in json.loads(capsys.readouterr().out)["checks"]}

@@ -17,10 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from station.camcount.counter import LEFT_FOOT, RIGHT_FOOT, CameraJump, CameraJumpCounter
+from station.camcount.counter import CameraJump, CameraJumpCounter
 from station.config.loader import Config
 from station.events import FAULTS, NUM_LANDMARKS, PoseFrame
 from station.pose.find_jumper import WHOLE_PICTURE, JumperSearch, find_jumper
+from station.pose.framing import counting_trust
 from station.pose.jumper import JumperPicker, anchor_point
 from station.pose.track import LandmarkTrack, load_track, save_track
 from station.posture import PostureJudge, faults_json, summarise
@@ -28,12 +29,6 @@ from station.posture.placement import guess_placement
 
 Progress = Callable[[int, int], None]
 TRACK_SUFFIXES = (".npz",)
-FOOT = LEFT_FOOT + RIGHT_FOOT  # what the camera counter reads
-# The camera counter reads the feet (bounce: the lowest foot; alternation: left minus right).
-# With both feet out of the picture in most frames with a pose (a camera aimed too high) the
-# model only guesses where they are, and the count came out about half the truth on 7 of 9
-# clips (docs/counting.md "Stress beyond the sweep", `nofeet`): the count is then not trusted.
-MIN_FEET_IN_PICTURE = 0.5
 
 
 class AnalysisError(RuntimeError):
@@ -128,35 +123,6 @@ class PostureAdapter:
         if not self.judged:
             return unknown_faults(duration_s)
         return dict(faults_json(summarise(self.judged, end_t=t0 + duration_s, t0=t0)))
-
-
-def feet_in_picture(frames: Sequence[PoseFrame], min_visibility: float) -> float | None:
-    """Share of the frames with a pose whose feet (both ankles, heels and toes) are inside the
-    picture and visible; None without a pose."""
-    shares = []
-    for frame in frames:
-        if frame.lm is None:
-            continue
-        feet = np.asarray(frame.lm, dtype=np.float64)[FOOT]
-        with np.errstate(invalid="ignore"):
-            inside = (feet[:, :2] >= 0.0) & (feet[:, :2] <= 1.0)
-            shares.append(bool(inside.all() and (feet[:, 3] >= min_visibility).all()))
-    return float(np.mean(shares)) if shares else None
-
-
-def counting_trust(frames: Sequence[PoseFrame], min_visibility: float) -> dict[str, Any]:
-    """{"feet_in_picture": share or None, "trusted": bool, "why": reason when not}."""
-    share = feet_in_picture(frames, min_visibility)
-    if share is None:
-        return {"feet_in_picture": None, "trusted": False, "why": "no pose in any frame"}
-    out: dict[str, Any] = {"feet_in_picture": round(share, 3), "trusted": True}
-    if share < MIN_FEET_IN_PICTURE:
-        out["trusted"] = False
-        out["why"] = (
-            f"the feet are out of the picture (or hidden) in {100 * (1 - share):.0f} % of the "
-            "frames with a pose; the camera counter needs them, so the count is a guess"
-        )
-    return out
 
 
 def pick_placement(requested: str, frames: list[PoseFrame], config: Config) -> str:

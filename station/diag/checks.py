@@ -44,6 +44,10 @@ ADC_RATE_MARGIN = 0.9
 # Pi 4's rate; two-foot, double-under and alternate-foot jumps within 6 %), and below that a
 # jump's contact rhythm aliases. The live rate is lower still (capture, analysis, screen).
 POSE_MIN_FPS = 8.0
+# The framing check judges this many of the camera's pictures (half a second to a second of
+# it, or spread over a whole video file): enough that one odd picture does not decide it, few
+# enough that a Pi 4 infers them in a few seconds.
+FRAMING_PICTURES = 15
 
 SERVICE = "station.service"
 STOP_FIRST = (
@@ -80,6 +84,8 @@ class Context:
     open_spi: Callable[[int, int, int], Any] | None = None
     pin_factory: Callable[[], Any] | None = None
     frame: Any = None  # a camera frame for the pose check, when the camera gave one
+    pictures: list[Any] = field(default_factory=list)  # RGB pictures the framing is judged on
+    framing_from: Path | None = None  # a photo or video to judge the framing on instead
     simulated: frozenset[str] = frozenset()  # devices the station would simulate (not checked)
     say: Callable[[str], None] = lambda _text: None
     # Times the camera's second of frames, pose inference and the ADC's sampling loop (which
@@ -257,6 +263,8 @@ def check_camera(ctx: Context) -> Check:
         while ctx.clock.now() - t0 < 1.0 and frames < 200:  # (a manual clock never moves)
             frame = picam.capture_array()
             frames += 1
+            if frames % 2 == 0 and len(ctx.pictures) < FRAMING_PICTURES:
+                ctx.pictures.append(frame[:, :, ::-1].copy())  # BGR in memory: see below
         picam.stop()
         picam.close()
     except Exception as exc:
@@ -280,17 +288,22 @@ def _check_opencv_camera(ctx: Context, device: str) -> Check:
     except ImportError as exc:
         return Check("camera", FAIL, f"OpenCV is not installed ({exc})", fix="reinstall")
     cap = cv2.VideoCapture(int(device) if device.isdigit() else device)
-    ok, frame = cap.read() if cap.isOpened() else (False, None)
+    pictures: list[Any] = []  # RGB; the first for the pose check, all for the framing check
+    while cap.isOpened() and len(pictures) < FRAMING_PICTURES:
+        ok, frame = cap.read()
+        if not ok or frame is None:
+            break
+        pictures.append(frame[:, :, ::-1].copy())
     cap.release()
-    if not ok or frame is None:
+    if not pictures:
         return Check(
             "camera",
             FAIL,
             f"camera.source = 'opencv': cannot read a frame from {device!r}",
             fix="plug the USB camera in (or fix camera.device); the user needs the 'video' group",
         )
-    ctx.frame = frame[:, :, ::-1].copy()
-    h, w = frame.shape[:2]
+    ctx.frame, ctx.pictures = pictures[0], pictures
+    h, w = pictures[0].shape[:2]
     return Check("camera", OK, f"OpenCV camera {device!r}: {w}×{h}")
 
 
@@ -339,6 +352,138 @@ def check_pose(ctx: Context) -> Check:
     details.append(f"people found: {len(found)}")
     status, fix = judge_pose_rate(fps)
     return Check(name, status, f"{pose['backend']} model runs", details=details, fix=fix)
+
+
+def check_framing(ctx: Context) -> Check:
+    """Can the camera see what it needs (station.pose.framing)? Real inference on the
+    camera's pictures, or on a photo or video (`--framing-from`) taken from where it hangs.
+    Never required: it needs someone standing where members jump."""
+    name = "camera framing"
+    if ctx.framing_from is not None:
+        try:
+            ctx.pictures = read_pictures(ctx.framing_from, FRAMING_PICTURES)
+        except ValueError as exc:
+            return Check(name, FAIL, str(exc), required=False)
+        where = str(ctx.framing_from)
+    elif ctx.config["camera"]["source"] == "none":
+        return Check(name, SKIP, "no camera fitted", required=False)
+    else:
+        where = "the camera"
+    if not ctx.pictures:
+        return Check(name, SKIP, f"no pictures from {where} to judge", required=False)
+    frames, problem = _pose_frames(ctx)
+    if problem:
+        return Check(name, FAIL, problem, required=False, fix="see the pose model check")
+    return judge_framing(frames, float(ctx.config["pose"]["min_visibility"]), where)
+
+
+def _pose_frames(ctx: Context) -> tuple[list[Any], str]:
+    """PoseFrames of ctx.pictures (the jumper picked as the live camera picks them, inside
+    camera.roi), or a problem. The pictures may be far apart (spread over a video), so the
+    model detects afresh in each instead of tracking from the one before."""
+    import numpy as np
+
+    from station.events import PoseFrame
+    from station.pose.backends import open_backend
+    from station.pose.jumper import JumperPicker
+
+    ctx.say(f"judging the framing on {len(ctx.pictures)} pictures…")
+    try:
+        backend = open_backend(ctx.config["pose"])
+    except Exception as exc:
+        return [], f"cannot load the pose model: {exc}"
+    picker = JumperPicker(ctx.config["camera"]["roi"])
+    frames = []
+    try:
+        for i, picture in enumerate(ctx.pictures):
+            rgb = np.ascontiguousarray(picture, dtype=np.uint8)
+            backend.reset()
+            jumper = picker.pick(backend.detect(rgb, i / 30.0))
+            lm = jumper.lm if jumper is not None else None
+            frames.append(PoseFrame(i / 30.0, lm, None, rgb.shape[1], rgb.shape[0], i))
+    except Exception as exc:
+        return [], f"inference failed: {exc}"
+    finally:
+        backend.close()
+    return frames, ""
+
+
+def judge_framing(frames: Sequence[Any], min_visibility: float, where: str) -> Check:
+    """The verdict on PoseFrames from one place: the same rule as `station analyze`'s
+    "counting" and the member's "feet out of view" banner (station.pose.framing)."""
+    from station.pose.framing import counting_trust, feet_outside_picture
+
+    name = "camera framing"
+    posed = sum(f.lm is not None for f in frames)
+    pictures = f"{len(frames)} picture{'s' if len(frames) != 1 else ''}"
+    if not posed:
+        return Check(
+            name,
+            SKIP,
+            f"nobody found in {pictures} from {where}",
+            required=False,
+            fix="stand on the mat where members jump and run `station diag` again",
+        )
+    verdict = counting_trust(frames, min_visibility)
+    share = verdict["feet_in_picture"]
+    outside = sum(feet_outside_picture(f.lm) for f in frames if f.lm is not None)
+    unseen = round(posed * (1 - share)) - outside  # inside the picture, but not visible
+    details = [
+        f"a person in {posed} of {pictures} from {where}",
+        f"both feet (ankles, heels, toes) in the picture and visible in {100 * share:.0f} % "
+        f"of them; beyond the picture's edge in {outside}, inside it but not seen clearly "
+        f"in {unseen}",
+    ]
+    if verdict["trusted"]:
+        return Check(name, OK, "the feet are in the picture", required=False, details=details)
+    why = "without a mat the camera counts from the feet and misses about every other jump"
+    summary = (
+        f"the feet are out of the picture in {100 * outside / posed:.0f} % and not seen "
+        f"clearly in {100 * unseen / posed:.0f} % of the pictures with a person"
+    )
+    if outside >= unseen:
+        fix = (
+            "aim the camera lower or mount it further back: the whole body, feet included, "
+            f"must be in the picture where members jump ({why}; members see 'Step back - feet "
+            "out of view')"
+        )
+    else:
+        fix = (
+            "nothing may hide the feet (a bench, the mat's edge), the floor must be lit, and "
+            f"the member must not be tiny in the picture (a narrower view or a closer camera) "
+            f"({why})"
+        )
+    return Check(name, WARN, summary, required=False, details=details, fix=fix)
+
+
+def read_pictures(path: Path, count: int) -> list[Any]:
+    """Up to `count` RGB pictures from a photo or a video file (spread over the video);
+    ValueError naming the file when it cannot be read."""
+    import cv2
+
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    cap = cv2.VideoCapture(str(path))
+    pictures: list[Any] = []
+    try:
+        total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
+        step = max(1, total // count)
+        index = 0
+        while len(pictures) < count:
+            ok, frame = cap.read()
+            if not ok or frame is None:
+                break
+            if index % step == 0:
+                pictures.append(frame[:, :, ::-1].copy())
+            index += 1
+    finally:
+        cap.release()
+    if not pictures:
+        image = cv2.imread(str(path))  # a still photo OpenCV's video reader refused
+        if image is None:
+            raise ValueError(f"{path}: not a picture or video OpenCV can read")
+        pictures.append(image[:, :, ::-1].copy())
+    return pictures
 
 
 def judge_pose_rate(frames_per_s: float) -> tuple[str, str]:

@@ -14,7 +14,9 @@ EXIT_USAGE = 2
 
 EPILOG = """\
 Checks, in order: the systemd service, the Raspberry Pi, the config, which devices are real,
-simulated or absent, the camera, the pose model (one real inference), the mat (SPI ADC: every
+simulated or absent, the camera, the pose model (one real inference), the camera's framing
+(with someone standing where members jump: are the feet in the picture? judged on the
+camera's pictures, or on a photo or video given with --framing-from), the mat (SPI ADC: every
 channel's level and the achieved sampling rate, and the zero levels; or the contact switch),
 the buzzer and LEDs, the display (SDL KMS/DRM) and disk space. While the kiosk runs it holds
 the camera, GPIO and display: those checks then say 'in use' (stop it first for a full check).
@@ -47,6 +49,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="devices the station runs simulated (a comma list of mat, camera, gpio, or all; "
         "also STATION_SIMULATE): reported as simulated and not checked",
     )
+    p.add_argument(
+        "--framing-from",
+        metavar="FILE",
+        help="judge the camera's framing on this photo or video (e.g. taken from where the "
+        "camera hangs) instead of the camera's own pictures",
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=_diag)
 
@@ -67,6 +75,8 @@ def _diag(args: argparse.Namespace) -> int:
     config, config_path, problem = _load(args.config)
     say = (lambda _t: None) if args.json else (lambda t: print(t, file=sys.stderr, flush=True))
     ctx = Context(config, config_path, beep=args.beep, say=say, simulated=simulated)
+    if args.framing_from:
+        ctx.framing_from = Path(args.framing_from)
     checks = run_checks(ctx, problem)
     code = exit_code(checks)
     if args.json:

@@ -19,7 +19,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "to a PNG, off screen: needs no display. 'degraded' is the active screen with the camera "
         "off (its four lights unknown; the mat counts and judges landings) and a trainer config "
         "notice; 'summary' carries a take-home QR code (a demo link); 'degraded-mat' has "
-        "the mat off (the camera counts); 'active-live' adds the mirrored live view.",
+        "the mat off (the camera counts); 'active-live' adds the mirrored live view; 'feet-out' "
+        "has no mat and a camera aimed too high (the 'Step back - feet out of view' banner).",
     )
     p.add_argument("--screen", required=True, choices=SCREENS, help="which screen")
     p.add_argument(

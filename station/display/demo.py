@@ -15,6 +15,7 @@ from station.display.cues import cue_for, tip_for
 from station.display.screens import SCREENS
 from station.display.viewmodel import (
     CAMERA_UNAVAILABLE,
+    FEET_OUT_CAMERA_COUNTS,
     MAT_UNAVAILABLE,
     ActiveView,
     CalibratingView,
@@ -119,6 +120,22 @@ def demo_view(screen: str, phase: float = 0.15) -> ViewModel:
             cue=cue_for(lights),
         )
         return ViewModel(view, "camera", (MAT_UNAVAILABLE,))
+    if screen == "feet-out":
+        # No mat: the camera counts, and it is aimed too high (the bottom third of the
+        # picture cut off, as `nofeet` in docs/counting.md): the feet are below the picture.
+        lights = lights_from_states({"shoulders": "ok", "arms": "ok", "head": "ok"})
+        live = demo_live()
+        landmarks = demo_landmarks()
+        landmarks[:, 1] /= 2.0 / 3.0
+        view = ActiveView(
+            count=23,
+            elapsed_s=14.0,
+            streak=23,
+            cadence_per_min=96.0,
+            lights=lights,
+            live=LiveView(image=live.image[: live.image.shape[0] * 2 // 3], landmarks=landmarks),
+        )
+        return ViewModel(view, "camera", (FEET_OUT_CAMERA_COUNTS,))
     raise ValueError(f"unknown screen {screen!r}; expected one of {', '.join(SCREENS)}")
 
 

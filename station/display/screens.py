@@ -12,6 +12,8 @@ SCREENS: tuple[str, ...] = (
     "summary",
     "degraded",
     "degraded-mat",
+    "feet-out",
 )
 """What `station screenshot --screen` accepts: the five screens of the issue plus the active
-screen with the live view and the mat-unavailable variant of the degraded banners."""
+screen with the live view, the mat-unavailable variant of the degraded banners, and the
+camera-counted screen whose camera cannot see the feet (station.pose.framing)."""

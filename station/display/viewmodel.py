@@ -21,8 +21,9 @@ summary        :class:`SummaryView`    totals, cadence chart, time per fault, on
 ============== ======================= ==================================================
 
 Degraded devices are not a screen of their own: ``ViewModel.banners`` lays a banner over any
-screen (see :data:`CAMERA_UNAVAILABLE`, :data:`MAT_UNAVAILABLE`) and ``config_notice`` shows a
-discreet one-line notice for the trainer.
+screen (see :data:`CAMERA_UNAVAILABLE`, :data:`MAT_UNAVAILABLE`; :data:`FEET_OUT_CAMERA_COUNTS`
+and :data:`FEET_OUT_MAT_COUNTS` when the camera cannot see the feet) and ``config_notice`` shows
+a discreet one-line notice for the trainer.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ if TYPE_CHECKING:
     from station.session.model import SessionSummary
 
 CountSource = Literal["mat", "camera"]
-BannerKind = Literal["camera", "mat", "other"]
+BannerKind = Literal["camera", "mat", "framing", "other"]
+"""What a banner is about: a device that is off (camera, mat), what the camera can see
+(framing: the member out of its picture), or anything else."""
 
 
 @dataclass(frozen=True)
@@ -208,6 +211,15 @@ class Banner:
 
 CAMERA_UNAVAILABLE = Banner("camera", "Camera off", "Posture lights paused - counting from the mat")
 MAT_UNAVAILABLE = Banner("mat", "Mat off", "Counting from the camera - stay in view")
+# The feet out of the camera's picture (station.pose.framing): a member too close or a camera
+# aimed too high. When the camera counts, its count misses about every other jump then
+# (docs/counting.md, `nofeet`); when the mat counts, only the lights that need the feet suffer.
+FEET_OUT_CAMERA_COUNTS = Banner(
+    "framing", "Step back - feet out of view", "The camera counts your feet: jumps are missed"
+)
+FEET_OUT_MAT_COUNTS = Banner(
+    "framing", "Step back - feet out of view", "The mat counts - posture lights need your feet"
+)
 
 
 @dataclass(frozen=True)

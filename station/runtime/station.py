@@ -36,6 +36,7 @@ from station.events import (
 from station.faults.registry import specs as fault_specs
 from station.hardware import Hardware
 from station.mat.tracker import MatTracker
+from station.pose.framing import Framing, FramingMonitor, trust_from_share
 from station.posture.judge import Lights, PostureJudge
 from station.runtime.camerastats import CameraStats
 from station.runtime.view import build_view
@@ -64,6 +65,7 @@ class LiveState:
     lights: dict[str, LightState] = field(default_factory=lambda: dict.fromkeys(FAULTS, "unknown"))
     posture: Lights | None = None
     last_pose: PoseFrame | None = None  # who is in view, and the live view's picture
+    framing: Framing = field(default_factory=Framing)  # can the camera see the feet?
     last_landing: Landing | None = None
     last_force: dict[str, float] = field(default_factory=dict)
     recent_force: deque[tuple[float, ...]] = field(default_factory=lambda: deque(maxlen=100))
@@ -116,6 +118,8 @@ class Station:
         self._build_judges()
         self.mat = MatTracker(self.config) if self.devices["mat"].fitted else None
         self.camera_counter = CameraJumpCounter()
+        # Whether the camera sees what it needs (the feet), now and over this member's session.
+        self.framing = FramingMonitor(float(self.config["pose"]["min_visibility"]))
         self.members = members  # station.members.desk.MemberDesk: take-home links, codes
         # What the camera delivered over the whole run and over this member's session.
         self.camera_stats = CameraStats()
@@ -149,6 +153,7 @@ class Station:
         if self.mat is not None:
             self.mat.use_thresholds(self.config)
         self.session.settings = self.config["session"]
+        self.framing.min_visibility = float(self.config["pose"]["min_visibility"])
         self.policy.configure(self.config["alerts"])
         self.outputs.close()
         self.outputs = AlertOutputs(self.config["alerts"], self.hardware.gpio_for(self.config))
@@ -210,6 +215,7 @@ class Station:
         self.camera_stats.add_frame(frame.t, frame.index)
         self.session_camera.add_frame(frame.t, frame.index)
         self.live.posture = self.posture.update(frame)
+        self.live.framing = self.framing.update(frame)
         for jump in self.camera_counter.update(frame):
             if self.counting_source == "camera":
                 self.session.add_jump(jump.t, double=jump.double)
@@ -231,6 +237,7 @@ class Station:
         if status.device == "camera" and not status.ok:
             self.live.posture = None
             self.live.last_pose = None
+            self.live.framing = Framing()
 
     def end_of_data(self, t: float) -> None:
         """A replay ran out: its sensors say nothing more, as if unplugged, so a member
@@ -267,6 +274,8 @@ class Station:
         if self.mat is not None:
             # a switch mat learns of stops and stepping off from time passing, not edges
             self._on_mat_events(self.mat.tick(now))
+        if self.camera_working:  # frames age out of the window: a member who left leaves no flag
+            self.live.framing = self.framing.judge(now)
         obs = self._observe(now)
         changed = self.session.observe(obs)
         if changed:
@@ -321,6 +330,7 @@ class Station:
         if phase == "calibrating":
             self.camera_counter = CameraJumpCounter()  # one per member: its list of jumps
             self.session_camera = CameraStats()
+            self.framing.start_period()
             self.posture.reset()
             self.posture.start_baseline()
             self.landing_light.reset()
@@ -409,6 +419,11 @@ class Station:
             figures = self.session_camera.figures()
             figures["inference_fps"] = figures.pop("inference_fps_mean")
             extra.update({f"camera_{k}": v for k, v in figures.items()})
+            # Whether the camera could count this session (station analyze's verdict on the
+            # session's frames): trainers see a camera count that was a guess.
+            trust = trust_from_share(self.framing.period_share())
+            extra["camera_feet_in_picture"] = trust["feet_in_picture"]
+            extra["camera_count_trusted"] = trust["trusted"]
         if not extra:
             return summary
         record = summary.to_dict()

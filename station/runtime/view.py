@@ -16,6 +16,8 @@ from numpy.typing import NDArray
 from station.display.cues import cue_for, tip_for
 from station.display.viewmodel import (
     CAMERA_UNAVAILABLE,
+    FEET_OUT_CAMERA_COUNTS,
+    FEET_OUT_MAT_COUNTS,
     MAT_UNAVAILABLE,
     WELCOME_HEADLINE,
     WELCOME_SUBLINE,
@@ -68,7 +70,7 @@ def build_view(station: Station, now: float) -> ViewModel:
     return ViewModel(
         screen=screen,
         count_source="mat" if station.counting_source == "mat" else "camera",
-        banners=_banners(station),
+        banners=_banners(station, shown),
         config_notice=_notice(station),
     )
 
@@ -134,12 +136,26 @@ def _meter(station: Station) -> LandingMeter | None:
     return LandingMeter(softness=min(1.0, max(0.0, 1.0 - share)), peak_bw=landing.peak_bw)
 
 
-def _banners(station: Station) -> tuple[Banner, ...]:
+def _banners(station: Station, shown: str) -> tuple[Banner, ...]:
     banners: list[Banner] = []
     if station.devices["camera"].fitted and not station.camera_working:
         banners.append(CAMERA_UNAVAILABLE)
     if station.devices["mat"].fitted and not station.mat_working:
         banners.append(MAT_UNAVAILABLE)
-    if not station.devices["mat"].fitted and station.session.phase == "active":
+    feet_out = _feet_out_banner(station, shown)
+    if feet_out is not None:
+        banners.append(feet_out)  # its detail says who counts: it replaces "No mat fitted"
+    elif not station.devices["mat"].fitted and station.session.phase == "active":
         banners.append(Banner("other", "No mat fitted", "Counting from the camera"))
     return tuple(banners)
+
+
+def _feet_out_banner(station: Station, shown: str) -> Banner | None:
+    """While a member is calibrating or jumping (not to a passer-by on the idle screen, nor
+    over a summary) and the camera has not seen their feet for most of the last seconds
+    (station.pose.framing, with hysteresis: it does not blink at the edge)."""
+    if shown not in ("calibrating", "active") or not station.camera_working:
+        return None
+    if not station.live.framing.feet_out:
+        return None
+    return FEET_OUT_CAMERA_COUNTS if station.counting_source == "camera" else FEET_OUT_MAT_COUNTS

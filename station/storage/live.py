@@ -79,7 +79,9 @@ class LiveStatus:
     """device -> "real", "simulated" or "absent" (mat, camera, gpio)"""
     camera: dict[str, Any] = field(default_factory=dict)
     """{"inference_fps": float, "inference_fps_mean": float, "frames_inferred": int,
-    "frames_dropped": int, "count_latency_ms": float | None, "max_fps": float}"""
+    "frames_dropped": int, "count_latency_ms": float | None, "max_fps": float,
+    "framing": {"feet_out": bool, "feet_in_picture": float | None},
+    "session_feet_in_picture": float | None}"""
     preset: str = ""
     config_problem: str | None = None  # the trainer notice when a config was rejected
     timestamp: float = 0.0  # Unix time the station wrote it

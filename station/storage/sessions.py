@@ -72,6 +72,11 @@ _SQL_UUID4 = (
 # standard error and how it was found ("impulse-momentum", "quiet standing", ...).
 _WEIGHT_KEYS = ("body_weight_n", "body_weight_sd_n", "body_weight_source")
 
+# Whether the camera saw the feet (station.pose.framing), kept in `detail` when a camera was
+# fitted: the share of frames with a pose that had the feet in the picture, and whether the
+# camera's count could be trusted (a camera-counted session without it is a guess).
+_FRAMING_KEYS = ("camera_feet_in_picture", "camera_count_trusted")
+
 # Summary keys stored in their own columns (the rest of the summary goes to `detail` as JSON).
 _NUMERIC_COLUMNS = (
     "duration_s",
@@ -188,7 +193,7 @@ class SessionRecord:
             **{k: self.columns.get(k) for k in ("count_source", *_NUMERIC_COLUMNS, "top_fault")},
             "faults": {f: dict(v) for f, v in self.faults.items()},
             "cadence_series": self.detail.get("cadence_series", []),
-            **{k: self.detail[k] for k in _WEIGHT_KEYS if k in self.detail},
+            **{k: self.detail[k] for k in (*_WEIGHT_KEYS, *_FRAMING_KEYS) if k in self.detail},
         }
 
     def csv_row(self) -> dict[str, Any]:

@@ -19,7 +19,15 @@ from typing import Any
 import httpx
 import pytest
 from loopback import served
-from servers import SITE, RecorderProcess, StationClient, station_day, wait_sessions
+from servers import (
+    SITE,
+    RecorderProcess,
+    StationClient,
+    station_day,
+    stations_held,
+    wait_sessions,
+    wait_until,
+)
 
 from station.console import auth
 from station.console.app import create_app
@@ -108,8 +116,13 @@ def test_gym_page_shows_the_floor_and_pushes_a_preset(
     stations[0].publish(
         wire.topic(SITE, "st-00", "live"), wire.encode({"jumps": 57, "elapsed_s": 30.0}), qos=0
     )
-    assert wait_sessions(str(tmp_path / "fleet.sqlite3"), 12) == 12, recorder.log()
-    time.sleep(0.5)
+    db = str(tmp_path / "fleet.sqlite3")
+    assert wait_sessions(db, 12) == 12, recorder.log()
+    # The live count is QoS 0, in no order with the sessions: wait until the recorder holds it.
+    wait_until(
+        lambda: any((s["live"] or {}).get("jumps") == 57 for s in stations_held(db)),
+        "st-00's live count recorded",
+    )
 
     started = [
         datetime.fromisoformat(s["started_at"]).timestamp()

@@ -34,7 +34,7 @@ without a jump (no summary; the phase is back to the summary still showing, or i
 SESSION_MIN_JUMPS = 1
 """A session is a session once it has this many jumps (one): the one rule, read by
 :attr:`Session.counts` live and by :func:`counts_as_session` (and the session log's
-:data:`station.storage.sessions.COUNTED_SQL`) for rows already written."""
+:func:`station.storage.sessions.counted_sql`) for rows already written."""
 
 
 def counts_as_session(jumps: int) -> bool:

@@ -44,6 +44,17 @@ def counts_as_session(jumps: int) -> bool:
     return jumps >= SESSION_MIN_JUMPS
 
 
+def in_session(screen: str, jumps: int) -> bool:
+    """Whether the station is in a session, as the fleet reports it (the uplink's status
+    ``in_session`` and its live progress): the screen shows a session (``calibrating`` or
+    ``active``: not idle, not a summary) and that session counts (:func:`counts_as_session`,
+    its first jump). Someone calibrating without a jump yet is not in a session (it may be
+    dropped, and would then never have been one); the summary screen, even with the next
+    person already on the mat, is not either, until their first jump replaces it. `screen`
+    is :meth:`Session.screen` (live.json's ``phase``), `jumps` the session's count."""
+    return screen in ("calibrating", "active") and counts_as_session(jumps)
+
+
 CAMERA_PRESENCE_S = 1.0
 """Without a mat, a person must stay in the region of interest this long to start a session."""
 

@@ -190,11 +190,14 @@ class RecorderProcess:
         found = re.findall(r"this run: (\d+) stored, (\d+) duplicates", self.log())
         return (int(found[-1][0]), int(found[-1][1])) if found else (0, 0)
 
-    def wait_handled(self, messages: int, timeout_s: float = 120.0) -> tuple[int, int]:
-        """Wait until this process has committed at least `messages` session messages (new
-        or duplicate): an observable point, where a fixed sleep only hoped to be late enough."""
+    def wait_handled(
+        self, stored: int, duplicates: int = 0, timeout_s: float = 120.0
+    ) -> tuple[int, int]:
+        """Wait until this process has stored at least `stored` sessions and ignored at least
+        `duplicates` copies: an observable point, where a fixed sleep only hoped to be late
+        enough (the timeout only stops a hang)."""
         deadline = time.monotonic() + timeout_s
-        while sum(self.handled()) < messages:
+        while not (self.handled()[0] >= stored and self.handled()[1] >= duplicates):
             assert self.proc.poll() is None, f"recorder exited:\n{self.log()}"
             assert time.monotonic() < deadline, f"recorder handled {self.handled()}:\n{self.log()}"
             time.sleep(0.05)

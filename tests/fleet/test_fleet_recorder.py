@@ -97,10 +97,11 @@ def test_a_busy_day_every_session_exactly_once(
             c.publish(topic, payload)
     close_all(clients)
     total = STATIONS * PER_STATION
-    # Each station's resent copies follow its originals: once the recorder has committed
-    # total + 15 session messages, every one has arrived, and each copy was counted as held.
-    stored, duplicates = recorder.wait_handled(total + 15)
-    assert (stored, duplicates) == (total, 15), recorder.log()
+    # Each station's resent copies follow its originals: the recorder stores every session
+    # once and counts each copy as held (more copies only if the broker redelivered after a
+    # dropped connection).
+    stored, duplicates = recorder.wait_handled(total, 15)
+    assert stored == total and duplicates >= 15, recorder.log()
     assert wait_sessions(db, total) == total, recorder.log()
     # The live updates are QoS 0, in no order with the sessions: wait until each is held.
     wait_until(

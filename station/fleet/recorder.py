@@ -291,6 +291,16 @@ class Recorder:
             self.stored_sessions += len(result.new_sessions)
             self.duplicates += result.duplicates
             self.rejects += result.rejects
+            if result.new_sessions or result.duplicates:
+                # A line per batch holding sessions (not per live update): what an operator
+                # reads to see sessions arriving, and what a test waits on instead of a sleep.
+                log.info(
+                    "stored %d new sessions, %d already held (this run: %d stored, %d duplicates)",
+                    len(result.new_sessions),
+                    result.duplicates,
+                    self.stored_sessions,
+                    self.duplicates,
+                )
             for item in items:
                 if isinstance(item, Reject):
                     log.warning("kept a rejected message from %s: %s", item.topic, item.reason)

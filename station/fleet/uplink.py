@@ -234,7 +234,7 @@ def status_payload(
         device: "failed" if live.devices.get(device, "ok") != "ok" else role
         for device, role in live.device_roles.items()
     }
-    state = "in_session" if live.phase in ("calibrating", "active") else "idle"
+    state = "in_session" if live.in_session else "idle"
     return {**body, "state": state, "devices": devices}
 
 
@@ -439,7 +439,7 @@ class Uplink:
             return
         self._next_live = now + 1.0 / hz
         live = read_live_status(self.state_dir)
-        if live is None or live.phase != "active" or live.age_s(lambda: now) > LIVE_STALE_S:
+        if live is None or not live.in_session or live.age_s(lambda: now) > LIVE_STALE_S:
             return
         payload = {
             "session_uuid": self.log.open_session_uuid(),

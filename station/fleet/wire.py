@@ -23,7 +23,8 @@ version with :class:`WireError` rather than guessing. The payloads (times are IS
   "simulated" | "absent" | "failed"}, "config_version", "software_version", "jumps_today"}``;
   the last will is ``{"state": "offline"}``. The uplink up but the kiosk program not running:
   ``"state": "offline"`` with a ``"reason"`` (added in v1; readers ignore fields they do not
-  know).
+  know). ``in_session`` is :func:`station.session.model.in_session`: a session with a jump on
+  the screen (a summary, or a calibration without a jump yet, is ``idle``).
 - ``live``: ``{"session_uuid", "jumps", "elapsed_s", "at"}``.
 - ``config/set``: ``{"change_id", "layer"}`` and optionally ``"issued_at"`` where ``layer`` is
   a site-config layer (the same nested tables and keys as /etc/station/station.toml),

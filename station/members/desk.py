@@ -3,9 +3,12 @@
 * On the **idle** screen, every :data:`SCAN_PERIOD_S` the newest camera picture is searched for
   a personal code (OpenCV's QR detector); nothing is scanned in any other phase, so a session
   in progress costs nothing and a code shown mid-session is ignored. A known code is greeted
-  ("welcome back") for :data:`WELCOME_HOLD_S`; the session that starts in that time is linked
-  to it, and nothing else is (one dropped without a jump was no session: it gives the
-  greeting back, its hold still counted from the greeting).
+  ("welcome back") for :data:`WELCOME_HOLD_S`: the next person to step on in that time is
+  taken to be the member, and their session is linked to the code. A go on the mat that ends
+  without a jump was no session: the greeting comes back, but only for :data:`RETURN_S` from
+  then (the member stepping straight back on), not for the rest of the hold: whoever steps on
+  later may be anyone, and a member's history must hold only their own sessions (they show
+  the code again, which takes half a second, rather than find a stranger's session there).
 * When a session ends its statistics become a page behind a new take-home token; the summary
   screen shows that URL as a QR code at once, and the page is handed over to the ``members``
   session consumer, which stores it in its own thread (:mod:`station.members.pages`): this
@@ -38,8 +41,14 @@ SCAN_PERIOD_S = 0.5
 """Two looks a second: a member holding a code up is seen within half a second, and the
 detector's cost is spread thin (see `station bench members`)."""
 
-WELCOME_HOLD_S = 90.0
-"""A greeted code waits this long for its session to start; then it is forgotten."""
+WELCOME_HOLD_S = 30.0
+"""A greeted code waits this long for its member to step on (pocket the phone, pick up the
+rope); then it is forgotten. Short, because whoever steps on in this time is linked: the
+member who walks away instead must not hand their greeting to the next person."""
+
+RETURN_S = 10.0
+"""A greeted member who stepped on and off without a jump is greeted again this long from
+when the station saw them go (the session dropped), to step straight back on."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +74,7 @@ class MemberDesk:
         self._reader = reader
         self._next_scan = float("-inf")
         self._greeted: str | None = None  # a personal code waiting for its session
-        self._greeted_at = 0.0
+        self._greeted_until = 0.0  # ...until this time (the caller's clock)
         self._session_code: str | None = None  # the code the running session is linked to
         self.take_home: TakeHome | None = None  # the last finished session's link
         self.handover = Handover()  # pages for the consumer thread to store
@@ -90,9 +99,7 @@ class MemberDesk:
     def idle_tick(self, now: float, picture: Callable[[], NDArray[np.uint8] | None]) -> None:
         """On the idle screen, once per frame; `picture` gives the camera's newest image."""
         self.take_home = None
-        if self._greeted is not None and now - self._greeted_at > WELCOME_HOLD_S:
-            log.info("members: a greeted code had no session; forgotten")
-            self._greeted = None
+        self._forget_if_due(now)
         if not self.enabled or now < self._next_scan:
             return
         self._next_scan = now + SCAN_PERIOD_S
@@ -106,7 +113,12 @@ class MemberDesk:
         if known:
             if code != self._greeted:
                 log.info("members: welcome back (a personal code)")
-            self._greeted, self._greeted_at = code, now
+            self._greeted, self._greeted_until = code, now + WELCOME_HOLD_S
+
+    def _forget_if_due(self, now: float) -> None:
+        if self._greeted is not None and now > self._greeted_until:
+            log.info("members: a greeted code had no session; forgotten")
+            self._greeted = None
 
     def _scan(self, image: NDArray[np.uint8]) -> str | None:
         if self._reader is None:
@@ -125,19 +137,22 @@ class MemberDesk:
 
     # --- a session's life ---------------------------------------------------------------------
 
-    def session_started(self) -> None:
-        """Calibration began: the greeted code (if any) belongs to this session. The last
+    def session_started(self, now: float) -> None:
+        """Calibration began at `now`: a code still greeted (its time not up: checked here
+        too, as the idle screen may not have ticked since) belongs to this session. The last
         session's link stays: its summary may still be on the screen (until this session's
         first jump), and the member it belongs to may be standing here to scan it."""
+        self._forget_if_due(now)
         self._session_code, self._greeted = self._greeted, None
 
-    def session_dropped(self) -> None:
-        """The session ended without a jump: it was no session, so it took no link. A code
-        greeted for it is greeted again, with its hold still counted from the greeting: the
-        member who stepped off without jumping keeps the link to their next session within
-        :data:`WELCOME_HOLD_S` of being greeted, and no one after that window gets it."""
+    def session_dropped(self, now: float) -> None:
+        """The session ended at `now` without a jump: it was no session, so it took no link.
+        A code greeted for it is greeted again for :data:`RETURN_S`: the member who stepped
+        off without jumping and straight back on keeps the link; someone stepping on after
+        that is not taken for them."""
         if self._session_code is not None:
             self._greeted, self._session_code = self._session_code, None
+            self._greeted_until = now + RETURN_S
 
     def session_ended(
         self, summary: Any, started_at: float, session_id: int | None

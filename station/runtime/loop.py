@@ -39,19 +39,23 @@ start); past it the station says it is up without them, naming each one still mi
 class Readiness:
     """When to tell systemd READY=1: once every device's opener has answered (open, or not
     fitted), or after `wait_s`, naming the devices still missing and why. The main loop runs
-    (screen, watchdog) while it waits."""
+    (screen, watchdog) while it waits, and says what it waits for in a STATUS line each time
+    that changes (`systemctl status station` shows "starting: waiting for camera")."""
 
     def __init__(self, feeds: list[ThreadedFeed], notifier: Any, deadline: float) -> None:
         self.feeds = feeds
         self.notifier = notifier
         self.deadline = deadline
         self.sent = False
+        self.waiting_for: tuple[str, ...] = ()
+        """The devices READY=1 waits for, as last said in STATUS."""
 
     def check(self, now: float) -> None:
         if self.sent:
             return
         missing = [f for f in self.feeds if not f.settled.is_set()]
         if missing and now < self.deadline:
+            self._say_waiting(tuple(f.device for f in missing))
             return
         self.sent = True
         if missing:
@@ -62,6 +66,13 @@ class Readiness:
             status = "station running: devices open"
         if self.notifier is not None:
             self.notifier.ready(status)
+
+    def _say_waiting(self, devices: tuple[str, ...]) -> None:
+        if devices == self.waiting_for:
+            return
+        self.waiting_for = devices
+        if self.notifier is not None:
+            self.notifier.status("starting: waiting for " + ", ".join(devices))
 
 
 @dataclass

@@ -337,11 +337,11 @@ class Station:
             self.policy.reset()
             self._logged = False
             if self.members is not None:
-                self.members.session_started()
+                self.members.session_started(now)
         elif phase == "dropped":  # no jump, no session: nothing was logged, nothing to show
             self.outputs.silence()
             if self.members is not None:
-                self.members.session_dropped()
+                self.members.session_dropped(now)
         elif phase == "summary":
             self.outputs.silence()
             summary = self.session.last_summary

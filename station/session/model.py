@@ -34,7 +34,7 @@ without a jump (no summary; the phase is back to the summary still showing, or i
 SESSION_MIN_JUMPS = 1
 """A session is a session once it has this many jumps (one): the one rule, read by
 :attr:`Session.counts` live and by :func:`counts_as_session` (and the session log's
-:data:`station.storage.sessions.COUNTED_SQL`) for rows already written."""
+:func:`station.storage.sessions.counted_sql`) for rows already written."""
 
 
 def counts_as_session(jumps: int) -> bool:
@@ -42,6 +42,17 @@ def counts_as_session(jumps: int) -> bool:
     Rows of 0 jumps written by older versions, or begun at a first jump and cut off before
     their first checkpoint, stay in the log but are offered to no one."""
     return jumps >= SESSION_MIN_JUMPS
+
+
+def in_session(screen: str, jumps: int) -> bool:
+    """Whether the station is in a session, as the fleet reports it (the uplink's status
+    ``in_session`` and its live progress): the screen shows a session (``calibrating`` or
+    ``active``: not idle, not a summary) and that session counts (:func:`counts_as_session`,
+    its first jump). Someone calibrating without a jump yet is not in a session (it may be
+    dropped, and would then never have been one); the summary screen, even with the next
+    person already on the mat, is not either, until their first jump replaces it. `screen`
+    is :meth:`Session.screen` (live.json's ``phase``), `jumps` the session's count."""
+    return screen in ("calibrating", "active") and counts_as_session(jumps)
 
 
 CAMERA_PRESENCE_S = 1.0

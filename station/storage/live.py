@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from station.events import FAULTS
+from station.session.model import in_session
 from station.storage.files import atomic_write_text
 from station.storage.paths import (
     COMMANDS_DIR,
@@ -97,6 +98,11 @@ class LiveStatus:
 
     def age_s(self, wall: Callable[[], float] = time.time) -> float:
         return max(0.0, wall() - self.timestamp)
+
+    @property
+    def in_session(self) -> bool:
+        """A session that counts is on the screen (:func:`station.session.model.in_session`)."""
+        return in_session(self.phase, int(self.counts.get("jumps", 0)))
 
 
 class LiveStatusWriter:

@@ -57,9 +57,17 @@ STATUSES = ("open", "finished", "interrupted")
 FINAL_STATUSES = ("finished", "interrupted")
 """A row in one of these will not change again: a consumer may take it."""
 
-COUNTED_SQL = f"jumps >= {int(SESSION_MIN_JUMPS)}"
-""":func:`station.session.model.counts_as_session` as an SQL condition on a sessions row
-(tests/storage/test_session_log.py holds the two to the same answers)."""
+
+def counted_sql(alias: str = "") -> str:
+    """:func:`station.session.model.counts_as_session` as an SQL condition on a sessions row,
+    its column qualified by the table's `alias` in a query that names one (``counted_sql("s")``
+    for ``FROM sessions s``), so no caller glues a prefix onto a condition it does not own
+    (tests/storage/test_session_log.py holds the two to the same answers, both ways)."""
+    if alias and not alias.isidentifier():
+        raise ValueError(f"not an SQL table alias: {alias!r}")
+    column = f"{alias}.jumps" if alias else "jumps"
+    return f"({column} >= {int(SESSION_MIN_JUMPS)})"
+
 
 # A version-4 UUID made by SQLite itself, for the rows logged before uuids existed.
 _SQL_UUID4 = (
@@ -388,10 +396,10 @@ class SessionLog:
         every_row: bool = False,
     ) -> list[SessionRecord]:
         """Sessions started on or after `since` (a local date or datetime), oldest first;
-        only rows that count as a session (a jump: :data:`COUNTED_SQL`), or with `every_row`
+        only rows that count as a session (a jump: :func:`counted_sql`), or with `every_row`
         the rows of no jump too (what the file holds: for checks that nothing else is
         written, never to offer)."""
-        where, params = ([] if every_row else [COUNTED_SQL]), []
+        where, params = ([] if every_row else [counted_sql()]), []
         if since is not None:
             where.append("started_at >= ?")
             params.append(_timestamp(since))
@@ -433,7 +441,7 @@ class SessionLog:
         (the order they happened), from id `after_id` on; at most `limit` of them. Rows of no
         jump are never offered (nor marked: a consumer's cursor passes them by)."""
         rows = self._db.execute(
-            f"SELECT * FROM sessions s WHERE s.status IN (?, ?) AND s.{COUNTED_SQL} "
+            f"SELECT * FROM sessions s WHERE s.status IN (?, ?) AND {counted_sql('s')} "
             "AND s.id > ? AND NOT EXISTS "
             "(SELECT 1 FROM session_deliveries d WHERE d.session_id = s.id AND d.consumer = ?) "
             "ORDER BY s.id LIMIT ?",

@@ -168,7 +168,8 @@ def test_a_headless_simulated_station_run_speaks_the_notify_protocol(
     systemd: FakeSystemd, tmp_path: Path
 ) -> None:
     """The unit's contract end to end: `station run` (simulated, headless) under a fake
-    systemd sends READY=1, then WATCHDOG=1 again and again from its main loop, and
+    systemd sends READY=1 (after at most a STATUS line naming the devices it still waits
+    for), then WATCHDOG=1 again and again from its main loop, and
     STOPPING=1 on SIGTERM, exiting cleanly."""
     import signal
 
@@ -201,6 +202,8 @@ def test_a_headless_simulated_station_run_speaks_the_notify_protocol(
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert received[0].startswith("READY=1"), received
-    assert set(received[1:-1]) == {"WATCHDOG=1"}, received
+    # before READY=1 only what it waits for (STATUS=starting: waiting for <devices>)
+    ready = next(i for i, m in enumerate(received) if m.startswith("READY=1"))
+    assert all(m.startswith("STATUS=starting: waiting for ") for m in received[:ready]), received
+    assert set(received[ready + 1 : -1]) == {"WATCHDOG=1"}, received
     assert proc.returncode == 0, err[-2000:]

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import random
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -182,6 +184,25 @@ class RecorderProcess:
             assert time.monotonic() < deadline, f"recorder did not connect:\n{self.log()}"
             time.sleep(0.05)
 
+    def handled(self) -> tuple[int, int]:
+        """(sessions stored, duplicates ignored) by this process so far, as it logs them
+        after each committed batch holding sessions (station.fleet.recorder)."""
+        found = re.findall(r"this run: (\d+) stored, (\d+) duplicates", self.log())
+        return (int(found[-1][0]), int(found[-1][1])) if found else (0, 0)
+
+    def wait_handled(
+        self, stored: int, duplicates: int = 0, timeout_s: float = 120.0
+    ) -> tuple[int, int]:
+        """Wait until this process has stored at least `stored` sessions and ignored at least
+        `duplicates` copies: an observable point, where a fixed sleep only hoped to be late
+        enough (the timeout only stops a hang)."""
+        deadline = time.monotonic() + timeout_s
+        while not (self.handled()[0] >= stored and self.handled()[1] >= duplicates):
+            assert self.proc.poll() is None, f"recorder exited:\n{self.log()}"
+            assert time.monotonic() < deadline, f"recorder handled {self.handled()}:\n{self.log()}"
+            time.sleep(0.05)
+        return self.handled()
+
     def stop(self) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -201,6 +222,23 @@ def wait_sessions(db: str, count: int, timeout_s: float = 120.0) -> int:
             return seen
         time.sleep(0.1)
     return seen
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 60.0) -> None:
+    """Poll an observable condition; the timeout only stops a hang, far beyond its usual time."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        time.sleep(0.05)
+
+
+def stations_held(db: str, site: str | None = SITE) -> list[dict[str, Any]]:
+    """The fleet database's stations as the recorder has them so far ([] before it exists)."""
+    try:
+        with FleetStore(db, readonly=not db.startswith("postgres")) as store:
+            return store.stations(site=site)
+    except Exception:
+        return []
 
 
 def fill(folder: Path) -> None:

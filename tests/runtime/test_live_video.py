@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,11 +55,21 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Prepared
 
 
 def play_all(
-    prepared: list[Prepared], work: Path, max_fps: float, analyzed: list[int] | None = None
+    prepared: list[Prepared],
+    work: Path,
+    max_fps: float,
+    analyzed: list[int] | None = None,
+    *,
+    first_without_gpio: bool = False,
 ) -> list[LiveRun]:
+    """Each clip through `station run --headless` with the buzzer on simulated pins; with
+    `first_without_gpio` the first clip with no --simulate at all and alerts off (no mat, no
+    buzzer: nothing may open GPIO), which changes nothing the count depends on."""
     runs = []
     for i, p in enumerate(prepared):
-        run = run_live(p.played, work / p.clip.name, max_fps=max_fps)
+        bare = first_without_gpio and i == 0
+        options: dict[str, Any] = {"extra_args": (), "alerts": False} if bare else {}
+        run = run_live(p.played, work / p.clip.name, max_fps=max_fps, **options)
         runs.append(run)
         print(
             f"{p.clip.name:18s} max_fps={max_fps:4g} truth={p.played.truth:4d} "
@@ -68,6 +79,17 @@ def play_all(
             f"latency={run.camera('count_latency_ms')} ms wall={run.wall_s:.0f} s"
         )
     return runs
+
+
+@pytest.fixture(scope="module")
+def full_rate(
+    prepared: list[Prepared], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[list[int], list[LiveRun]]:
+    """The full-rate plays, played once for the module: the full-rate test judges the counts
+    of all of them, the no-GPIO test the first (played without any --simulate)."""
+    analyzed = [analyze_count(p.played) for p in prepared]
+    work = tmp_path_factory.mktemp("full-rate")
+    return analyzed, play_all(prepared, work, 0.0, analyzed, first_without_gpio=True)
 
 
 def known_gap(met: bool, figures: str) -> None:
@@ -129,10 +151,9 @@ def check_runs(runs: list[LiveRun]) -> None:
 
 
 def test_full_rate_live_count_matches_truth_and_analyze(
-    prepared: list[Prepared], tmp_path: Path
+    prepared: list[Prepared], full_rate: tuple[list[int], list[LiveRun]]
 ) -> None:
-    analyzed = [analyze_count(p.played) for p in prepared]
-    runs = play_all(prepared, tmp_path, 0.0, analyzed)
+    analyzed, runs = full_rate
     check_runs(runs)
     live = [r.jumps for r in runs]
     truth = [p.played.truth for p in prepared]
@@ -247,11 +268,11 @@ def test_video_ending_mid_session_ends_and_logs_it(
 
 
 def test_headless_video_camera_without_mat_runs_without_gpio(
-    prepared: list[Prepared], tmp_path: Path
+    full_rate: tuple[list[int], list[LiveRun]],
 ) -> None:
-    """No --simulate at all: alerts off and no mat, so nothing opens GPIO on this x86 box."""
-    played = prepared[0].played
-    run = run_live(played, tmp_path / "nogpio", extra_args=(), alerts=False)
+    """No --simulate at all: alerts off and no mat, so nothing opens GPIO on this x86 box
+    (the full-rate play of the first clip, shared with the full-rate test)."""
+    run = full_rate[1][0]
     assert run.exit_code == 0, run.stderr[-2000:]
     assert "GPIO" not in run.stderr
     assert len(run.sessions) == 1

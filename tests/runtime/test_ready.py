@@ -39,10 +39,20 @@ class FakeSystemd:
     def ready(self) -> list[str]:
         return [m for m in self.messages if "READY=1" in m]
 
-    def wait_ready(self, timeout_s: float = 20.0) -> list[str]:
+    def wait_for(self, text: str, timeout_s: float = 60.0) -> list[str]:
+        """Every message received up to the first one with the line `text` (the timeout only stops
+        a hang: the check is on what the station said, in the order it said it)."""
         deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and not self.ready():
+        while time.monotonic() < deadline:
+            received = list(self.messages)
+            for i, message in enumerate(received):
+                if text in message.splitlines():
+                    return received[: i + 1]
             time.sleep(0.02)
+        raise AssertionError(f"never received {text!r}; got {self.messages}")
+
+    def wait_ready(self, timeout_s: float = 60.0) -> list[str]:
+        self.wait_for("READY=1", timeout_s)
         return self.ready()
 
     def close(self) -> None:
@@ -88,8 +98,10 @@ def test_ready_waits_for_the_devices_to_open(tmp_path: Path) -> None:
     notifier = Notifier(str(systemd.sock.getsockname()))
     thread, signals = _run_in_thread(station, openers, clock, notifier, 60.0)
     try:
-        time.sleep(1.0)  # the loop runs, the mat is open, the camera is not
-        assert systemd.ready() == [], "READY=1 before the camera was open"
+        # The loop runs, the mat is open, the camera is not: the station says it waits for
+        # the camera alone, and has not said READY=1 before (datagrams arrive in order).
+        said = systemd.wait_for("STATUS=starting: waiting for camera")
+        assert not any("READY=1" in m for m in said), "READY=1 before the camera was open"
         order.append("released")
         camera_may_open.set()
         ready = systemd.wait_ready()

@@ -58,6 +58,8 @@ class Shown:
     screen: str  # the screen's view, by name
     total: int | None  # the summary's total, on a summary
     live_phase: str  # the phase the live status gave
+    jumps: int  # the running session's count in the live status
+    in_session: bool  # the station in a session, as the fleet's status reports it
 
 
 def queue_script(members: tuple[Member, ...]) -> str:
@@ -108,7 +110,11 @@ def run_queue(
         if round(now * 30) % 6 == 0:  # five looks a second
             screen = st.view(now).screen
             total = screen.total if isinstance(screen, SummaryView) else None
-            shown.append(Shown(now, type(screen).__name__, total, live_status(st, now).phase))
+            live = live_status(st, now)
+            jumps = int(live.counts["jumps"])
+            shown.append(
+                Shown(now, type(screen).__name__, total, live.phase, jumps, live.in_session)
+            )
 
     run_fast(station, sources, fps=30.0, on_frame=look)
     rows = [r.to_dict() for r in session_log.sessions(every_row=True)]
@@ -155,3 +161,15 @@ def test_each_member_in_a_queue_gets_their_own_session(
     # and the live status (live.json: the console, the uplink's state) says so too
     over = [(s.screen, s.total, s.live_phase) for s in shown if start + 1.5 <= s.t <= end]
     assert over and set(over) == {("SummaryView", rows[2]["jumps"], "summary")}, set(over)
+
+    # In a session, for the fleet (station.session.model.in_session), from the first jump to
+    # the summary: never the one who only stood, never a calibration without a jump yet.
+    assert not any(s.in_session for s in shown if start <= s.t <= end)
+    assert not any(s.in_session for s in shown if s.live_phase in ("idle", "summary"))
+    waiting = [s for s in shown if s.live_phase in ("calibrating", "active") and s.jumps == 0]
+    assert waiting and not any(s.in_session for s in waiting)
+    for start, end in jumpers:
+        mine = [s for s in shown if start <= s.t <= end]
+        assert any(s.in_session for s in mine)
+        first = next(i for i, s in enumerate(mine) if s.in_session)
+        assert all(s.in_session for s in mine[first:] if s.live_phase == "active")

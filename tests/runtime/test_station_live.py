@@ -7,6 +7,7 @@ simulated member steps on at 2 s and is jumping from about 5 s.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import socket
@@ -169,7 +170,9 @@ class Exploding:
         self._inner.close()  # type: ignore[attr-defined]
 
 
-def test_a_dying_camera_thread_is_shown_and_counting_goes_on(tmp_path: Path) -> None:
+def test_a_dying_camera_thread_is_shown_and_counting_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     (tmp_path / "station.toml").write_text("")
     store = ConfigStore(tmp_path / "station.toml")
     hardware = select_hardware(store.config, simulate=True)
@@ -183,18 +186,19 @@ def test_a_dying_camera_thread_is_shown_and_counting_goes_on(tmp_path: Path) -> 
         opened.append(1)
         return Exploding(hardware.open_camera(), after=10 if len(opened) == 1 else 10_000)
 
-    seen_problem: list[bool] = []
-
     def stop_later() -> None:
         while clock.now() < 12.0:
-            seen_problem.append(not station.devices["camera"].ok)
             time.sleep(0.05)
         signals.stop.set()
 
     threading.Thread(target=stop_later, daemon=True).start()
-    run_live(station, [("mat", hardware.open_mat), ("camera", camera)], clock, fps=30,
-             signals=signals)  # fmt: skip
-    assert any(seen_problem), "the camera failure never showed"
+    with caplog.at_level(logging.WARNING, logger="station.runtime.station"):
+        run_live(station, [("mat", hardware.open_mat), ("camera", camera)], clock, fps=30,
+                 signals=signals)  # fmt: skip
+    # the station marked the camera down (what its screen and live.json show), whenever it
+    # happened: its own record, not a sampler thread hoping to look at the right moment
+    said = [r.getMessage() for r in caplog.records if r.name == "station.runtime.station"]
+    assert "camera unavailable: libcamera: frame timeout" in said, said
     assert station.devices["camera"].message == "running" or len(opened) >= 2
     assert station.session.stats is not None or station.summaries
     jumps = station.summaries[0]["jumps"] if station.summaries else 0

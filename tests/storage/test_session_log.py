@@ -280,3 +280,38 @@ def test_rows_without_a_jump_stay_in_the_file_but_are_offered_to_no_one(
         assert all(log.get(sid) is not None and log.get(sid).jumps == j for sid, j in ids.items())
     assert main(["sessions", "--state-dir", str(tmp_path), "--json"]) == 0
     assert sorted(r["jumps"] for r in json.loads(capsys.readouterr().out)) == [1, 2]
+
+
+def test_the_counted_condition_reads_the_same_with_or_without_a_table_alias(
+    tmp_path: Path,
+) -> None:
+    """counted_sql() is the one SQL form of counts_as_session: bare for `FROM sessions`, and
+    qualified for `FROM sessions s` (a self-join below, where a bare `jumps` is ambiguous and
+    a prefix glued on by the caller would qualify only the condition's first word)."""
+    from station.session.model import counts_as_session
+    from station.storage.sessions import counted_sql
+
+    with SessionLog.in_state_dir(tmp_path) as log:
+        for i, jumps in enumerate((0, 1, 5, 0, 2)):
+            sid = log.begin(started_at=1_700_000_000.0 + 60 * i)
+            log.finish(sid, {"jumps": jumps, "duration_s": 30.0}, ended_at=None)
+    db = sqlite3.connect(tmp_path / SESSIONS_DB)
+    try:
+        every = dict(db.execute("SELECT id, jumps FROM sessions").fetchall())
+        expected = sorted(i for i, j in every.items() if counts_as_session(j))
+        bare = db.execute(f"SELECT id FROM sessions WHERE {counted_sql()} ORDER BY id")
+        assert [r[0] for r in bare] == expected
+        aliased = db.execute(
+            f"SELECT s.id FROM sessions s JOIN sessions t ON t.id = s.id "
+            f"WHERE {counted_sql('s')} AND {counted_sql('t')} ORDER BY s.id"
+        )
+        assert [r[0] for r in aliased] == expected
+        with pytest.raises(sqlite3.OperationalError, match="ambiguous"):
+            db.execute(f"SELECT s.id FROM sessions s JOIN sessions t WHERE {counted_sql()}")
+        # NOT must negate the whole condition, whatever its form
+        negated = db.execute(f"SELECT id FROM sessions s WHERE NOT {counted_sql('s')}")
+        assert sorted(r[0] for r in negated) == sorted(set(every) - set(expected))
+    finally:
+        db.close()
+    with pytest.raises(ValueError, match="alias"):
+        counted_sql("s; DROP TABLE sessions")

@@ -14,7 +14,6 @@ import asyncio
 import csv
 import io
 import logging
-import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -46,7 +45,7 @@ class Gym(Area):
             return [], [], f"No fleet database at {target} yet: is `station fleet record` running?"
         try:
             with FleetStore(target, readonly=True) as store:
-                rows = station_rows(store, site=site, day=day, now=time.time())
+                rows = station_rows(store, site=site, day=day, now=self.c.wall())
                 since, until = day_range(day)
                 sessions = store.sessions(site=site, since=since, until=until)
         except StoreError as exc:

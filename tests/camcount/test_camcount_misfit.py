@@ -85,3 +85,22 @@ def test_the_wide_speed_hiro_1_track() -> None:
     (pair,) = [p for p in load_sweep_pairs(truths, STRESS_CACHE) if p.transform == "wide"]
     assert abs(score_pair(pair).error) <= 2
     assert score_pair(pair, NO_GATE).error <= -8
+
+
+def test_a_lasting_change_of_person_is_accepted_after_the_pose_gap() -> None:
+    """Someone else of half the size in the picture from one frame on (the jumper picker
+    switching people): their frames are dropped as misfits only until the gap reaches
+    `max_missing_s`, which resets the signals; then the new size is the reference. The gate
+    never locks the counter out."""
+    counter = CameraJumpCounter()
+    big, small = standing(), collapsed(standing(), 0.5)
+    for i in range(30):
+        counter.update(frame(i, big))
+    accepted = []
+    for i in range(30, 60):
+        f = frame(i, small)
+        counter.update(f)
+        accepted.append(counter._last_valid_t == f.t)  # the frame's pose was read
+    gap = round(DEFAULT_PARAMS.max_missing_s * FPS)
+    assert not any(accepted[: gap - 1])
+    assert all(accepted[gap + 1 :])

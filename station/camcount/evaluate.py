@@ -189,6 +189,7 @@ CANDIDATES: dict[str, tuple[float, ...]] = {
     "rhythm_events": (4, 8),  # default 0: no gap filling from the counted rhythm
     "refractory": (0.3, 0.7),
     "cross_rhythm": (0,),  # default 1: the bounce's period confirms the feet's weak one
+    "bout_edges": (1,),  # default 0: a bout's first contact and off-rhythm last event as seen
 }
 # A candidate replaces the defaults only if it counts this many jumps fewer wrong on the
 # training clips (both frame rates): one jump either way at a bout's start or end is noise.

@@ -147,6 +147,16 @@ class CounterParams:
     # a side view, few frames per contact): every foot contact also lowers the body once,
     # so the bounce's period is the contact interval (1: use it then, 0: never).
     cross_rhythm: int = 1
+    # A bout's edges (1: on, 0: off; tried in round 24, not adopted, see docs/counting.md).
+    # The first contact is the swap or landing that turns the
+    # style: its trigger fired while the style was still the other, one event before the
+    # bout's first; counted when it keeps the bout's first interval. The last: a bout's
+    # newest event that breaks the rhythm (the body coming to rest, a step after the rope
+    # stopped) is held until the next event shows the jumping went on, else not counted.
+    bout_edges: int = 0
+    # An interval keeps the rhythm when it is within this factor of the rhythm's, either way
+    # (1 + this longer or 1 / (1 + this) shorter).
+    edge_rhythm: float = 0.3
 
 
 DEFAULT_PARAMS = CounterParams()
@@ -234,6 +244,9 @@ class CameraJumpCounter:
         self._intervals: deque[float] = deque(maxlen=RHYTHM_INTERVALS)  # within the bout
         # contacts filled into the last gap, and the interval then, until the next event
         self._unconfirmed: tuple[list[CameraJump], float] = ([], 0.0)
+        # The latest trigger events of each style, whatever the style was then (bout start)
+        self._seen: dict[str, deque[float]] = {s: deque(maxlen=4) for s in ("bounce", "alternate")}
+        self._held: CameraJump | None = None  # a newest event off the rhythm, not yet counted
 
     @property
     def count(self) -> int:
@@ -370,8 +383,9 @@ class CameraJumpCounter:
         return self.travel_per_s > self.params.max_travel_per_s
 
     def finish(self) -> list[CameraJump]:
-        """End of input: nothing more will confirm a pending first jump."""
+        """End of input: nothing more will confirm a pending first jump or a held last one."""
         self._pending = None
+        self._drop_held()
         return []
 
     def _reset_signals(self) -> None:
@@ -391,8 +405,16 @@ class CameraJumpCounter:
         if self._last_event_t is not None and now - self._last_event_t > self.params.max_gap_s:
             self.jumping = False
             self._pending = None
+            self._drop_held()
             return self._confirm_last_fill()
         return []
+
+    def _drop_held(self) -> None:
+        """The bout ended on an event off its rhythm: not a contact of the jumping (the body
+        coming to rest, a step after the rope stopped), nor the contacts filled before it."""
+        if self._held is not None:
+            self._held = None
+            self._unconfirmed = ([], 0.0)
 
     def _step(self, t: float, b: float, a: float, feet: float, scale: float) -> list[CameraJump]:
         p = self.params
@@ -421,6 +443,10 @@ class CameraJumpCounter:
 
         bounce_switch = self._bounce.update(hb, dt)
         alternate_switch = self._alternate.update(ha, dt)
+        if bounce_switch == 1:
+            self._seen["bounce"].append(t)
+        if alternate_switch != 0:
+            self._seen["alternate"].append(t)
         out = self._expire(t)
         if switched:
             out += self._recount_hold(t)
@@ -498,11 +524,20 @@ class CameraJumpCounter:
         if self.jumping:
             confirmed = self._confirm_fill(previous, t)
             missed = self._missed(previous, t, interval, style)
+            rhythm = float(np.median(self._intervals)) if len(self._intervals) >= 2 else 0.0
+            step = 0.0
             if previous is not None:
-                self._intervals.append((t - previous) / (len(missed) + 1))
+                step = (t - previous) / (len(missed) + 1)
+                self._intervals.append(step)
             self._unconfirmed = (missed, interval)
-            self.jumps.extend((*confirmed, jump))
-            return [*confirmed, jump]
+            released = [*confirmed, *([self._held] if self._held is not None else [])]
+            self._held = None
+            if p.bout_edges and rhythm > 0 and (missed or not self._keeps(step, rhythm)):
+                self._held = jump  # counted when the next event shows the jumping went on
+            else:
+                released.append(jump)
+            self.jumps.extend(released)
+            return released
         if (
             self._pending is not None
             and previous is not None
@@ -513,10 +548,33 @@ class CameraJumpCounter:
             self.jumping = True
             self._intervals.clear()
             self._intervals.append(t - previous)
-            self.jumps.extend((first, jump))
-            return [first, jump]
+            started = [*self._first_contact(first, t - previous), first, jump]
+            self.jumps.extend(started)
+            return started
         self._pending = jump
         return []
+
+    def _keeps(self, interval: float, rhythm: float) -> bool:
+        """Does `interval` keep the `rhythm` (within edge_rhythm either way)?"""
+        factor = 1.0 + self.params.edge_rhythm
+        return rhythm / factor <= interval <= rhythm * factor
+
+    def _first_contact(self, first: CameraJump, interval: float) -> list[CameraJump]:
+        """The bout's first contact, seen before its first event: the style follows the feet's
+        correlation with a lag (style_s), so the swap or landing that turned it fired while
+        the style was still the other one. The trigger event of the bout's style just before
+        its first event, if it keeps the bout's first interval and was not counted already."""
+        if not self.params.bout_edges:
+            return []
+        before = [s for s in self._seen[first.style] if s < first.t - 1e-9]
+        if not before:
+            return []
+        t = before[-1]
+        counted = self.jumps[-1].t if self.jumps else float("-inf")
+        gap = first.t - t
+        if t <= counted or gap < self.params.min_gap_s or not self._keeps(gap, interval):
+            return []
+        return [CameraJump(t, first.style)]
 
     def expected_interval(self, style: str) -> float:
         """Seconds between two counted events at the current rhythm, from the signal's own

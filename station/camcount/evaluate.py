@@ -3,6 +3,7 @@
     python -m station.camcount.evaluate [--data DIR] [--tracks DIR] [--save-tracks DIR]
     python -m station.camcount.evaluate --tracks DIR --sweep-cache CACHE   # LOO with the pairs
     python -m station.camcount.evaluate --sweep [--cache DIR] [--clips A,B] [--transforms X,Y]
+    python -m station.camcount.evaluate --tracks DIR --events [--twin-cache TWIN]
 
 For every clip in DIR/jumprope/ground_truth.csv: pose inference over the video (or, with
 --tracks, the landmark track DIR/<clip>.npz saved by an earlier run), the camera counter, and
@@ -41,7 +42,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from station.camcount.counter import DEFAULT_PARAMS, CounterParams
+from station.camcount.counter import DEFAULT_PARAMS, CameraJump, CounterParams
 from station.pose.track import LandmarkTrack, load_track
 
 WINDOW_MARGIN_S = 0.5
@@ -59,6 +60,12 @@ class ClipTruth:
     count: int
     first_event_s: float
     last_event_s: float
+    event_frames: tuple[int, ...] = ()  # the hand-marked contacts' frames
+
+    @property
+    def event_times(self) -> list[float]:
+        """The marked contacts in seconds of the clip."""
+        return [f / self.fps for f in self.event_frames]
 
 
 @dataclass(frozen=True)
@@ -87,22 +94,33 @@ def read_ground_truth(path: Path) -> list[ClipTruth]:
                 count=int(row["gt_count"]),
                 first_event_s=float(row["first_event_s"]),
                 last_event_s=float(row["last_event_s"]),
+                event_frames=tuple(int(f) for f in row.get("event_frames", "").split()),
             )
             for row in csv.DictReader(fh)
         ]
 
 
-def score_clip(
-    truth: ClipTruth, track: LandmarkTrack, params: CounterParams = DEFAULT_PARAMS
-) -> ClipResult:
+def count_track(track: LandmarkTrack, params: CounterParams = DEFAULT_PARAMS) -> list[CameraJump]:
+    """Every jump the counter counts over the whole track, as `station analyze` counts."""
     from station.camcount.counter import CameraJumpCounter
 
     counter = CameraJumpCounter(params)
     for frame in track.frames():
         counter.update(frame)
     counter.finish()
+    return counter.jumps
+
+
+def judged(truth: ClipTruth, jumps: Sequence[CameraJump]) -> list[CameraJump]:
+    """The jumps inside the annotated window widened by WINDOW_MARGIN_S."""
     lo, hi = truth.first_event_s - WINDOW_MARGIN_S, truth.last_event_s + WINDOW_MARGIN_S
-    inside = [j for j in counter.jumps if lo <= j.t <= hi]
+    return [j for j in jumps if lo <= j.t <= hi]
+
+
+def score_clip(
+    truth: ClipTruth, track: LandmarkTrack, params: CounterParams = DEFAULT_PARAMS
+) -> ClipResult:
+    inside = judged(truth, count_track(track, params))
     return ClipResult(truth, len(inside), sum(1 for j in inside if j.double))
 
 
@@ -172,6 +190,7 @@ CANDIDATES: dict[str, tuple[float, ...]] = {
     "refractory": (0.3, 0.7),
     "cross_rhythm": (0,),  # default 1: the bounce's period confirms the feet's weak one
     "max_torso_step": (0.35, 1e9),  # 1e9: never drop a frame as a failed fit
+    "bout_edges": (1,),  # default 0: a bout's first contact and off-rhythm last event as seen
 }
 # A candidate replaces the defaults only if it counts this many jumps fewer wrong on the
 # training clips (both frame rates): one jump either way at a bout's start or end is noise.
@@ -447,6 +466,195 @@ def pairs_report(loo: LeaveOneOut) -> str:
     return "\n".join(lines)
 
 
+# -- event by event ------------------------------------------------------------------------
+# A counted event and a mark are the same contact when, after the clip's offset, they are
+# less than this share of the marks' interval apart: nearer to this mark than halfway to the
+# next one, so one counted event can never stand for two marks.
+EVENT_TOLERANCE = 0.45
+EDGE_S = 1.0  # a bout's start and end: its first and last second of marks
+PARTS = ("start", "middle", "end")
+
+
+@dataclass(frozen=True)
+class EventMatch:
+    """One clip's counted events matched one to one with its marks.
+
+    `offset` (counted minus marked, seconds) is the clip's constant lag: the marks are the
+    frames a contact was seen by eye, the counter's events the frames its trigger fired (a
+    landing seen on the way down, a swap at the feet's crossing). Missed marks and extra
+    events are on the marks' time line (extras less the offset)."""
+
+    offset: float
+    matched: list[tuple[float, float]]  # (mark, counted event)
+    missed: list[float]
+    extra: list[float]
+    first: float  # the first and last mark
+    last: float
+
+    def part(self, t: float) -> str:
+        """Where on the marks' time line `t` lies: the bout's first second, last, or between."""
+        if t < self.first + EDGE_S:
+            return "start"
+        return "end" if t > self.last - EDGE_S else "middle"
+
+    def by_part(self, times: Sequence[float]) -> dict[str, int]:
+        out = dict.fromkeys(PARTS, 0)
+        for t in times:
+            out[self.part(t)] += 1
+        return out
+
+
+def match_events(
+    marks: Sequence[float], counted: Sequence[float], tolerance: float = EVENT_TOLERANCE
+) -> EventMatch:
+    """Match counted event times with marked contact times, one to one.
+
+    The offset is the median, over the marks, of the nearest counted event's lag: robust to
+    the misses and extras at a bout's ends, which pair a mark with a neighbour's event. Then
+    the closest (mark, event) pairs within `tolerance` × the marks' median interval are
+    taken greedily, each mark and event once."""
+    marks = sorted(marks)
+    counted = sorted(counted)
+    if not marks:
+        return EventMatch(0.0, [], [], list(counted), 0.0, 0.0)
+    first, last = marks[0], marks[-1]
+    if not counted:
+        return EventMatch(0.0, [], list(marks), [], first, last)
+    events = np.array(counted)
+    offset = float(np.median([events[np.argmin(np.abs(events - m))] - m for m in marks]))
+    interval = float(np.median(np.diff(marks))) if len(marks) > 1 else 2 * EDGE_S
+    limit = tolerance * interval
+    candidates = sorted(
+        (abs(c - offset - m), i, j)
+        for i, m in enumerate(marks)
+        for j, c in enumerate(counted)
+        if abs(c - offset - m) <= limit
+    )
+    mark_used: set[int] = set()
+    event_used: set[int] = set()
+    for _distance, i, j in candidates:
+        if i not in mark_used and j not in event_used:
+            mark_used.add(i)
+            event_used.add(j)
+    pairs = sorted(zip(sorted(mark_used), sorted(event_used), strict=True))
+    return EventMatch(
+        offset,
+        [(marks[i], counted[j]) for i, j in pairs],
+        [m for i, m in enumerate(marks) if i not in mark_used],
+        [c - offset for j, c in enumerate(counted) if j not in event_used],
+        first,
+        last,
+    )
+
+
+@dataclass(frozen=True)
+class EventRow:
+    clip: str
+    counted: int
+    match: EventMatch
+
+
+def event_rows_tracks(
+    truths: Sequence[ClipTruth],
+    tracks: Sequence[LandmarkTrack],
+    sampling: str,
+    params: CounterParams = DEFAULT_PARAMS,
+) -> list[EventRow]:
+    """Every clip's counted events inside its judged window, matched with its marks."""
+    rows = []
+    for k, (truth, track) in enumerate(zip(truths, tracks, strict=True)):
+        times = [j.t for j in judged(truth, count_track(SAMPLINGS[sampling](track, k), params))]
+        rows.append(EventRow(truth.clip, len(times), match_events(truth.event_times, times)))
+    return rows
+
+
+def twin_marks(truth: ClipTruth) -> list[float]:
+    """The marks on the time line of the file the live test plays (and the twin infers):
+    the judged window after a still lead-in (station.runtime.livevideo.prepare)."""
+    from station.runtime.livevideo import LEAD_IN_S
+
+    first = round(max(0.0, truth.first_event_s - WINDOW_MARGIN_S) * truth.fps)
+    return [LEAD_IN_S + (f - first) / truth.fps for f in truth.event_frames]
+
+
+def event_rows_twin(
+    truths: Sequence[ClipTruth],
+    cache: Path,
+    variant: str,
+    params: CounterParams = DEFAULT_PARAMS,
+) -> list[EventRow]:
+    """The clips with the live twin's cached poses `<clip>-<variant>.npz` in `cache` (e.g.
+    variant "15-0": max_fps 15, phase 0): every event of the played file, as a session
+    counts them (the counter alone, which the twin's Station matches within a contact)."""
+    rows = []
+    for truth in truths:
+        path = cache / f"{truth.clip}-{variant}.npz"
+        if path.is_file():
+            times = [j.t for j in count_track(load_track(path), params)]
+            rows.append(EventRow(truth.clip, len(times), match_events(twin_marks(truth), times)))
+    return rows
+
+
+def twin_variants(cache: Path) -> list[str]:
+    """The twin's cached variants in `cache` ("15-0", "15-j0.2-s1", …), in a stable order."""
+    found = {p.stem.split("-", 1)[1] for p in cache.glob("*-*.npz") if "-" in p.stem}
+    return sorted(found, key=lambda v: (-float(v.split("-")[0]), v))
+
+
+def _parts(counts: dict[str, int]) -> str:
+    return f"{sum(counts.values())} ({' / '.join(str(counts[p]) for p in PARTS)})"
+
+
+def events_table(rows: Sequence[EventRow], truths: Sequence[ClipTruth] | None = None) -> str:
+    """Per clip and summed: matched, missed and extra, each split start / middle / end."""
+    lines = [
+        "| clip | marks | counted | error | matched | missed (start / middle / end) "
+        "| extra (start / middle / end) | offset s |",
+        "|---|---:|---:|---:|---:|---|---|---:|",
+    ]
+    total_missed = dict.fromkeys(PARTS, 0)
+    total_extra = dict.fromkeys(PARTS, 0)
+    marks = counted = matched = 0
+    for r in rows:
+        m = r.match
+        n_marks = len(m.matched) + len(m.missed)
+        missed, extra = m.by_part(m.missed), m.by_part(m.extra)
+        for p in PARTS:
+            total_missed[p] += missed[p]
+            total_extra[p] += extra[p]
+        marks, counted, matched = marks + n_marks, counted + r.counted, matched + len(m.matched)
+        lines.append(
+            f"| {r.clip} | {n_marks} | {r.counted} | {r.counted - n_marks:+d} | {len(m.matched)} "
+            f"| {_parts(missed)} | {_parts(extra)} | {m.offset:+.3f} |"
+        )
+    summed_abs = sum(abs(r.counted - len(r.match.matched) - len(r.match.missed)) for r in rows)
+    lines.append(
+        f"| **all** | {marks} | {counted} | {summed_abs} (summed abs) | {matched} "
+        f"| {_parts(total_missed)} | {_parts(total_extra)} | |"
+    )
+    return "\n".join(lines)
+
+
+def events_report(
+    truths: Sequence[ClipTruth],
+    tracks: Sequence[LandmarkTrack],
+    twin_cache: Path | None = None,
+    params: CounterParams = DEFAULT_PARAMS,
+) -> str:
+    """The event-by-event tables: own rate and every 2nd frame over the tracks, and every
+    variant of the live twin's cached poses in `twin_cache`."""
+    parts = []
+    for sampling in TRAINING_SAMPLINGS:
+        rows = event_rows_tracks(truths, tracks, sampling, params)
+        parts += [f"Events, {sampling}:", events_table(rows), ""]
+    if twin_cache is not None:
+        for variant in twin_variants(twin_cache):
+            rows = event_rows_twin(truths, twin_cache, variant, params)
+            if rows:
+                parts += [f"Events, live twin {variant} (counter alone):", events_table(rows), ""]
+    return "\n".join(parts)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared data folder")
@@ -480,8 +688,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="--sweep without the posture column (saves judging every clip's original at "
         "each level when only filling the cache)",
     )
+    parser.add_argument(
+        "--events",
+        action="store_true",
+        help="event by event: match each clip's counted events with its marked contacts and "
+        "print matched, missed and extra at the bout's start, middle and end (no leave-one-out)",
+    )
+    parser.add_argument(
+        "--twin-cache",
+        type=Path,
+        help="with --events: also the live twin's cached poses here "
+        "(station.runtime.livetwin --cache), every <clip>-<max_fps>-<variant>.npz",
+    )
     args = parser.parse_args(argv)
     truths = read_ground_truth(args.data / "jumprope" / "ground_truth.csv")
+    if args.events:
+        tracks = [track_for(t, args.data, args.tracks, args.save_tracks) for t in truths]
+        print(events_report(truths, tracks, args.twin_cache))
+        return 0
     if args.sweep:
         from station.camcount.sweep import main_sweep
 

@@ -10,6 +10,7 @@ STATION_LIVE_CLIPS=all plays all nine (about 15 minutes).
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -204,12 +205,32 @@ def clip_named(prepared: list[Prepared], name: str) -> Clip:
     return next(p.clip for p in prepared if p.clip.name == name)
 
 
+FEWER_FRAMES_LOSS = 0.22
+"""The share of a clip's contacts the counter may lose per share of frames not inferred: the
+live twin (real inference on exactly every 2nd frame, 15/s on a 30 frames/s file, half the
+frames dropped) counts 58 of speed_jp_2's 65 contacts, 11 % fewer (python -m
+station.runtime.livetwin; docs/camera.md). Linear in between: fewer frames, fewer contacts
+seen between them."""
+
+
+def live_slack(run: LiveRun, truth: int) -> int:
+    """How far the live count may lie outside analyze's and the truth's range: 2 (one frame
+    more or less at a bout's start moves the counter by -3 to +2, issue 18), plus what the
+    counter is measured to lose on the frames a loaded machine did not infer (a full-rate run
+    infers what it keeps up with: 20-30 of a 30 frames/s file's frames a second here)."""
+    spanned = frames_spanned(run)
+    dropped_share = int(run.camera("frames_dropped") or 0) / spanned if spanned else 0.0
+    return 2 + math.ceil(FEWER_FRAMES_LOSS * dropped_share * truth)
+
+
 def between_analyze_and_truth(live: int, analyzed: int, truth: int, slack: int = 2) -> bool:
     """The live path loses nothing the offline counter keeps: its count lies between what the
     same counter counts offline on the same file and the truth, give or take `slack`. At a
     bout's start the counter is sensitive to which frames it gets (issue 18: one frame more or
     less moves it by -3 to +2), so live frames taken at other moments can also win back
-    contacts offline misses (seen: 49 live, 45 offline, 49 true) -- not a fault of the path."""
+    contacts offline misses (seen: 49 live, 45 offline, 49 true) -- not a fault of the path;
+    and a run that dropped frames loses what the counter loses on fewer frames (seen under
+    load, 20-30 frames/s inferred: 42 live, 45 offline, 49 true): see :func:`live_slack`."""
     return min(analyzed, truth) - slack <= live <= max(analyzed, truth) + slack
 
 
@@ -224,7 +245,12 @@ def test_member_steps_out_of_view_and_back(prepared: list[Prepared], tmp_path: P
     assert len(run.sessions) == 1 and run.jumps > 0
     kept_up([run], FULL_RATE_NEEDED, "out of view")
     # The live path's part: what the same counter counts offline on the same file.
-    assert between_analyze_and_truth(run.jumps, analyzed, played.truth), (run.jumps, analyzed)
+    slack = live_slack(run, played.truth)
+    assert between_analyze_and_truth(run.jumps, analyzed, played.truth, slack), (
+        run.jumps,
+        analyzed,
+        slack,
+    )
     # What is left is the counter's on this clip's real poses (the twin and the counter alone
     # on every frame of this file count 45): it finds 17 of the 24 contacts before the gap,
     # the same 17 as without the gap (which it makes up later there), and the contact 30 ms
@@ -257,7 +283,12 @@ def test_video_ending_mid_session_ends_and_logs_it(
     assert frames_spanned(run) >= jumping_frames, (frames_spanned(run), jumping_frames)
     analyzed = analyze_count(played)
     print(f"video ends mid-session: analyze={analyzed}")
-    assert between_analyze_and_truth(run.jumps, analyzed, played.truth), (run.jumps, analyzed)
+    slack = live_slack(run, played.truth)
+    assert between_analyze_and_truth(run.jumps, analyzed, played.truth, slack), (
+        run.jumps,
+        analyzed,
+        slack,
+    )
     # What is left is the counter's: the 2 contacts it misses at the bout's start on the
     # whole clip too, and the last contact, 30 ms before the video ends, with no frame after
     # it to show the landing (the twin and the counter alone on every frame count 33).

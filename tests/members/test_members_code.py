@@ -288,14 +288,15 @@ GREETED_THEN_AWAY = "".join(
 )
 
 
-def test_a_greeted_member_who_leaves_without_jumping_keeps_the_link(tmp_path: Path) -> None:
-    """Greeted, on the mat, off again without a jump: that was no session, so it took no
-    link; the code stays greeted (its hold counted from the greeting) and the member's next
-    session within WELCOME_HOLD_S goes into their history. The code is shown only once."""
-    code = first_code(tmp_path / "state")
-    script = tmp_path / "away.toml"
-    script.write_text(GREETED_THEN_AWAY)
-    station, hardware, _ = make_station(tmp_path, SITE, script=script)
+def run_greeted_script(
+    tmp_path: Path, code: str, script_text: str
+) -> tuple[Station, MemberDesk, list[str]]:
+    """The simulated member script played through a real station whose camera shows the
+    member's code until anyone steps on; returns the station, its desk and the phases it went
+    through after idle (each change once), with the pages stored."""
+    script = tmp_path / "script.toml"
+    script.write_text(script_text)
+    station, hardware, desk = make_station(tmp_path, SITE, script=script)
     shown = with_code(room_picture(), history_url(BASE, code))
     phases: list[str] = []
 
@@ -310,6 +311,15 @@ def test_a_greeted_member_who_leaves_without_jumping_keeps_the_link(tmp_path: Pa
     sources = [s for s in (hardware.open_mat(), hardware.open_camera()) if s is not None]
     run_fast(station, sources, fps=30.0, on_frame=on_frame)
     pages_stored(station)
+    return station, desk, phases
+
+
+def test_a_greeted_member_who_leaves_without_jumping_keeps_the_link(tmp_path: Path) -> None:
+    """Greeted, on the mat, off again without a jump: that was no session, so it took no
+    link; the code stays greeted (its hold counted from the greeting) and the member's next
+    session within WELCOME_HOLD_S goes into their history. The code is shown only once."""
+    code = first_code(tmp_path / "state")
+    station, _, phases = run_greeted_script(tmp_path, code, GREETED_THEN_AWAY)
     assert phases.count("calibrating") == 2  # two goes on the mat...
     assert station.sessions_done == 1  # ...one session
     with MemberStore.in_state_dir(tmp_path / "state") as store:
@@ -371,24 +381,8 @@ def test_a_stranger_after_a_greeted_member_left_is_not_linked(tmp_path: Path) ->
     """Greeted, on the mat, off without a jump, gone: the next person, 25 s later, jumps a
     session of their own, and it is not added to the member's history."""
     code = first_code(tmp_path / "state")
-    script = tmp_path / "stranger.toml"
-    script.write_text(GREETED_THEN_A_STRANGER)
-    station, hardware, desk = make_station(tmp_path, SITE, script=script)
-    shown = with_code(room_picture(), history_url(BASE, code))
-    greeted: list[bool] = []
-
-    def picture() -> np.ndarray:
-        return room_picture() if greeted else shown  # only before anyone stepped on
-
-    def on_frame(st: Station, now: float) -> None:
-        if st.session.phase != "idle" and not greeted:
-            greeted.append(True)
-
-    station.camera_picture = picture
-    sources = [s for s in (hardware.open_mat(), hardware.open_camera()) if s is not None]
-    run_fast(station, sources, fps=30.0, on_frame=on_frame)
-    pages_stored(station)
-    assert greeted and station.sessions_done == 1  # the stranger's session, logged
+    station, desk, phases = run_greeted_script(tmp_path, code, GREETED_THEN_A_STRANGER)
+    assert phases and station.sessions_done == 1  # the stranger's session, logged
     with MemberStore.in_state_dir(tmp_path / "state") as store:
         history = store.history(code) or []
     assert len(history) == 1  # only the member's first session: nothing linked

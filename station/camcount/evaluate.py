@@ -94,7 +94,7 @@ def read_ground_truth(path: Path) -> list[ClipTruth]:
                 count=int(row["gt_count"]),
                 first_event_s=float(row["first_event_s"]),
                 last_event_s=float(row["last_event_s"]),
-                event_frames=tuple(int(f) for f in row.get("event_frames", "").split()),
+                event_frames=tuple(int(f) for f in (row.get("event_frames") or "").split()),
             )
             for row in csv.DictReader(fh)
         ]
@@ -532,11 +532,13 @@ def match_events(
     )
     mark_used: set[int] = set()
     event_used: set[int] = set()
+    pairs: list[tuple[int, int]] = []  # the pairs the greedy matching chose (they may cross)
     for _distance, i, j in candidates:
         if i not in mark_used and j not in event_used:
             mark_used.add(i)
             event_used.add(j)
-    pairs = sorted(zip(sorted(mark_used), sorted(event_used), strict=True))
+            pairs.append((i, j))
+    pairs.sort()
     return EventMatch(
         offset,
         [(marks[i], counted[j]) for i, j in pairs],
@@ -597,8 +599,17 @@ def event_rows_twin(
 
 def twin_variants(cache: Path) -> list[str]:
     """The twin's cached variants in `cache` ("15-0", "15-j0.2-s1", …), in a stable order."""
-    found = {p.stem.split("-", 1)[1] for p in cache.glob("*-*.npz") if "-" in p.stem}
-    return sorted(found, key=lambda v: (-float(v.split("-")[0]), v))
+    found = {p.stem.split("-", 1)[1] for p in cache.glob("*-*.npz")}
+    rated = [v for v in found if _is_rate(v.split("-")[0])]  # other files are not the twin's
+    return sorted(rated, key=lambda v: (-float(v.split("-")[0]), v))
+
+
+def _is_rate(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _parts(counts: dict[str, int]) -> str:

@@ -385,7 +385,7 @@ def _pose_frames(ctx: Context) -> tuple[list[Any], str]:
 
     from station.events import PoseFrame
     from station.pose.backends import open_backend
-    from station.pose.jumper import JumperPicker
+    from station.pose.jumper import JumperPicker, detect_jumper
 
     ctx.say(f"judging the framing on {len(ctx.pictures)} pictures…")
     try:
@@ -398,7 +398,7 @@ def _pose_frames(ctx: Context) -> tuple[list[Any], str]:
         for i, picture in enumerate(ctx.pictures):
             rgb = np.ascontiguousarray(picture, dtype=np.uint8)
             backend.reset()
-            jumper = picker.pick(backend.detect(rgb, i / 30.0))
+            jumper = detect_jumper(backend, picker, rgb, i / 30.0)  # inside camera.roi, as live
             lm = jumper.lm if jumper is not None else None
             frames.append(PoseFrame(i / 30.0, lm, None, rgb.shape[1], rgb.shape[0], i))
     except Exception as exc:

@@ -125,13 +125,15 @@ class FramingMonitor:
         self.posed = 0  # frames with a pose in the tallied period
         self.feet_in = 0  # … of which with the feet in the picture
 
-    def update(self, frame: PoseFrame) -> Framing:
-        """Add one frame (a frame without a pose adds nothing: nobody to judge)."""
+    def update(self, frame: PoseFrame, tally: bool = True) -> Framing:
+        """Add one frame (a frame without a pose adds nothing: nobody to judge); `tally`:
+        it belongs to the tallied period (a member's session, not a passer-by after it)."""
         if frame.lm is not None:
             inside = feet_in_picture(frame.lm, self.min_visibility)
             self._window.append((frame.t, inside))
-            self.posed += 1
-            self.feet_in += inside
+            if tally:
+                self.posed += 1
+                self.feet_in += inside
         return self.judge(frame.t)
 
     def judge(self, now: float) -> Framing:
@@ -139,9 +141,13 @@ class FramingMonitor:
         left (no pose any more) leaves no flag behind."""
         while self._window and self._window[0][0] <= now - self.window_s:
             self._window.popleft()
-        if len(self._window) < MIN_WINDOW_FRAMES:
-            self._feet_out = False
+        if not self._window:
+            self._feet_out = False  # nobody in view for a whole window: nothing to flag
             return Framing()
+        if len(self._window) < MIN_WINDOW_FRAMES:
+            # Too few frames to judge anew (a slow or loaded camera): keep the verdict, or
+            # at under ~2 frames/s the banner would blink on and off with every frame.
+            return Framing(self._feet_out, None)
         share = sum(inside for _, inside in self._window) / len(self._window)
         if self._feet_out:
             self._feet_out = share < CLEAR_SHARE

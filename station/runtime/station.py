@@ -215,7 +215,8 @@ class Station:
         self.camera_stats.add_frame(frame.t, frame.index)
         self.session_camera.add_frame(frame.t, frame.index)
         self.live.posture = self.posture.update(frame)
-        self.live.framing = self.framing.update(frame)
+        in_session = self.session.phase in ("calibrating", "active")
+        self.live.framing = self.framing.update(frame, tally=in_session)
         for jump in self.camera_counter.update(frame):
             if self.counting_source == "camera":
                 self.session.add_jump(jump.t, double=jump.double)

@@ -43,8 +43,8 @@ def _camera(station: Station, now: float) -> dict[str, Any]:
         return {}
     figures: dict[str, Any] = dict(station.camera_stats.figures(now))
     figures["max_fps"] = float(station.config["pose"]["max_fps"])
-    # the live framing judgment (the screen's "feet out of view" banner) and this session's
-    # share of frames with the feet in the picture, with whether the camera count is trusted
+    # the live framing judgment (the screen's "feet out of view" banner) and the share of the
+    # current (or last) session's frames with the feet in the picture
     figures["framing"] = station.live.framing.as_json()
     share = station.framing.period_share()
     figures["session_feet_in_picture"] = None if share is None else round(share, 3)

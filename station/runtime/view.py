@@ -145,7 +145,7 @@ def _banners(station: Station, shown: str) -> tuple[Banner, ...]:
     feet_out = _feet_out_banner(station, shown)
     if feet_out is not None:
         banners.append(feet_out)  # its detail says who counts: it replaces "No mat fitted"
-    elif not station.devices["mat"].fitted and station.session.phase == "active":
+    elif not station.devices["mat"].fitted and shown == "active":
         banners.append(Banner("other", "No mat fitted", "Counting from the camera"))
     return tuple(banners)
 

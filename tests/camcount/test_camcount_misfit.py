@@ -18,7 +18,9 @@ from station.events import LANDMARK, PoseFrame
 
 NO_GATE = replace(DEFAULT_PARAMS, max_torso_step=1e9)  # the counter before the gate
 SHOULDER_Y = standing()[LANDMARK["left_shoulder"], 1]
-STRESS_CACHE = Path(os.environ.get("STATION_STRESS_CACHE", "/work/cache/s23-all"))
+# Tracks left by `evaluate --sweep` with the stress transformations: a developer's cache,
+# never in CI, so only where STATION_STRESS_CACHE names it.
+STRESS_CACHE = Path(os.environ.get("STATION_STRESS_CACHE", "/nonexistent"))
 
 
 def collapsed(lm: np.ndarray, fold: float) -> np.ndarray:
@@ -83,7 +85,10 @@ def test_the_wide_speed_hiro_1_track() -> None:
     if not csv.is_file() or not (STRESS_CACHE / "wide" / "speed_hiro_1.npz").is_file():
         pytest.skip("shared data or the stress cache (STATION_STRESS_CACHE) not found")
     truths = [t for t in read_ground_truth(csv) if t.clip == "speed_hiro_1"]
-    (pair,) = [p for p in load_sweep_pairs(truths, STRESS_CACHE) if p.transform == "wide"]
+    pairs = [p for p in load_sweep_pairs(truths, STRESS_CACHE) if p.transform == "wide"]
+    if len(pairs) != 1:
+        pytest.skip(f"the stress cache has no whole `wide` speed_hiro_1 pair: {STRESS_CACHE}")
+    (pair,) = pairs
     assert abs(score_pair(pair).error) <= 2
     assert score_pair(pair, NO_GATE).error <= -8
 

@@ -279,7 +279,7 @@ GREETED_THEN_AWAY = "".join(
         ("stand", 4.0),  # calibrated, but never jumps...
         ("step_off", 1.0),
         ("empty", 7.0),  # ...and leaves: no session (end_after_off_s is 5 s)
-        ("step_on", 1.0),  # back within WELCOME_HOLD_S, this time to jump
+        ("step_on", 1.0),  # straight back on (within RETURN_S), this time to jump
         ("stand", 2.5),
         ("jump", 6.0),
         ("step_off", 1.0),
@@ -316,8 +316,8 @@ def run_greeted_script(
 
 def test_a_greeted_member_who_leaves_without_jumping_keeps_the_link(tmp_path: Path) -> None:
     """Greeted, on the mat, off again without a jump: that was no session, so it took no
-    link; the code stays greeted (its hold counted from the greeting) and the member's next
-    session within WELCOME_HOLD_S goes into their history. The code is shown only once."""
+    link; the code is greeted again for RETURN_S from the drop, and the member stepping
+    straight back on has that session in their history. The code is shown only once."""
     code = first_code(tmp_path / "state")
     station, _, phases = run_greeted_script(tmp_path, code, GREETED_THEN_AWAY)
     assert phases.count("calibrating") == 2  # two goes on the mat...

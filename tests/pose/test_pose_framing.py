@@ -118,6 +118,37 @@ def test_too_few_frames_judge_nothing() -> None:
     assert run(monitor, [1.2, 1.2, 1.2]) == [False, False, False]
 
 
+def test_a_slow_camera_keeps_the_flag_steady() -> None:
+    """At under 2 frames/s (a loaded Pi; the model losing the pose) the 2 s window holds
+    fewer than MIN_WINDOW_FRAMES frames between arrivals: the verdict is kept, not dropped and
+    raised again with each frame (seen before: 101 flips in 38 s at 1.8 frames/s)."""
+    monitor = FramingMonitor(VIS)
+    rng = np.random.default_rng(3)
+    t, flags = 0.0, []
+    run(monitor, [1.2] * 30)  # flagged at 10 frames/s first
+    t = 3.0
+    for _ in range(60):
+        t += (1 / 1.8) * rng.uniform(0.7, 1.3)
+        monitor.update(frame(t, pose(1.2)))
+        for k in range(15):  # the screen asks between frames, as the station's ticks do
+            flags.append(monitor.judge(t + k / 30).feet_out)
+    assert all(flags)
+    # and the member who leaves still clears it once the window is empty
+    assert monitor.judge(t + WINDOW_S + 0.1).feet_out is False
+
+
+def test_frames_outside_the_period_are_not_tallied() -> None:
+    """After the session (a passer-by in front of the summary) the window still runs, but
+    the session's share does not move."""
+    monitor = FramingMonitor(VIS)
+    for i in range(10):
+        monitor.update(frame(i / FPS, pose(0.9)))
+    for i in range(10, 40):
+        monitor.update(frame(i / FPS, pose(1.2)), tally=False)
+    assert monitor.period_share() == 1.0
+    assert monitor.judge(4.0).feet_out  # the live flag saw them
+
+
 def test_the_period_tally_matches_the_clip_verdict() -> None:
     monitor = FramingMonitor(VIS)
     ys = [0.9, 1.2, 1.2, 0.9, 1.3, 1.1, 0.95]

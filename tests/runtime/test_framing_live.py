@@ -113,7 +113,11 @@ def test_feet_out_of_view_for_most_of_the_session(tmp_path: Path, site: str, ban
     # live.json says so
     flagged = [cam for (_, _, _, cam), o in zip(seen, on, strict=True) if o]
     assert all(cam["framing"]["feet_out"] for cam in flagged)
-    assert all(cam["framing"]["feet_in_picture"] < 0.75 for cam in flagged)
+    # (a share below the clearing level; None once the recording ended and the last frames
+    # age out of the window: too few to judge anew, the verdict is kept until it empties)
+    shares = [cam["framing"]["feet_in_picture"] for cam in flagged]
+    assert all(s < 0.75 for s in shares if s is not None)
+    assert sum(s is not None for s in shares) > 0.9 * len(shares)
     # the session row records a camera count that was not trusted
     assert row.detail["camera_count_trusted"] is False
     assert row.detail["camera_feet_in_picture"] < 0.5

@@ -271,20 +271,26 @@ def test_a_broken_database_or_camera_costs_the_feature_not_the_station(tmp_path:
     assert not station.consumers.drain(0.5)
 
 
-GREETED_THEN_AWAY = "".join(
-    f'[[phase]]\nkind = "{kind}"\nduration_s = {seconds}\n'
-    for kind, seconds in (
-        ("empty", 2.0),  # the member holds their code up to the idle screen: welcome back
-        ("step_on", 1.0),
-        ("stand", 4.0),  # calibrated, but never jumps...
-        ("step_off", 1.0),
-        ("empty", 7.0),  # ...and leaves: no session (end_after_off_s is 5 s)
-        ("step_on", 1.0),  # straight back on (within RETURN_S), this time to jump
-        ("stand", 2.5),
-        ("jump", 6.0),
-        ("step_off", 1.0),
-        ("empty", 7.0),
-    )
+def member_script(*phases: tuple[str, float]) -> str:
+    """A simulated member's script (TOML phases) from (kind, seconds) pairs."""
+    return "".join(f'[[phase]]\nkind = "{k}"\nduration_s = {s}\n' for k, s in phases)
+
+
+GREETED_ON_AND_OFF = (
+    ("empty", 2.0),  # the member holds their code up to the idle screen: welcome back
+    ("step_on", 1.0),
+    ("stand", 4.0),  # calibrated, but never jumps...
+    ("step_off", 1.0),
+)
+
+GREETED_THEN_AWAY = member_script(
+    *GREETED_ON_AND_OFF,
+    ("empty", 7.0),  # ...and leaves: no session (end_after_off_s is 5 s)
+    ("step_on", 1.0),  # straight back on (within RETURN_S), this time to jump
+    ("stand", 2.5),
+    ("jump", 6.0),
+    ("step_off", 1.0),
+    ("empty", 7.0),
 )
 
 
@@ -360,20 +366,14 @@ def test_a_dropped_session_gives_the_greeting_back_only_briefly(tmp_path: Path) 
     store.close()
 
 
-GREETED_THEN_A_STRANGER = "".join(
-    f'[[phase]]\nkind = "{kind}"\nduration_s = {seconds}\n'
-    for kind, seconds in (
-        ("empty", 2.0),  # the member holds their code up to the idle screen: welcome back
-        ("step_on", 1.0),
-        ("stand", 4.0),  # calibrated, but never jumps...
-        ("step_off", 1.0),
-        ("empty", 25.0),  # ...and leaves for good (the old 90 s hold still ran)
-        ("step_on", 1.0),  # someone else
-        ("stand", 2.5),
-        ("jump", 6.0),
-        ("step_off", 1.0),
-        ("empty", 7.0),
-    )
+GREETED_THEN_A_STRANGER = member_script(
+    *GREETED_ON_AND_OFF,
+    ("empty", 25.0),  # ...and leaves for good (the old 90 s hold still ran)
+    ("step_on", 1.0),  # someone else
+    ("stand", 2.5),
+    ("jump", 6.0),
+    ("step_off", 1.0),
+    ("empty", 7.0),
 )
 
 

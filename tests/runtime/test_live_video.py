@@ -213,17 +213,22 @@ up to 15 % fewer (python -m station.runtime.livetwin; docs/camera.md). Linear in
 fewer frames, fewer contacts seen between them."""
 
 
-def live_slack(run: LiveRun, truth: int) -> int:
-    """How far the live count may lie outside analyze's and the truth's range: 2 (one frame
-    more or less at a bout's start moves the counter by -3 to +2, issue 18), plus what the
-    counter is measured to lose on the frames a loaded machine did not infer (a full-rate run
-    infers what it keeps up with: 20-30 of a 30 frames/s file's frames a second here)."""
+BOUT_START_SLACK = 3
+"""One frame more or less at a bout's start moves the counter by -3 to +2 (issue 18)."""
+
+
+def live_slack(run: LiveRun, truth: int, bout_starts: int = 1) -> int:
+    """How far the live count may lie outside analyze's and the truth's range: the counter's
+    sensitivity at each bout's start (a member stepping out of view and back starts two; seen:
+    41 live, 45 offline, 49 true with 5 % of frames dropped), plus what it is measured to lose
+    on the frames a loaded machine did not infer (a full-rate run infers what it keeps up
+    with: 20-30 of a 30 frames/s file's frames a second here)."""
     spanned = frames_spanned(run)
     dropped_share = int(run.camera("frames_dropped") or 0) / spanned if spanned else 0.0
-    return 2 + math.ceil(FEWER_FRAMES_LOSS * dropped_share * truth)
+    return BOUT_START_SLACK * bout_starts + math.ceil(FEWER_FRAMES_LOSS * dropped_share * truth)
 
 
-def between_analyze_and_truth(live: int, analyzed: int, truth: int, slack: int = 2) -> bool:
+def between_analyze_and_truth(live: int, analyzed: int, truth: int, slack: int) -> bool:
     """The live path loses nothing the offline counter keeps: its count lies between what the
     same counter counts offline on the same file and the truth, give or take `slack`. At a
     bout's start the counter is sensitive to which frames it gets (issue 18: one frame more or
@@ -245,7 +250,7 @@ def test_member_steps_out_of_view_and_back(prepared: list[Prepared], tmp_path: P
     assert len(run.sessions) == 1 and run.jumps > 0
     kept_up([run], FULL_RATE_NEEDED, "out of view")
     # The live path's part: what the same counter counts offline on the same file.
-    slack = live_slack(run, played.truth)
+    slack = live_slack(run, played.truth, bout_starts=2)  # before the gap and after it
     assert between_analyze_and_truth(run.jumps, analyzed, played.truth, slack), (
         run.jumps,
         analyzed,

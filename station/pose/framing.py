@@ -25,15 +25,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from station.events import LANDMARK, PoseFrame
+from station.camcount.counter import LEFT_FOOT, RIGHT_FOOT
+from station.events import PoseFrame
 
-FEET = tuple(
-    LANDMARK[f"{side}_{part}"]
-    for side in ("left", "right")
-    for part in ("ankle", "heel", "foot_index")
-)
-"""Both ankles, heels and toes: exactly what the camera counter reads (its LEFT_FOOT +
-RIGHT_FOOT; tests/pose/test_pose_framing.py holds the two equal)."""
+FEET = tuple(LEFT_FOOT + RIGHT_FOOT)
+"""Both ankles, heels and toes: exactly what the camera counter reads."""
 
 MIN_FEET_IN_PICTURE = 0.5
 """The feet inside the picture and visible in fewer than this share of the frames with a pose:
@@ -55,12 +51,11 @@ MIN_WINDOW_FRAMES = 4
 
 def feet_in_picture(lm: NDArray[np.float64] | None, min_visibility: float) -> bool:
     """Both feet (ankles, heels, toes) inside the picture and visible in this one pose."""
-    if lm is None:
+    if lm is None or feet_outside_picture(lm):
         return False
-    feet = np.asarray(lm, dtype=np.float64)[list(FEET)]
+    visibility = np.asarray(lm, dtype=np.float64)[list(FEET), 3]
     with np.errstate(invalid="ignore"):
-        inside = (feet[:, :2] >= 0.0) & (feet[:, :2] <= 1.0)
-        return bool(inside.all() and (feet[:, 3] >= min_visibility).all())
+        return bool((visibility >= min_visibility).all())
 
 
 def feet_outside_picture(lm: NDArray[np.float64] | None) -> bool:

@@ -40,6 +40,7 @@ from typing import NamedTuple
 import numpy as np
 
 from station.events import LANDMARK, PoseFrame
+from station.pose.framing import FEET
 from station.posture.body import Body, NotVisible, norm
 
 UPRIGHT_DEG = 15.0
@@ -74,9 +75,6 @@ LEG_GAUGES: tuple[tuple[str, float, float], ...] = (
 )
 """The leg landmarks that show the legs under the trunk, lowest first, with the length range
 (torso lengths) from the hips that standing gives them. The first in the picture is used."""
-FEET: tuple[str, ...] = tuple(
-    f"{side}_{part}" for side in ("left", "right") for part in ("ankle", "heel", "foot_index")
-)
 STILL_RANGE = 0.05
 """Hips and ankles move less than this many torso lengths (up-down and sideways) over the
 stretch: about 2.5 cm on an adult, under a jump's foot clearance."""
@@ -258,7 +256,7 @@ def without_feet(frame: PoseFrame) -> PoseFrame:
     if frame.lm is None:
         return frame
     lm = np.array(frame.lm, dtype=np.float64, copy=True)
-    lm[[LANDMARK[name] for name in FEET], 3] = 0.0
+    lm[list(FEET), 3] = 0.0
     return replace(frame, lm=lm)
 
 

@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -80,8 +81,14 @@ class Console:
     # Password checks at once, whoever asks: each is 32 MiB and ~0.3 s of a core (scrypt).
     checking: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
     wall: Callable[[], float] = time.time
-    """Unix time for what expires by the calendar (logins, the members' links); injected in
-    tests."""
+    """Unix time for what goes by the calendar (logins, the members' links, "today" on the
+    History and Gym pages); injected in tests."""
+
+    def today(self) -> date:
+        """The day it is now by :attr:`wall`, in the station's local time: the calendar the
+        session log and the fleet store cut days by (local midnight), so a page's "today" is
+        the day its own data calls today, and a trainer's "today" at the gym."""
+        return date.fromtimestamp(self.wall())
 
     def logged_in(self, request: Request) -> bool:
         """The request carries a live session: not logged out, not expired, and made with the

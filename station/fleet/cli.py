@@ -165,7 +165,10 @@ def _status(args: argparse.Namespace) -> int:
         return 1
     try:
         with FleetStore(db, readonly=True) as store:
-            rows = station_rows(store, site=args.site, day=date.today(), now=time.time())
+            # One reading of the clock for both: "today" (local, as the store's day_range
+            # cuts days) and the ages must not straddle a midnight between two readings.
+            now = time.time()
+            rows = station_rows(store, site=args.site, day=date.fromtimestamp(now), now=now)
     except StoreError as exc:
         print(f"station fleet status: {exc}", file=sys.stderr)
         return 1

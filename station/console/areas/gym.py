@@ -60,7 +60,8 @@ class Gym(Area):
         config, _version, problem = self.load()
         if config is None:
             return self.broken(request, problem)
-        day = _day(request)
+        today = self.c.today()  # read once: the default day and "(today)" must agree
+        day = _day(request, today)
         if day is None:
             return PlainTextResponse("day must be a date like 2026-05-31", 400)
         stations, sessions, problem = await asyncio.to_thread(self._read, config, day)
@@ -70,7 +71,7 @@ class Gym(Area):
             "gym.html",
             {
                 "day": day,
-                "today": date.today(),
+                "today": today,
                 "stations": stations,
                 "sessions": sessions[::-1],
                 "total_jumps": sum(s["session"]["jumps"] for s in sessions),
@@ -90,7 +91,7 @@ class Gym(Area):
         config, _version, problem = self.load()
         if config is None:
             return PlainTextResponse(problem, 503)
-        day = _day(request)
+        day = _day(request, self.c.today())
         if day is None:
             return PlainTextResponse("day must be a date like 2026-05-31", 400)
         _stations, sessions, problem = await asyncio.to_thread(self._read, config, day)
@@ -142,10 +143,11 @@ class Gym(Area):
         return RedirectResponse("/gym", status_code=303)
 
 
-def _day(request: Request) -> date | None:
+def _day(request: Request, today: date) -> date | None:
+    """The day asked for (`?day=`), else `today`; None if the parameter is not a date."""
     text = request.query_params.get("day")
     if not text:
-        return date.today()
+        return today
     try:
         return date.fromisoformat(text)
     except ValueError:

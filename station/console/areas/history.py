@@ -42,7 +42,7 @@ class History(Area):
     @get("/history")
     async def show(self, request: Request) -> Response:
         days = _int_param(request, "days", 14, 1, 366)
-        first = date.today() - timedelta(days=days - 1)
+        first = self.c.today() - timedelta(days=days - 1)
         records, problem = await asyncio.to_thread(self._sessions, first)
         audit_page = _int_param(request, "audit_page", 0, 0, 100_000)
         audit = await asyncio.to_thread(

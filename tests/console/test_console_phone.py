@@ -418,6 +418,8 @@ def test_phone_mat_zero_shows_progress_and_result_and_ignores_a_double_tap(
         )  # fmt: skip
         station.replies["mat_scale"] = (False, "the mat reads 0 N: put the load on it first", {})
         page.goto("/mat")
+        posts: list[str] = []  # what the page itself sent, whatever the server made of it
+        page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
         button = page.locator("#mat-zero button")
         button.click()
         progress = page.locator("#mat-zero .progress")
@@ -425,12 +427,15 @@ def test_phone_mat_zero_shows_progress_and_result_and_ignores_a_double_tap(
         expect(button).to_be_disabled()
         expect(page.locator("#mat-scale button")).to_be_disabled()
         page.evaluate("document.getElementById('mat-zero').requestSubmit()")  # a second tap
-        time.sleep(0.3)
+        # The page took it and refused it (its guard returns before any request is made);
+        # only then is the first one let finish, so the station can have seen only one.
+        expect(page.locator("#mat-zero")).to_have_attribute("data-refused-taps", "1")
         station.release.set()
         expect(progress).to_contain_text("Saved to the config file.")
         expect(button).to_be_enabled()
         expect(page.locator("#mat-config")).to_contain_text("12.5, 9")
         assert station.received == ["mat_zero"]
+        assert [u for u in posts if u.endswith("/mat/zero")] == [f"{page.url}/zero"]
         assert toml(site)["mat"]["offset_counts"] == [12.5, 9.0]
         # The station's refusal is shown as such.
         page.fill("#known", "196")

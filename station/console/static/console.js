@@ -154,7 +154,13 @@ function calibrations() {
     const out = form.querySelector(".progress");
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
-      if (document.body.dataset.calibrating) return;  // a double tap: already running
+      if (document.body.dataset.calibrating) {
+        // A double tap (or another form's) while one runs sends nothing. The refusal is
+        // counted on the form, so it can be seen (a test waits on it, not on time) rather
+        // than inferred from a request that did not come.
+        form.dataset.refusedTaps = String(Number(form.dataset.refusedTaps || 0) + 1);
+        return;
+      }
       document.body.dataset.calibrating = form.id;
       for (const b of buttons()) b.disabled = true;
       form.setAttribute("aria-busy", "true");

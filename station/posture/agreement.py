@@ -78,7 +78,15 @@ class RecordingBaseline:
         return f"{self.source} {self.from_s:.1f}–{self.to_s:.1f} s{legs}"
 
     def as_json(self) -> dict[str, Any]:
-        return {"source": self.source, "from_s": _round(self.from_s), "to_s": _round(self.to_s)}
+        # `legs` says whether the back and landing baselines are the member's own ("ankle")
+        # or the population's (feet out of the picture); None when nothing stood.
+        legs = self.legs if self.source == "standing" else None
+        return {
+            "source": self.source,
+            "from_s": _round(self.from_s),
+            "to_s": _round(self.to_s),
+            "legs": legs,
+        }
 
 
 def _round(x: float | None) -> float | None:

@@ -35,8 +35,9 @@ def test_video_json_annotate_and_track(
     assert set(data["faults"]) == {"shoulders", "back", "landing", "arms", "head"}
     for summary in data["faults"].values():
         assert set(summary) == FAULT_FIELDS
-    assert set(data["baseline"]) == {"source", "from_s", "to_s"}
+    assert set(data["baseline"]) == {"source", "from_s", "to_s", "legs"}
     assert data["baseline"]["source"] in ("standing", "population")
+    assert (data["baseline"]["legs"] is None) == (data["baseline"]["source"] == "population")
     assert data["frames"] == 228 and data["fps"] == pytest.approx(29.0)
     assert 0 < data["pose_frames"] <= data["frames"]
     assert abs(data["jumps"] - 17) <= 1  # hand count 17 (one hop before the marked window)

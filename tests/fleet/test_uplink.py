@@ -149,15 +149,22 @@ def test_broker_killed_mid_day_loses_nothing_and_doubles_nothing(
     station = StationDir(tmp_path / "st-2", mosquitto, "st-2")
     collector = Collector(mosquitto, wire.site_filter(SITE, "session"))
     uuids: list[str] = []
-    with running(station):
+
+    def acknowledged(n: int) -> bool:
+        return wait(lambda: station.delivered() == n)
+
+    with running(station) as uplink:
         for hour in range(6):
             uuids += station.add_sessions(5, start=1_700_000_000.0 + 3600 * hour)
-            time.sleep(0.3)
+            if hour <= 2:  # the broker is up: the morning's sessions are acknowledged
+                assert acknowledged(len(uuids)), f"hour {hour}"
             if hour == 2:
                 mosquitto.kill()  # mid-day, sessions keep ending while it is down
+                # ...while the uplink knows it is down, not just before it notices
+                assert wait(lambda: not uplink.client.is_connected()), "never saw it go"
             if hour == 4:
                 mosquitto.start()
-        assert wait(lambda: station.delivered() == 30), "not every session was acknowledged"
+        assert acknowledged(30), "not every session was acknowledged"
         assert collector.wait_for(lambda: set(collector.session_uuids()) == set(uuids))
     arrived = collector.session_uuids()
     assert first_arrivals(arrived) == uuids  # in order, none lost

@@ -71,6 +71,11 @@ def create_app(
     templates.env.filters["localtime"] = lambda ts: datetime.fromtimestamp(ts).strftime(
         "%m-%d %H:%M"
     )
+    # An ISO 8601 time with its zone (a fleet session's started_at) as the local hour and
+    # minute: in the calendar the pages cut days by, so a row sits inside the day it is shown on.
+    templates.env.filters["local_hm"] = lambda iso: (
+        datetime.fromisoformat(iso).astimezone().strftime("%H:%M")
+    )
     console = Console(
         SiteConfigFile(site_path, schema, state_dir),
         state_dir,

@@ -102,6 +102,9 @@ def test_today_is_the_console_clocks_local_day_on_history_and_gym(
         assert "Sessions and jumps on 2026-03-01 (today)." in re.sub(r"\s+", " ", gym)
         assert "<h2>Sessions on 2026-03-01</h2>" in gym
         assert "1 sessions, 50 jumps across the floor" in gym
+        # The session's start in the same calendar: half a minute past midnight, not 11:00 UTC
+        # the day before.
+        assert re.search(r'<table id="sessions">.*<tr><td>00:00</td><td>st-01</td>', gym, re.S)
         row = re.search(rf'<tr data-station="{STATION}">(.*?)</tr>', gym, re.S)
         assert row is not None
         cells = re.findall(r"<td>([^<]*)</td>", row.group(1))

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 from numpy.typing import NDArray
@@ -157,6 +158,13 @@ class CounterParams:
     # An interval keeps the rhythm when it is within this factor of the rhythm's, either way
     # (1 + this longer or 1 / (1 + this) shorter).
     edge_rhythm: float = 0.3
+    # The bout's opening: contacts counted before its rhythm was known (1: once it is, fill
+    # the opening's gaps so that it holds as many contacts as its span at that rhythm; 0: off).
+    opening_fill: int = 1
+    # Alternating feet whose period reads as a whole multiple (2, 3 …) of a clearly periodic
+    # bounce: the feet's autocorrelation locked onto every second or third contact, and the
+    # bounce's period is the contact interval (1: use it then, 0: never).
+    bounce_paces: int = 1
 
 
 DEFAULT_PARAMS = CounterParams()
@@ -247,6 +255,7 @@ class CameraJumpCounter:
         # The latest trigger events of each style, whatever the style was then (bout start)
         self._seen: dict[str, deque[float]] = {s: deque(maxlen=4) for s in ("bounce", "alternate")}
         self._held: CameraJump | None = None  # a newest event off the rhythm, not yet counted
+        self._opening: float | None = None  # the bout's first event, while its rhythm is unknown
 
     @property
     def count(self) -> int:
@@ -522,6 +531,7 @@ class CameraJumpCounter:
             self._bout_peaks.append(peak)
         jump = CameraJump(t, style, double)
         if self.jumping:
+            opening = self._fill_opening(previous, interval)
             confirmed = self._confirm_fill(previous, t)
             missed = self._missed(previous, t, interval, style)
             rhythm = float(np.median(self._intervals)) if len(self._intervals) >= 2 else 0.0
@@ -537,7 +547,7 @@ class CameraJumpCounter:
             else:
                 released.append(jump)
             self.jumps.extend(released)
-            return released
+            return [*opening, *released]
         if (
             self._pending is not None
             and previous is not None
@@ -549,10 +559,35 @@ class CameraJumpCounter:
             self._intervals.clear()
             self._intervals.append(t - previous)
             started = [*self._first_contact(first, t - previous), first, jump]
+            self._opening = started[0].t if self.params.opening_fill else None
             self.jumps.extend(started)
             return started
         self._pending = jump
         return []
+
+    def _fill_opening(self, previous: float | None, interval: float) -> list[CameraJump]:
+        """The bout's rhythm has just become known (`interval` > 0): its opening, counted
+        while it was not, held as many contacts as its span at that rhythm. Until a signal
+        repeats clearly over the period window, no gap can be filled, and the opening is
+        where the counting is weakest (the style still turning, the filters settling, at
+        15 frames/s the bounce seeing one contact in two). A rope turns at a steady rate, so
+        the rhythm the next events show was the opening's too. The shortfall goes into the
+        opening's longest gaps (in intervals), at most `max_fill` into one."""
+        if self._opening is None or interval <= 0 or previous is None:
+            return []
+        since, self._opening = self._opening, None
+        times = sorted(j.t for j in self.jumps if j.t >= since - 1e-9)
+        short = round((previous - since) / interval) + 1 - len(times)
+        gaps = sorted((((b - a) / interval, a, b) for a, b in pairwise(times)), reverse=True)
+        filled: list[CameraJump] = []
+        for ratio, a, b in gaps:
+            k = min(self.params.max_fill, round(ratio) - 1, short - len(filled))
+            if k <= 0 or ratio < self.params.fill_ratio:  # as `_missed` fills a gap
+                continue
+            filled += [CameraJump(a + (b - a) * i / (k + 1), self.style) for i in range(1, k + 1)]
+        self.filled += len(filled)
+        self.jumps.extend(filled)
+        return filled
 
     def _keeps(self, interval: float, rhythm: float) -> bool:
         """Does `interval` keep the `rhythm` (within edge_rhythm either way)?"""
@@ -584,6 +619,10 @@ class CameraJumpCounter:
         if len(self._history) < 8:
             return 0.0
         interval, strength = self._rhythm(style)
+        if style == "alternate" and p.bounce_paces and interval > 0:
+            paced = self._bounce_pace(interval)
+            if paced > 0:
+                return paced
         if strength >= p.min_periodicity:
             return interval
         if style == "alternate" and p.cross_rhythm and interval > 0:
@@ -599,6 +638,18 @@ class CameraJumpCounter:
         if p.rhythm_events > 0 and len(self._intervals) >= p.rhythm_events:
             return float(np.median(self._intervals))
         return 0.0
+
+    def _bounce_pace(self, feet: float) -> float:
+        """The bounce's period when the feet's (`feet`) is a whole multiple of it, 2 or more,
+        within a grid point and CADENCE_DRIFT (dominant_period's test), and the bounce is
+        clearly periodic; else 0. Every foot contact lowers the body once, so a clear bounce
+        at a half or a third of the feet's period is the contacts' own interval."""
+        bounce, strength = self._rhythm("bounce")
+        if strength < self.params.min_periodicity or bounce <= 0:
+            return 0.0
+        n = round(feet / bounce)
+        close = abs(feet - n * bounce) <= 1.0 / self.params.grid_hz + CADENCE_DRIFT * feet
+        return bounce if n >= 2 and close else 0.0
 
     def _rhythm(self, style: str) -> tuple[float, float]:
         """(seconds between two events of `style`, periodicity) from its signal's recent

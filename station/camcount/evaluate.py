@@ -191,6 +191,8 @@ CANDIDATES: dict[str, tuple[float, ...]] = {
     "cross_rhythm": (0,),  # default 1: the bounce's period confirms the feet's weak one
     "max_torso_step": (0.35, 1e9),  # 1e9: never drop a frame as a failed fit
     "bout_edges": (1,),  # default 0: a bout's first contact and off-rhythm last event as seen
+    "opening_fill": (0,),  # default 1: the opening filled once its rhythm is known
+    "bounce_paces": (0,),  # default 1: a clear bounce paces feet read at a multiple
 }
 # A candidate replaces the defaults only if it counts this many jumps fewer wrong on the
 # training clips (both frame rates): one jump either way at a bout's start or end is noise.

@@ -94,15 +94,16 @@ def full_rate(
 
 
 def known_gap(met: bool, figures: str) -> None:
-    """Issue 18's live accuracy targets, not all met yet. A target met passes (nothing to do
+    """Live accuracy targets not met on every run yet. A target met passes (nothing to do
     here); one missed is reported as an expected failure with its figures (pytest.xfail:
     `-rx` prints them), never as a pass. What is left is MediaPipe's and the counter's, not
     the live path's: the live camera path gives bit-identical landmarks to offline inference
     on the frames it took (tests/runtime/test_live_twin.py), and the Station counts what the
-    counter counts offline on the same frames (tests/runtime/test_live_replay.py). At 15/s
-    the twin (real inference on exactly every 2nd frame of the played files) counts 57 of 65
-    on the side-view speed-step speed_jp_2, 50 on the other half: 5.7 % over the CI clips
-    (python -m station.runtime.livetwin; docs/camera.md)."""
+    counter counts offline on the same frames (tests/runtime/test_live_replay.py). At full
+    rate a machine that infers only ~20 of 30 frames a second takes them at uneven intervals,
+    and on the side-view speed-step speed_jp_2 the counter on such frames counts 58-68 (6
+    seeded draws of 20/s drops, station.runtime.livereplay) where every frame counts 68
+    (docs/camera.md)."""
     if not met:
         pytest.xfail(f"known gap (issue 18 open): {figures}")
 
@@ -178,10 +179,9 @@ def test_max_fps_15_live_count_matches_truth(prepared: list[Prepared], tmp_path:
     truth = [p.played.truth for p in prepared]
     print(f"max_fps 15: live vs truth {summed_error(live, truth):.1%}")
     kept_up(runs, 0.9 * 15, "max_fps 15")
-    known_gap(
-        summed_error(live, truth) <= 0.05,
-        f"max_fps 15: live vs truth {summed_error(live, truth):.1%} (target 5 %)",
-    )
+    # Issue 18's target. The twin (real inference on exactly the frames live takes at 15/s)
+    # counts 2.3 % off on these clips, 4.6 % on the other half of the frames.
+    assert summed_error(live, truth) <= 0.05, (live, truth)
 
 
 def test_max_fps_8_stated(prepared: list[Prepared], tmp_path: Path) -> None:
@@ -205,12 +205,13 @@ def clip_named(prepared: list[Prepared], name: str) -> Clip:
     return next(p.clip for p in prepared if p.clip.name == name)
 
 
-FEWER_FRAMES_LOSS = 0.30
-"""The share of a clip's contacts the counter may lose per share of frames not inferred: the
-live twin (real inference on exactly every 2nd frame, 15/s on a 30 frames/s file, half the
-frames dropped) counts 58 of speed_jp_2's 65 contacts on one frame phase and 55 on the other,
-up to 15 % fewer (python -m station.runtime.livetwin; docs/camera.md). Linear in between:
-fewer frames, fewer contacts seen between them."""
+FEWER_FRAMES_LOSS = 0.6
+"""The share of a clip's contacts the counter may lose per share of frames not inferred,
+measured on real inference: on the frames a ~20/s live run takes from the out-of-view file
+(a third dropped at uneven intervals: the cap at 20/s with a 35 % model-time jitter, 5 seeded
+draws) the counter counts 40-48 of its 49 contacts where every frame counts 50, up to 20 %
+fewer. (Evenly, half the frames at 15/s, it loses at most 9 %: 59 of speed_jp_2's 65.)
+Linear in between: fewer frames, fewer contacts seen between them."""
 
 
 BOUT_START_SLACK = 3
@@ -256,10 +257,9 @@ def test_member_steps_out_of_view_and_back(prepared: list[Prepared], tmp_path: P
         analyzed,
         slack,
     )
-    # What is left is the counter's on this clip's real poses (the twin and the counter alone
-    # on every frame of this file count 45): it finds 17 of the 24 contacts before the gap,
-    # the same 17 as without the gap (which it makes up later there), and the contact 30 ms
-    # before the member vanishes has no landing seen after it.
+    # What is left is the counter's on this clip's real poses: the counter alone on every
+    # frame of this file counts 50, on the frames a ~20/s live run takes 40-48 (the twin,
+    # 5 draws); each return starts a bout whose first contacts it misses.
     known_gap(
         abs(run.jumps - played.truth) <= max(2, 0.05 * played.truth),
         f"out of view and back: {run.jumps} live, {analyzed} analyze, {played.truth} true",

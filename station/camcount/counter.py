@@ -24,7 +24,8 @@ oscillates more (alternation when the feet swap by more than ``alternate_ratio``
 body's bounce). Jumping starts when two events arrive within ``max_gap_s`` of each other (the
 first is then counted too), and stops when none arrives for ``max_gap_s``; a single twitch
 is never counted. The only look-ahead is half the centred smoothing window (one grid point,
-33 ms) plus the wait for the next frame to interpolate up to it.
+33 ms) plus the wait for the next frame to interpolate up to it; contacts filled from the
+rhythm (a gap, a bout's opening) are reported late, with the event that confirms them.
 
 Double-unders: a jump whose bounce is clearly bigger and slower than the member's recent
 jumps is marked ``double`` (a heuristic: the camera cannot see the rope).
@@ -256,6 +257,7 @@ class CameraJumpCounter:
         self._seen: dict[str, deque[float]] = {s: deque(maxlen=4) for s in ("bounce", "alternate")}
         self._held: CameraJump | None = None  # a newest event off the rhythm, not yet counted
         self._opening: float | None = None  # the bout's first event, while its rhythm is unknown
+        self._opening_reading = 0.0  # the rhythm's first trusted interval, awaiting a second
 
     @property
     def count(self) -> int:
@@ -334,7 +336,9 @@ class CameraJumpCounter:
         for sample in self._resample(frame.t, signals):
             self._raw.append(sample)
             out += self._smooth_step()
-        return out
+        # Filled contacts come late, with the event that confirms them: in time order here,
+        # but possibly earlier than events an earlier update returned.
+        return sorted(out, key=lambda j: j.t)
 
     def _resample(
         self, t: float, signals: tuple[float, float, float, float]
@@ -394,6 +398,7 @@ class CameraJumpCounter:
     def finish(self) -> list[CameraJump]:
         """End of input: nothing more will confirm a pending first jump or a held last one."""
         self._pending = None
+        self._opening = None
         self._drop_held()
         return []
 
@@ -414,6 +419,7 @@ class CameraJumpCounter:
         if self._last_event_t is not None and now - self._last_event_t > self.params.max_gap_s:
             self.jumping = False
             self._pending = None
+            self._opening = None
             self._drop_held()
             return self._confirm_last_fill()
         return []
@@ -513,6 +519,7 @@ class CameraJumpCounter:
         if self.travelling and style == "alternate":
             self.jumping = False
             self._pending = None
+            self._opening = None
             return []
         if self._last_event_t is not None and t - self._last_event_t < p.min_gap_s:
             return []
@@ -560,30 +567,48 @@ class CameraJumpCounter:
             self._intervals.append(t - previous)
             started = [*self._first_contact(first, t - previous), first, jump]
             self._opening = started[0].t if self.params.opening_fill else None
+            self._opening_reading = 0.0
             self.jumps.extend(started)
             return started
         self._pending = jump
         return []
 
     def _fill_opening(self, previous: float | None, interval: float) -> list[CameraJump]:
-        """The bout's rhythm has just become known (`interval` > 0): its opening, counted
-        while it was not, held as many contacts as its span at that rhythm. Until a signal
-        repeats clearly over the period window, no gap can be filled, and the opening is
-        where the counting is weakest (the style still turning, the filters settling, at
-        15 frames/s the bounce seeing one contact in two). A rope turns at a steady rate, so
-        the rhythm the next events show was the opening's too. The shortfall goes into the
-        opening's longest gaps (in intervals), at most `max_fill` into one."""
+        """The bout's rhythm has become known (`interval` > 0, and the same at the event
+        before, within CADENCE_DRIFT: one reading could be a harmonic, and a whole opening
+        filled by half the interval would double it): its opening, counted while no rhythm
+        was trusted, held as many contacts as its span at that rhythm. Until a signal repeats
+        clearly over the period window, no gap can be filled, and the opening is where the
+        counting is weakest (the style still turning, the filters settling, at 15 frames/s
+        the bounce seeing one contact in two). A rope turns at a steady rate, so the rhythm
+        the next events show was the opening's too, as far back as the period window that
+        measured it (`period_window_s`), no further. The shortfall goes into the opening's
+        longest gaps (in intervals), each gap of k >= `fill_ratio` intervals taking at most
+        round(k) - 1 and at most `max_fill`, as `_missed` fills one gap."""
         if self._opening is None or interval <= 0 or previous is None:
             return []
-        since, self._opening = self._opening, None
-        times = sorted(j.t for j in self.jumps if j.t >= since - 1e-9)
-        short = round((previous - since) / interval) + 1 - len(times)
+        first_reading, self._opening_reading = self._opening_reading, interval
+        if abs(interval - first_reading) > CADENCE_DRIFT * interval:
+            return []  # wait for a second reading that agrees
+        p = self.params
+        since = max(self._opening, previous - p.period_window_s)
+        self._opening = None
+        # What the opening holds already: the counted events, those filled into the gap
+        # before the previous event (confirmed by this one right after), and with bout_edges
+        # a held event (a contact's slot, released or dropped later).
+        counted = [j.t for j in self.jumps] + [j.t for j in self._unconfirmed[0]]
+        if self._held is not None:
+            counted.append(self._held.t)
+        times = sorted(t for t in counted if since - 1e-9 <= t <= previous + 1e-9)
+        if not times:
+            return []
+        short = round((previous - times[0]) / interval) + 1 - len(times)
         gaps = sorted((((b - a) / interval, a, b) for a, b in pairwise(times)), reverse=True)
         filled: list[CameraJump] = []
         for ratio, a, b in gaps:
-            k = min(self.params.max_fill, round(ratio) - 1, short - len(filled))
-            if k <= 0 or ratio < self.params.fill_ratio:  # as `_missed` fills a gap
-                continue
+            k = min(p.max_fill, round(ratio) - 1, short - len(filled))
+            if k <= 0 or ratio < p.fill_ratio:  # the gaps come longest first: none left
+                break
             filled += [CameraJump(a + (b - a) * i / (k + 1), self.style) for i in range(1, k + 1)]
         self.filled += len(filled)
         self.jumps.extend(filled)
@@ -645,11 +670,15 @@ class CameraJumpCounter:
         clearly periodic; else 0. Every foot contact lowers the body once, so a clear bounce
         at a half or a third of the feet's period is the contacts' own interval."""
         bounce, strength = self._rhythm("bounce")
-        if strength < self.params.min_periodicity or bounce <= 0:
+        if strength < self.params.min_periodicity or bounce <= 0 or len(self._intervals) < 2:
             return 0.0
         n = round(feet / bounce)
         close = abs(feet - n * bounce) <= 1.0 / self.params.grid_hz + CADENCE_DRIFT * feet
-        return bounce if n >= 2 and close else 0.0
+        # Which of the two is the contact interval, the events the trigger counted in this
+        # bout say: a bounce with two dips a contact (the landing and a rebound) reads at
+        # half the feet's period too, and then the counted intervals are the feet's.
+        counted = float(np.median(self._intervals))
+        return bounce if n >= 2 and close and abs(counted - bounce) < abs(counted - feet) else 0.0
 
     def _rhythm(self, style: str) -> tuple[float, float]:
         """(seconds between two events of `style`, periodicity) from its signal's recent

@@ -18,6 +18,7 @@ working mat, on a person standing in the camera's region of interest for a momen
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import statistics
 from collections.abc import Mapping
@@ -303,10 +304,13 @@ class Session:
             s.streak = 0
         s.jumps += 1
         s.doubles += int(double)
-        s.jump_times.append(t)
+        # The camera reports a contact it filled from the rhythm late, with the event that
+        # confirmed it, so its time can precede jumps already added: kept in time order for
+        # the cadence, the span and the summary's chart.
+        bisect.insort(s.jump_times, t)
         s.streak += 1
         s.best_streak = max(s.best_streak, s.streak)
-        s.cadence_series.append((t - s.started_t, self.cadence(t)))
+        bisect.insort(s.cadence_series, (t - s.started_t, self.cadence(t)))
 
     def _is_miss(self, gap: float) -> bool:
         """A trip or a stop breaks the streak: a gap well beyond the member's own rhythm."""

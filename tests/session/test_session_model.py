@@ -246,3 +246,18 @@ def test_the_next_member_replaces_the_summary_at_their_first_jump() -> None:
         (len(A[2]), pytest.approx(17.0)),
         (len(b[2]), pytest.approx(50.0 - 32.0)),  # active since calibrated at 32 s
     ]
+
+
+def test_a_late_filled_contact_takes_its_place_in_time() -> None:
+    """The camera reports a contact filled from the rhythm with the event that confirmed it,
+    after later ones: the session keeps its times and its cadence chart in time order, so
+    the chart does not run backwards and the span is first to last jump."""
+    session = run_mat_session([], off_at=30.0, until=4.0)
+    for t in (5.0, 5.5, 6.5, 6.0, 7.0):  # 6.0 arrives late, with 6.5's successor
+        session.add_jump(t)
+    stats = session.stats
+    assert stats is not None
+    assert stats.jump_times == [5.0, 5.5, 6.0, 6.5, 7.0]
+    chart_times = [x for x, _rate in stats.cadence_series]
+    assert chart_times == sorted(chart_times) and len(chart_times) == 5
+    assert stats.misses == 0

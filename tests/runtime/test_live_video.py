@@ -105,7 +105,7 @@ def known_gap(met: bool, figures: str) -> None:
     seeded draws of 20/s drops, station.runtime.livereplay) where every frame counts 68
     (docs/camera.md)."""
     if not met:
-        pytest.xfail(f"known gap (issue 18 open): {figures}")
+        pytest.xfail(f"known gap: {figures}")
 
 
 def summed_error(counts: list[int], truths: list[int]) -> float:

@@ -58,6 +58,13 @@ FUNDAMENTAL_SHARE = 0.4  # the first autocorrelation peak this high (× the high
 CADENCE_DRIFT = 0.1
 
 
+def whole_multiple(long: float, short: float, slack: float) -> int:
+    """n (1 or more) when `long` is n times `short` within `slack` plus CADENCE_DRIFT × `long`,
+    else 0. `slack` is one grid point in the units of the two (a period read to a point)."""
+    n = max(1, round(long / short))
+    return n if abs(long - n * short) <= slack + CADENCE_DRIFT * long else 0
+
+
 def autocorrelation(x: NDArray[np.float64], max_lag: int) -> NDArray[np.float64]:
     """Normalised autocorrelation r[0..max_lag] of a zero-mean-ish signal: each lag is the
     correlation coefficient of the overlapping parts (no bias toward short lags)."""
@@ -97,12 +104,9 @@ def dominant_period(
     top = float(r[strongest])
     if top <= 0:
         return 0.0, 0.0
-
-    def divides_strongest(k: int) -> bool:
-        n = max(1, round(strongest / k))
-        return abs(strongest - n * k) <= 1 + CADENCE_DRIFT * strongest
-
-    k = next(k for k in peaks if r[k] >= FUNDAMENTAL_SHARE * top and divides_strongest(k))
+    k = next(
+        k for k in peaks if r[k] >= FUNDAMENTAL_SHARE * top and whole_multiple(strongest, k, 1)
+    )
     den = r[k - 1] - 2 * r[k] + r[k + 1]
     shift = 0.5 * (r[k - 1] - r[k + 1]) / den if den < 0 else 0.0
     return (k + max(-0.5, min(0.5, shift))) * dt, top
@@ -644,17 +648,20 @@ class CameraJumpCounter:
         if len(self._history) < 8:
             return 0.0
         interval, strength = self._rhythm(style)
-        if style == "alternate" and p.bounce_paces and interval > 0:
-            paced = self._bounce_pace(interval)
+        # Alternating feet: each foot contact also lowers the body once, so the bounce's
+        # rhythm (read once here, for both rules below) can pace or confirm the feet's.
+        feet_with_bounce = style == "alternate" and interval > 0
+        bounce, bounce_strength = self._rhythm("bounce") if feet_with_bounce else (0.0, 0.0)
+        if feet_with_bounce and p.bounce_paces:
+            paced = self._bounce_pace(interval, bounce, bounce_strength)
             if paced > 0:
                 return paced
         if strength >= p.min_periodicity:
             return interval
-        if style == "alternate" and p.cross_rhythm and interval > 0:
-            # The feet's own rhythm is unclear, but each foot contact also lowers the body
-            # once: when the bounce repeats clearly at the same interval, two signals agree.
-            # (Not the other way round: feet together make no alternation to go by.)
-            bounce, bounce_strength = self._rhythm("bounce")
+        if feet_with_bounce and p.cross_rhythm:
+            # The feet's own rhythm is unclear: when the bounce repeats clearly at the same
+            # interval, two signals agree. (Not the other way round: feet together make no
+            # alternation to go by.)
             agree = abs(bounce - interval) <= 1.0 / p.grid_hz + CADENCE_DRIFT * interval
             if bounce_strength >= p.min_periodicity and agree:
                 return interval
@@ -664,21 +671,19 @@ class CameraJumpCounter:
             return float(np.median(self._intervals))
         return 0.0
 
-    def _bounce_pace(self, feet: float) -> float:
-        """The bounce's period when the feet's (`feet`) is a whole multiple of it, 2 or more,
-        within a grid point and CADENCE_DRIFT (dominant_period's test), and the bounce is
-        clearly periodic; else 0. Every foot contact lowers the body once, so a clear bounce
-        at a half or a third of the feet's period is the contacts' own interval."""
-        bounce, strength = self._rhythm("bounce")
+    def _bounce_pace(self, feet: float, bounce: float, strength: float) -> float:
+        """The bounce's period (`bounce`, periodicity `strength`) when the feet's (`feet`) is a
+        whole multiple of it, 2 or more (dominant_period's test, :func:`whole_multiple`), and
+        the bounce is clearly periodic; else 0. Every foot contact lowers the body once, so a
+        clear bounce at a half or a third of the feet's period is the contacts' own interval."""
         if strength < self.params.min_periodicity or bounce <= 0 or len(self._intervals) < 2:
             return 0.0
-        n = round(feet / bounce)
-        close = abs(feet - n * bounce) <= 1.0 / self.params.grid_hz + CADENCE_DRIFT * feet
+        multiple = whole_multiple(feet, bounce, 1.0 / self.params.grid_hz) >= 2
         # Which of the two is the contact interval, the events the trigger counted in this
         # bout say: a bounce with two dips a contact (the landing and a rebound) reads at
         # half the feet's period too, and then the counted intervals are the feet's.
         counted = float(np.median(self._intervals))
-        return bounce if n >= 2 and close and abs(counted - bounce) < abs(counted - feet) else 0.0
+        return bounce if multiple and abs(counted - bounce) < abs(counted - feet) else 0.0
 
     def _rhythm(self, style: str) -> tuple[float, float]:
         """(seconds between two events of `style`, periodicity) from its signal's recent

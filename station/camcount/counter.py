@@ -33,6 +33,7 @@ jumps is marked ``double`` (a heuristic: the camera cannot see the rope).
 
 from __future__ import annotations
 
+import bisect
 from collections import deque
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -218,7 +219,8 @@ class _Trigger:
 @dataclass
 class CameraJumpCounter:
     """Feed PoseFrames in time order with :meth:`update`; it returns the jumps it has become
-    sure of (each once). :attr:`jumps` keeps them all."""
+    sure of (each once). :attr:`jumps` keeps them all, in time order (a contact filled from
+    the rhythm is reported late, after events that came after it)."""
 
     params: CounterParams = DEFAULT_PARAMS
     jumps: list[CameraJump] = field(default_factory=list)
@@ -262,6 +264,11 @@ class CameraJumpCounter:
         self._held: CameraJump | None = None  # a newest event off the rhythm, not yet counted
         self._opening: float | None = None  # the bout's first event, while its rhythm is unknown
         self._opening_reading = 0.0  # the rhythm's first trusted interval, awaiting a second
+
+    def _record(self, events: list[CameraJump]) -> None:
+        """Count `events` into :attr:`jumps`, each in its place in time."""
+        for event in events:
+            bisect.insort(self.jumps, event, key=lambda j: j.t)
 
     @property
     def count(self) -> int:
@@ -491,7 +498,7 @@ class CameraJumpCounter:
         counted = sum(1 for j in self.jumps if j.t >= since)
         missing = [CameraJump(h, self.style) for h in held[counted:]]
         self.filled += len(missing)
-        self.jumps.extend(missing)
+        self._record(missing)
         return missing
 
     def _update_style(self, t: float) -> bool:
@@ -557,7 +564,7 @@ class CameraJumpCounter:
                 self._held = jump  # counted when the next event shows the jumping went on
             else:
                 released.append(jump)
-            self.jumps.extend(released)
+            self._record(released)
             return [*opening, *released]
         if (
             self._pending is not None
@@ -572,7 +579,7 @@ class CameraJumpCounter:
             started = [*self._first_contact(first, t - previous), first, jump]
             self._opening = started[0].t if self.params.opening_fill else None
             self._opening_reading = 0.0
-            self.jumps.extend(started)
+            self._record(started)
             return started
         self._pending = jump
         return []
@@ -615,7 +622,7 @@ class CameraJumpCounter:
                 break
             filled += [CameraJump(a + (b - a) * i / (k + 1), self.style) for i in range(1, k + 1)]
         self.filled += len(filled)
-        self.jumps.extend(filled)
+        self._record(filled)
         return filled
 
     def _keeps(self, interval: float, rhythm: float) -> bool:
@@ -727,7 +734,7 @@ class CameraJumpCounter:
         seen = round(self._turns(since, self._last_event_t, style) / per_event)
         confirmed = missed[: max(0, seen - 1)]
         self.filled += len(confirmed)
-        self.jumps.extend(confirmed)
+        self._record(confirmed)
         return confirmed
 
     def _turns(self, since: float, until: float, style: str) -> int:

@@ -239,13 +239,15 @@ def preflight() -> None:
         raise Skip("not root: registering binfmt_misc, debootstrap and chroot need root")
     if not BINFMT.is_dir():
         raise Skip(f"this kernel has no binfmt_misc ({BINFMT} missing): cannot run arm64 code")
-    missing = [t for t in ("mmdebstrap", "chroot", "zstd", "mount") if not shutil.which(t)]
+    # arch-test: mmdebstrap only Recommends it, yet refuses a foreign architecture without it.
+    tools = ("mmdebstrap", "arch-test", "chroot", "zstd", "mount")
+    missing = [t for t in tools if not shutil.which(t)]
     if not BINFMT_CONF.is_file():
         missing.append(f"qemu-user-static ({BINFMT_CONF})")
     if missing:
         raise Skip(
             f"missing tools: {', '.join(missing)} "
-            "(apt-get install qemu-user-static mmdebstrap zstd)"
+            "(apt-get install qemu-user-static mmdebstrap arch-test zstd)"
         )
 
 

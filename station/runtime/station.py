@@ -425,6 +425,9 @@ class Station:
             trust = trust_from_share(self.framing.period_share())
             extra["camera_feet_in_picture"] = trust["feet_in_picture"]
             extra["camera_count_trusted"] = trust["trusted"]
+            # Which lights judged the member against their own standing posture and which
+            # against the population's (trainers read a Back verdict differently then).
+            extra["posture_baseline_own"] = self.posture.own_baseline()
         if not extra:
             return summary
         record = summary.to_dict()

@@ -85,6 +85,10 @@ _WEIGHT_KEYS = ("body_weight_n", "body_weight_sd_n", "body_weight_source")
 # camera's count could be trusted (a camera-counted session without it is a guess).
 _FRAMING_KEYS = ("camera_feet_in_picture", "camera_count_trusted")
 
+# Per fault the camera judged, whether the member's own standing baseline was in force (true)
+# or the population default (false: no calibration, or the feet out of the picture then).
+_POSTURE_KEYS = ("posture_baseline_own",)
+
 # Summary keys stored in their own columns (the rest of the summary goes to `detail` as JSON).
 _NUMERIC_COLUMNS = (
     "duration_s",
@@ -201,7 +205,11 @@ class SessionRecord:
             **{k: self.columns.get(k) for k in ("count_source", *_NUMERIC_COLUMNS, "top_fault")},
             "faults": {f: dict(v) for f, v in self.faults.items()},
             "cadence_series": self.detail.get("cadence_series", []),
-            **{k: self.detail[k] for k in (*_WEIGHT_KEYS, *_FRAMING_KEYS) if k in self.detail},
+            **{
+                k: self.detail[k]
+                for k in (*_WEIGHT_KEYS, *_FRAMING_KEYS, *_POSTURE_KEYS)
+                if k in self.detail
+            },
         }
 
     def csv_row(self) -> dict[str, Any]:

@@ -142,3 +142,19 @@ def test_a_brief_crop_clears_again(tmp_path: Path) -> None:
     assert 12.0 < times[on].min() <= 14.0 and 16.0 < times[on].max() <= 18.0
     assert np.sum(on[1:] != on[:-1]) == 2  # once on, once off
     assert row.detail["camera_count_trusted"] is True  # most of the session had the feet
+
+
+def test_session_log_says_which_lights_had_the_members_own_baseline(tmp_path: Path) -> None:
+    """The camera aimed high from the start: the member stands tall for the calibration with
+    the feet below the picture, so back and landing (measured from the ankles and feet) keep
+    the population defaults and the log says so; shoulders, arms and head are the member's.
+    With the whole body in view every light has the member's own baseline."""
+    (tmp_path / "high").mkdir()
+    (tmp_path / "whole").mkdir()
+    _station, _seen, cropped = run(tmp_path / "high", "", start_s=0.0, end_s=1e9)
+    own = cropped.detail["posture_baseline_own"]
+    # (landing is judged from the camera only from a side view; the default is the front)
+    assert own == {"shoulders": True, "back": False, "arms": True, "head": True}
+    assert cropped.to_dict()["posture_baseline_own"] == own
+    _station, _seen, whole = run(tmp_path / "whole", "", start_s=1e9, end_s=1e9)
+    assert whole.detail["posture_baseline_own"] == dict.fromkeys(own, True)

@@ -30,6 +30,8 @@ class CameraStats:
     dropped: int = 0
     _last_index: int | None = None
     _recent: deque[float] = field(default_factory=lambda: deque(maxlen=1000))
+    _window: deque[float] = field(default_factory=deque)  # the last RATE_WINDOW_S of frames
+    slowest: float | None = None  # the lowest rate over any RATE_WINDOW_S of the period
     latencies_s: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_KEPT))
 
     def add_frame(self, t: float, index: int) -> None:
@@ -42,6 +44,21 @@ class CameraStats:
         self.inferred += 1
         self.last_t = t
         self._recent.append(t)
+        self._track_slowest(t)
+
+    def _track_slowest(self, t: float) -> None:
+        """The lowest inference rate over any RATE_WINDOW_S of the period so far: the frames
+        in the window ending at each frame, over the window's length (a stall with no frames
+        at all lowers it, which a rate over the frames' own span would hide). A mean rate
+        hides a stretch where other work took the CPU; the counter there sees fewer frames,
+        which costs contacts (docs/camera.md)."""
+        self._window.append(t)
+        while self._window[0] <= t - RATE_WINDOW_S:
+            self._window.popleft()
+        assert self.started_t is not None
+        if t - self.started_t >= RATE_WINDOW_S:
+            rate = len(self._window) / RATE_WINDOW_S
+            self.slowest = rate if self.slowest is None else min(self.slowest, rate)
 
     def add_count_latency(self, seconds: float) -> None:
         """Frame captured → the count it produced on screen."""
@@ -78,6 +95,7 @@ class CameraStats:
         return {
             "inference_fps": round(self.rate(now), 2),
             "inference_fps_mean": round(self.mean_rate(), 2),
+            "inference_fps_min": None if self.slowest is None else round(self.slowest, 2),
             "frames_inferred": self.inferred,
             "frames_dropped": self.dropped,
             "count_latency_ms": None if latency is None else round(latency, 1),

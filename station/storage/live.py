@@ -79,7 +79,8 @@ class LiveStatus:
     device_roles: dict[str, str] = field(default_factory=dict)
     """device -> "real", "simulated" or "absent" (mat, camera, gpio)"""
     camera: dict[str, Any] = field(default_factory=dict)
-    """{"inference_fps": float, "inference_fps_mean": float, "frames_inferred": int,
+    """{"inference_fps": float, "inference_fps_mean": float,
+    "inference_fps_min": float | None (the slowest 5 s so far), "frames_inferred": int,
     "frames_dropped": int, "count_latency_ms": float | None, "max_fps": float,
     "framing": {"feet_out": bool, "feet_in_picture": float | None},
     "session_feet_in_picture": float | None}"""

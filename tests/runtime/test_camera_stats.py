@@ -46,3 +46,29 @@ def test_latency_median_and_empty_figures() -> None:
     for s in (0.05, 0.1, 0.4):
         stats.add_count_latency(s)
     assert stats.latency_ms() == pytest.approx(100.0)
+
+
+def test_the_slowest_window_shows_a_stretch_the_mean_hides() -> None:
+    """20/s for 10 s, 8/s for 5 s, then 20/s again: the mean stays high, the slowest 5 s is
+    the slow stretch's rate; a 4 s stall with no frames at all lowers it further."""
+    stats = CameraStats()
+    t, i = 0.0, 0
+    for rate, seconds in ((20.0, 10.0), (8.0, 5.0), (20.0, 10.0)):
+        for _ in range(round(rate * seconds)):
+            stats.add_frame(t, i)
+            t, i = t + 1.0 / rate, i + 1
+    assert stats.mean_rate() > 15.0
+    assert stats.slowest == pytest.approx(8.0, abs=0.25)
+    assert stats.figures()["inference_fps_min"] == pytest.approx(8.0, abs=0.25)
+    t += 4.0  # the camera stalls: no frames at all for 4 s
+    for _ in range(100):
+        stats.add_frame(t, i)
+        t, i = t + 0.05, i + 1
+    assert stats.slowest == pytest.approx(1 * 20.0 / 5.0, abs=0.25)  # 1 s of frames in 5
+
+
+def test_no_slowest_window_before_one_has_passed() -> None:
+    stats = CameraStats()
+    for k in range(20):  # 1.9 s
+        stats.add_frame(k * 0.1, k)
+    assert stats.slowest is None and stats.figures()["inference_fps_min"] is None

@@ -76,7 +76,9 @@ def play_all(
             f"{p.clip.name:18s} max_fps={max_fps:4g} truth={p.played.truth:4d} "
             f"live={run.jumps:4d} analyze={analyzed[i] if analyzed else '-'} "
             f"sessions={len(run.sessions)} "
-            f"inference={run.camera('inference_fps')}/s dropped={run.camera('frames_dropped')} "
+            f"inference={run.camera('inference_fps')}/s "
+            f"(slowest 5 s {run.camera('inference_fps_min')}/s) "
+            f"dropped={run.camera('frames_dropped')} "
             f"latency={run.camera('count_latency_ms')} ms wall={run.wall_s:.0f} s"
         )
     return runs
@@ -165,7 +167,16 @@ def test_full_rate_live_count_matches_truth_and_analyze(
     known_gap(
         summed_error(live, truth) <= 0.03 and summed_error(live, analyzed) <= 0.02,
         f"full rate: live vs truth {summed_error(live, truth):.1%} (target 3 %), "
-        f"vs analyze {summed_error(live, analyzed):.1%} (target 2 %)",
+        f"vs analyze {summed_error(live, analyzed):.1%} (target 2 %); {slowest(runs)}",
+    )
+
+
+def slowest(runs: list[LiveRun]) -> str:
+    """The slowest 5 s of inference per clip: a mean rate above FULL_RATE_NEEDED can hide a
+    stretch where other jobs took the CPU (seen: 14/s for the second half of the out-of-view
+    file with two CPU hogs beside it), where the counter sees a 15/s clip's frames."""
+    return "slowest 5 s of inference " + ", ".join(
+        f"{r.camera('inference_fps_min') or 0:.0f}/s" for r in runs
     )
 
 
@@ -269,7 +280,8 @@ def test_member_steps_out_of_view_and_back(prepared: list[Prepared], tmp_path: P
     # 5 draws); each return starts a bout whose first contacts it misses.
     known_gap(
         abs(run.jumps - played.truth) <= max(2, 0.05 * played.truth),
-        f"out of view and back: {run.jumps} live, {analyzed} analyze, {played.truth} true",
+        f"out of view and back: {run.jumps} live, {analyzed} analyze, {played.truth} true; "
+        f"{slowest([run])}",
     )
 
 

@@ -250,17 +250,26 @@ class PostureJudge:
         """The baseline in force per fault (raw units), after clamping; None if not used."""
         return {f: m.clamp_baseline(self._baseline.get(f)) for f, m in self._metrics.items()}
 
+    @property
+    def measured_baseline(self) -> dict[str, float]:
+        """The member's own baseline values (raw units), measured or set; a fault left on
+        the population default is absent (:attr:`baseline` fills it with the default)."""
+        return dict(self._baseline)
+
     def own_baseline(self) -> dict[str, bool]:
-        """Per fault the camera judges (enabled, measurable from this placement): True when
-        the member's own baseline is in force (measured while they stood tall, or restored
-        after a reload), False when the population default is: no baseline yet, or the
-        calibration could not measure it (the feet out of the picture leave back and landing
-        on the defaults, as `station analyze`'s `baseline.legs` says for a recording)."""
+        """Per fault the camera judges against a baseline (enabled, measurable from this
+        placement; not arms, which is judged absolutely): True when the member's own
+        baseline is in force (measured while they stood tall, or carried over a config
+        reload), False when the population default is: no baseline yet, or the calibration
+        could not measure it (the feet out of the picture leave back and landing on the
+        defaults, as `station analyze`'s `baseline.legs` says for a recording)."""
         s = self.settings
         return {
             fault: self.baseline_ready and fault in self._baseline
             for fault, metric in self._metrics.items()
-            if s.thresholds[fault].enabled and s.placement in metric.placements
+            if s.thresholds[fault].enabled
+            and s.placement in metric.placements
+            and metric.baseline_range is not None
         }
 
     def measure_baseline(self, frames: Iterable[PoseFrame]) -> None:

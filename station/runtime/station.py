@@ -146,10 +146,12 @@ class Station:
         if not self.store.reload():
             return False
         self.config = self.store.config
-        baseline = self.posture.baseline if self.posture.baseline_ready else None
+        # Only what was measured: the defaults the judge fills in for the rest would come
+        # back as if they were the member's own (and the log's posture_baseline_own with them).
+        baseline = self.posture.measured_baseline if self.posture.baseline_ready else None
         self._build_judges()
         if baseline is not None:
-            self.posture.set_baseline({k: v for k, v in baseline.items() if v is not None})
+            self.posture.set_baseline(baseline)
         if self.mat is not None:
             self.mat.use_thresholds(self.config)
         self.session.settings = self.config["session"]

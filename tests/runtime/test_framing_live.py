@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +64,13 @@ def _crop(frame: PoseFrame) -> PoseFrame:
     return dataclasses.replace(frame, lm=lm, height=height)
 
 
-def run(tmp_path: Path, site: str, start_s: float, end_s: float) -> tuple[Station, list, Any]:
+def run(
+    tmp_path: Path,
+    site: str,
+    start_s: float,
+    end_s: float,
+    also: Callable[[Station, float], None] | None = None,
+) -> tuple[Station, list, Any]:
     site_file = tmp_path / "station.toml"
     site_file.write_text(site)
     store = ConfigStore(site_file)
@@ -77,6 +83,8 @@ def run(tmp_path: Path, site: str, start_s: float, end_s: float) -> tuple[Statio
     seen: list[tuple[float, str, tuple[Any, ...], dict[str, Any]]] = []
 
     def look(st: Station, now: float) -> None:
+        if also is not None:
+            also(st, now)
         if round(now * FPS) % 3 == 0:  # ten looks a second
             view = st.view(now)
             camera_status = live_status(st, now).camera
@@ -146,15 +154,26 @@ def test_a_brief_crop_clears_again(tmp_path: Path) -> None:
 
 def test_session_log_says_which_lights_had_the_members_own_baseline(tmp_path: Path) -> None:
     """The camera aimed high from the start: the member stands tall for the calibration with
-    the feet below the picture, so back and landing (measured from the ankles and feet) keep
-    the population defaults and the log says so; shoulders, arms and head are the member's.
-    With the whole body in view every light has the member's own baseline."""
+    the feet below the picture, so back (trunk against the legs, from the ankles) keeps the
+    population default and the log says so; shoulders and head are the member's. A config
+    reload mid-session (SIGHUP) carries the member's baseline over and nothing more. With
+    the whole body in view every light has the member's own baseline. (Landing is judged
+    from the camera only from an oblique or side view, the default is the front; arms are
+    judged absolutely, against no baseline.)"""
     (tmp_path / "high").mkdir()
     (tmp_path / "whole").mkdir()
-    _station, _seen, cropped = run(tmp_path / "high", "", start_s=0.0, end_s=1e9)
+    around_reload: list[dict[str, bool]] = []
+
+    def reload_once(station: Station, now: float) -> None:
+        if not around_reload and now >= 30.0 and station.session.phase == "active":
+            around_reload.append(station.posture.own_baseline())
+            assert station.reload()
+            around_reload.append(station.posture.own_baseline())
+
+    _station, _seen, cropped = run(tmp_path / "high", "", 0.0, 1e9, also=reload_once)
     own = cropped.detail["posture_baseline_own"]
-    # (landing is judged from the camera only from a side view; the default is the front)
-    assert own == {"shoulders": True, "back": False, "arms": True, "head": True}
+    assert own == {"shoulders": True, "back": False, "head": True}
+    assert around_reload == [own, own]
     assert cropped.to_dict()["posture_baseline_own"] == own
     _station, _seen, whole = run(tmp_path / "whole", "", start_s=1e9, end_s=1e9)
     assert whole.detail["posture_baseline_own"] == dict.fromkeys(own, True)

@@ -172,12 +172,16 @@ def test_full_rate_live_count_matches_truth_and_analyze(
     every_clip: list[Prepared], full_rate: tuple[list[int], list[LiveRun]]
 ) -> None:
     analyzed, runs = full_rate
-    check_runs(runs)
+    for run in runs:
+        assert run.exit_code == 0, run.stderr[-2000:]
     live = [r.jumps for r in runs]
     truth = [p.played.truth for p in every_clip]
     print(f"full rate: live vs truth {summed_error(live, truth):.1%}, "
           f"live vs analyze {summed_error(live, analyzed):.1%}")  # fmt: skip
+    # Nine clips give a starved machine nine chances to lose a member for a moment (a
+    # session split at a few inferences a second): judged where inference kept up.
     kept_up(runs, FULL_RATE_NEEDED, "full rate")
+    check_runs(runs)
     known_gap(
         summed_error(live, truth) <= 0.03 and summed_error(live, analyzed) <= 0.02,
         f"full rate: live vs truth {summed_error(live, truth):.1%} (target 3 %), "

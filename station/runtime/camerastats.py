@@ -29,7 +29,6 @@ class CameraStats:
     inferred: int = 0
     dropped: int = 0
     _last_index: int | None = None
-    _recent: deque[float] = field(default_factory=lambda: deque(maxlen=1000))
     _window: deque[float] = field(default_factory=deque)  # the last RATE_WINDOW_S of frames
     slowest: float | None = None  # the lowest rate over any RATE_WINDOW_S of the period
     latencies_s: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_KEPT))
@@ -43,7 +42,9 @@ class CameraStats:
         self._last_index = index
         self.inferred += 1
         self.last_t = t
-        self._recent.append(t)
+        self._window.append(t)
+        while self._window[0] <= t - RATE_WINDOW_S:
+            self._window.popleft()
         self._track_slowest(t)
 
     def _track_slowest(self, t: float) -> None:
@@ -52,9 +53,6 @@ class CameraStats:
         at all lowers it, which a rate over the frames' own span would hide). A mean rate
         hides a stretch where other work took the CPU; the counter there sees fewer frames,
         which costs contacts (docs/camera.md)."""
-        self._window.append(t)
-        while self._window[0] <= t - RATE_WINDOW_S:
-            self._window.popleft()
         assert self.started_t is not None
         if t - self.started_t >= RATE_WINDOW_S:
             rate = len(self._window) / RATE_WINDOW_S
@@ -66,10 +64,12 @@ class CameraStats:
 
     def rate(self, now: float | None = None) -> float:
         """Inferences per second over the trailing window (or the whole period when shorter)."""
-        if not self._recent:
+        if not self._window:
             return 0.0
-        end = self._recent[-1] if now is None else now
-        recent = [t for t in self._recent if t > end - RATE_WINDOW_S]
+        # The window holds the frames of the RATE_WINDOW_S up to the last one; `now` is never
+        # before the last frame (its capture time), so the trailing window ends inside it.
+        end = self._window[-1] if now is None else now
+        recent = [t for t in self._window if t > end - RATE_WINDOW_S]
         if len(recent) < 2:
             return 0.0
         return (len(recent) - 1) / max(1e-9, recent[-1] - recent[0])
